@@ -1,0 +1,43 @@
+//! The first-party plugins shipped inside the `hoist` binary, addressed in a
+//! registry as `source = "builtin:NAME"`.
+
+use crate::runtime::PluginKind;
+
+pub struct Builtin {
+    pub name: &'static str,
+    pub kind: PluginKind,
+    pub bytes: &'static [u8],
+    pub summary: &'static str,
+}
+
+macro_rules! wasm {
+    ($file:literal) => {
+        include_bytes!(concat!(env!("HOIST_PLUGINS_DIR"), "/", $file))
+    };
+}
+
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "rolling",
+        kind: PluginKind::Strategy,
+        bytes: wasm!("rolling.wasm"),
+        summary: "rolling update with maxSurge/maxUnavailable, as a Kubernetes Deployment",
+    },
+    Builtin {
+        name: "threshold",
+        kind: PluginKind::HealthPolicy,
+        bytes: wasm!("threshold.wasm"),
+        summary: "fails a revision past error-rate, latency or availability thresholds",
+    },
+    Builtin {
+        name: "local-process",
+        kind: PluginKind::Platform,
+        bytes: wasm!("local_process.wasm"),
+        summary: "runs revisions as local processes through the `process` capability",
+    },
+];
+
+/// The builtin called `name`, if any.
+pub fn find(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}

@@ -1,0 +1,226 @@
+//! `hoist:plugin/process`: local processes for the process platform.
+//!
+//! Processes belong to the host, not to the plugin instance (which lives for
+//! one call): the table outlives calls and plugins find their processes again
+//! by label. Each process leads its own process group so stopping it stops
+//! whatever it forked.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::process::{Child, Command};
+
+use crate::runtime::bindings::platform::hoist::plugin::process::{
+    Host, ProcessError, ProcessInfo, ProcessState, SpawnRequest,
+};
+use crate::runtime::host_state::HostState;
+
+/// Most processes one table tracks.
+const MAX_PROCESSES: usize = 1024;
+/// Most bytes of program, arguments, environment and labels in one spawn.
+const MAX_SPAWN_BYTES: usize = 64 * 1024;
+/// Longest stop grace a plugin may ask for.
+const MAX_GRACE: Duration = Duration::from_secs(60);
+
+struct Tracked {
+    info: ProcessInfo,
+    child: Option<Child>,
+}
+
+/// The host's table of processes spawned for plugins.
+#[derive(Clone, Default)]
+pub struct ProcessTable {
+    inner: Arc<Mutex<BTreeMap<String, Tracked>>>,
+}
+
+impl ProcessTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn spawn(&self, req: SpawnRequest) -> Result<ProcessInfo, ProcessError> {
+        let size = req.program.len()
+            + req.args.iter().map(String::len).sum::<usize>()
+            + req.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+            + req.labels.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        if size > MAX_SPAWN_BYTES {
+            return Err(ProcessError::Limit(format!(
+                "spawn request is {size} bytes; the limit is {MAX_SPAWN_BYTES}"
+            )));
+        }
+        let mut table = self.lock();
+        if table.len() >= MAX_PROCESSES {
+            reap_exited(&mut table);
+            if table.len() >= MAX_PROCESSES {
+                return Err(ProcessError::Limit(format!("{MAX_PROCESSES} processes are running")));
+            }
+        }
+        let port = if req.assign_port { Some(free_port()?) } else { None };
+        let mut cmd = Command::new(&req.program);
+        cmd.args(&req.args)
+            .env_clear()
+            .envs(inherited_env())
+            .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(false)
+            .process_group(0);
+        if let Some(port) = port {
+            cmd.env("PORT", port.to_string());
+        }
+        let child = cmd.spawn().map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                ProcessError::NotFound(format!("cannot run `{}`: {err}", req.program))
+            }
+            _ => ProcessError::Other(format!("cannot spawn `{}`: {err}", req.program)),
+        })?;
+        let pid = child.id().unwrap_or(0);
+        let started_at_ms = now_ms();
+        let id = format!("{pid}-{started_at_ms}");
+        let info = ProcessInfo {
+            id: id.clone(),
+            pid,
+            labels: req.labels,
+            port,
+            state: ProcessState::Running,
+            started_at_ms,
+        };
+        tracing::info!(pid, program = %req.program, port, "spawned process");
+        table.insert(id, Tracked { info: info.clone(), child: Some(child) });
+        Ok(info)
+    }
+
+    /// SIGTERM to the process group, SIGKILL after `grace`; then forget it.
+    pub async fn stop(&self, id: &str, grace: Duration) -> Result<(), ProcessError> {
+        let (pid, child) = {
+            let mut table = self.lock();
+            let tracked = table
+                .get_mut(id)
+                .ok_or_else(|| ProcessError::NoSuchProcess(id.to_string()))?;
+            (tracked.info.pid, tracked.child.take())
+        };
+        if let Some(mut child) = child {
+            signal_group(pid, libc::SIGTERM);
+            match tokio::time::timeout(grace.min(MAX_GRACE), child.wait()).await {
+                Ok(_) => {}
+                Err(_) => {
+                    signal_group(pid, libc::SIGKILL);
+                    let _ = child.wait().await;
+                }
+            }
+            // Whatever the leader left behind in its group goes too.
+            signal_group(pid, libc::SIGKILL);
+            tracing::info!(pid, "stopped process");
+        }
+        self.lock().remove(id);
+        Ok(())
+    }
+
+    /// Processes whose labels include every pair of `selector`.
+    pub fn find(&self, selector: &[(String, String)]) -> Vec<ProcessInfo> {
+        let mut table = self.lock();
+        table
+            .values_mut()
+            .filter(|t| selector.iter().all(|pair| t.info.labels.contains(pair)))
+            .map(|t| {
+                refresh(t);
+                t.info.clone()
+            })
+            .collect()
+    }
+
+    /// Stops every tracked process (used when the host shuts down a test).
+    pub async fn stop_all(&self, grace: Duration) {
+        let ids: Vec<String> = self.lock().keys().cloned().collect();
+        for id in ids {
+            let _ = self.stop(&id, grace).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Tracked>> {
+        // A poisoned lock only means another thread panicked mid-update of a
+        // map whose entries stay valid; keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn refresh(t: &mut Tracked) {
+    if let Some(child) = t.child.as_mut()
+        && let Ok(Some(status)) = child.try_wait()
+    {
+        use std::os::unix::process::ExitStatusExt;
+        t.info.state = match (status.code(), status.signal()) {
+            (Some(code), _) => ProcessState::Exited(code),
+            (None, Some(sig)) => ProcessState::Signaled(sig),
+            _ => ProcessState::Other(status.to_string()),
+        };
+    }
+}
+
+fn reap_exited(table: &mut BTreeMap<String, Tracked>) {
+    for t in table.values_mut() {
+        refresh(t);
+    }
+    table.retain(|_, t| matches!(t.info.state, ProcessState::Running));
+}
+
+fn signal_group(pid: u32, signal: i32) {
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid
+        // addresses the process group the child leads.
+        unsafe {
+            libc::kill(-pid, signal);
+        }
+    }
+}
+
+fn free_port() -> Result<u16, ProcessError> {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|err| ProcessError::Other(format!("no free loopback port: {err}")))
+}
+
+/// The few variables a service needs to run at all; everything else comes
+/// from the revision's declared environment.
+fn inherited_env() -> impl Iterator<Item = (String, String)> {
+    ["PATH", "HOME", "LANG", "TZ", "TMPDIR"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Host for HostState {
+    async fn spawn(&mut self, request: SpawnRequest) -> Result<ProcessInfo, ProcessError> {
+        match &self.grants.processes {
+            Some(table) => table.spawn(request),
+            None => Err(not_granted()),
+        }
+    }
+
+    async fn stop(&mut self, id: String, grace_ms: u32) -> Result<(), ProcessError> {
+        match self.grants.processes.clone() {
+            Some(table) => table.stop(&id, Duration::from_millis(u64::from(grace_ms))).await,
+            None => Err(not_granted()),
+        }
+    }
+
+    async fn find(&mut self, selector: Vec<(String, String)>) -> Vec<ProcessInfo> {
+        match &self.grants.processes {
+            Some(table) => table.find(&selector),
+            None => Vec::new(),
+        }
+    }
+}
+
+fn not_granted() -> ProcessError {
+    ProcessError::Other("the `process` capability is not granted to this plugin".into())
+}

@@ -1,0 +1,70 @@
+//! Host-side bindings of the WIT worlds. The shared interfaces (`types`,
+//! `log`, `clock`) are generated once in `base` and reused by every world so
+//! the host handles one Rust type per WIT type.
+//!
+//! Strategy and policy worlds are pure and called synchronously: their only
+//! imports (log, clock) never block, so epoch interruption alone bounds them
+//! and no fiber is needed. Platform plugins call capabilities that wait on
+//! the outside world, so their world is async and every call also runs under
+//! a tokio timeout.
+
+pub mod base {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/base",
+    });
+}
+
+pub mod strategy {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/strategy-plugin",
+        with: {
+            "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock": crate::runtime::bindings::base::hoist::plugin::clock,
+        },
+    });
+}
+
+pub mod health {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/health-policy-plugin",
+        with: {
+            "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock": crate::runtime::bindings::base::hoist::plugin::clock,
+        },
+    });
+}
+
+pub mod admission {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/admission-policy-plugin",
+        with: {
+            "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock": crate::runtime::bindings::base::hoist::plugin::clock,
+        },
+    });
+}
+
+pub mod platform {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/platform-plugin",
+        imports: {
+            "hoist:plugin/process": async,
+            "hoist:plugin/docker": async,
+            "hoist:plugin/http": async,
+        },
+        exports: { default: async },
+        with: {
+            "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock": crate::runtime::bindings::base::hoist::plugin::clock,
+        },
+    });
+}

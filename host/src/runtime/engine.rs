@@ -1,0 +1,83 @@
+//! The one wasmtime `Engine` every plugin runs in, and the epoch ticker that
+//! gives each call its CPU deadline.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances. A call's time limit is enforced with this
+/// granularity (plus scheduling noise).
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The largest linear memory any plugin may be granted (the registry caps
+/// `limits.memory` at the same figure).
+pub const MAX_PLUGIN_MEMORY: usize = 1 << 30;
+
+/// Builds the engine: Cranelift, pooling allocator, epoch interruption, and
+/// no component-model concurrency (it makes every call 2–4× slower and no
+/// Hoist world needs it).
+pub fn build_engine() -> anyhow::Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(1000)
+        .total_core_instances(8000)
+        .total_memories(1000)
+        .total_tables(4000)
+        .total_stacks(256)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(MAX_PLUGIN_MEMORY);
+
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .epoch_interruption(true)
+        .concurrency_support(false)
+        .wasm_component_model(true)
+        .max_wasm_stack(1 << 20)
+        .async_stack_size(2 << 20);
+    Ok(Engine::new(&config)?)
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread
+/// until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = engine.clone();
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("hoist-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self { stop, thread: Some(thread) })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Epoch ticks that cover `limit`, rounded up, plus one for the tick in
+/// progress when the call starts.
+pub fn deadline_ticks(limit: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos().max(1);
+    (limit.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+}

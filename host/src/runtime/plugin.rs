@@ -1,0 +1,246 @@
+//! Loading a plugin: digest, compile (or cache hit), world and capability
+//! checks, and the `InstancePre` every later call instantiates from.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::{Engine, Store};
+
+use super::bindings::{admission, base, health, platform, strategy};
+use super::cache::{CacheState, CompileCache};
+use super::error::LoadError;
+use super::host_state::{Grants, HostState};
+use super::kinds::{Capability, PluginKind};
+use super::surface::{self, Surface, SurfaceProblem};
+
+/// Per-call limits of one plugin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Limits {
+    /// Linear memory cap in bytes.
+    pub memory: usize,
+    /// Wall-clock time cap for one call (instantiation included).
+    pub time: Duration,
+}
+
+impl Limits {
+    pub fn default_for(kind: PluginKind) -> Self {
+        let time = match kind {
+            PluginKind::Platform => Duration::from_secs(10),
+            _ => Duration::from_millis(100),
+        };
+        Self { memory: 64 << 20, time }
+    }
+}
+
+/// Everything the runtime needs to load one plugin.
+#[derive(Clone, Debug)]
+pub struct PluginSpec {
+    pub name: String,
+    pub kind: PluginKind,
+    /// `builtin:NAME` or the file path, for messages.
+    pub source_label: String,
+    pub bytes: Arc<[u8]>,
+    /// The registry's pin; checked when present.
+    pub sha256: Option<String>,
+    pub capabilities: Vec<Capability>,
+    pub limits: Limits,
+    /// The environment the plugin is loaded for, for messages.
+    pub environment: Option<String>,
+    /// The registry file it was declared in, for messages.
+    pub registry: Option<PathBuf>,
+}
+
+impl PluginSpec {
+    /// Reads a plugin file from disk.
+    pub fn read_bytes(name: &str, path: &std::path::Path) -> Result<Arc<[u8]>, LoadError> {
+        std::fs::read(path).map(Arc::from).map_err(|source| LoadError::Read {
+            plugin: name.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+pub(crate) enum Pre {
+    Strategy(strategy::StrategyPluginPre<HostState>),
+    Health(health::HealthPolicyPluginPre<HostState>),
+    Admission(admission::AdmissionPolicyPluginPre<HostState>),
+    Platform(platform::PlatformPluginPre<HostState>),
+}
+
+/// A loaded, checked plugin ready to be called.
+pub struct Plugin {
+    pub name: Arc<str>,
+    pub kind: PluginKind,
+    pub source_label: String,
+    pub digest: String,
+    pub size: usize,
+    pub cache: CacheState,
+    pub surface: Surface,
+    pub limits: Limits,
+    pub granted: Vec<Capability>,
+    pub(crate) engine: Engine,
+    pub(crate) pre: Pre,
+    pub(crate) grants: Grants,
+}
+
+impl Plugin {
+    /// The contract version the plugin was built against, e.g. `0.1.0`.
+    pub fn contract_version(&self) -> Option<&str> {
+        self.surface.contract_version(self.kind)
+    }
+}
+
+/// Capabilities this host implements; others are refused at load.
+pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process];
+
+pub(crate) fn load(
+    engine: &Engine,
+    cache: &CompileCache,
+    grants: &Grants,
+    spec: PluginSpec,
+) -> Result<Plugin, LoadError> {
+    let digest = hex::encode(Sha256::digest(&spec.bytes));
+    if let Some(expected) = &spec.sha256
+        && !expected.eq_ignore_ascii_case(&digest)
+    {
+        return Err(LoadError::DigestMismatch {
+            plugin: spec.name,
+            source_label: spec.source_label,
+            expected: expected.clone(),
+            actual: digest,
+        });
+    }
+    let (component, cache_state) =
+        cache.load(engine, &digest, &spec.bytes).map_err(|err| LoadError::Compile {
+            plugin: spec.name.clone(),
+            source_label: spec.source_label.clone(),
+            reason: format!("{err:#}"),
+        })?;
+    let surface = Surface::of(engine, &component);
+    if let Some(problem) = surface::check(&surface, spec.kind, &spec.capabilities, SERVED).into_iter().next() {
+        return Err(problem_error(&spec, problem));
+    }
+
+    let granted: Vec<Capability> = spec.capabilities.clone();
+    let mut linker: Linker<HostState> = Linker::new(engine);
+    let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
+    base::hoist::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(link_err)?;
+    base::hoist::plugin::clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+        .map_err(link_err)?;
+    let mut plugin_grants = Grants::default();
+    if spec.kind == PluginKind::Platform {
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
+        if granted.contains(&Capability::Process) {
+            platform::hoist::plugin::process::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(link_err)?;
+            plugin_grants.processes = grants.processes.clone();
+        }
+    } else {
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
+    }
+    let instance_pre: InstancePre<HostState> = linker.instantiate_pre(&component).map_err(link_err)?;
+    let pre = match spec.kind {
+        PluginKind::Strategy => strategy::StrategyPluginPre::new(instance_pre).map(Pre::Strategy),
+        PluginKind::HealthPolicy => health::HealthPolicyPluginPre::new(instance_pre).map(Pre::Health),
+        PluginKind::AdmissionPolicy => admission::AdmissionPolicyPluginPre::new(instance_pre).map(Pre::Admission),
+        PluginKind::Platform => platform::PlatformPluginPre::new(instance_pre).map(Pre::Platform),
+    }
+    .map_err(|err| {
+        let (export, world) = surface::expected_export(spec.kind);
+        LoadError::WrongWorld {
+            plugin: spec.name.clone(),
+            kind: kind_name(spec.kind).to_string(),
+            expected: format!("hoist:plugin/{export}"),
+            world: format!("{world} ({err:#})"),
+            found: exports_list(&surface),
+        }
+    })?;
+
+    Ok(Plugin {
+        name: Arc::from(spec.name.as_str()),
+        kind: spec.kind,
+        source_label: spec.source_label,
+        digest,
+        size: spec.bytes.len(),
+        cache: cache_state,
+        surface,
+        limits: spec.limits,
+        granted,
+        engine: engine.clone(),
+        pre,
+        grants: plugin_grants,
+    })
+}
+
+pub fn kind_name(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::Strategy => "strategy",
+        PluginKind::HealthPolicy => "health-policy",
+        PluginKind::AdmissionPolicy => "admission-policy",
+        PluginKind::Platform => "platform",
+    }
+}
+
+fn exports_list(surface: &Surface) -> String {
+    if surface.exports.is_empty() {
+        return "nothing".into();
+    }
+    surface.exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
+    let plugin = spec.name.clone();
+    match problem {
+        SurfaceProblem::WrongWorld { expected, found: _ } => {
+            let (_, world) = surface::expected_export(spec.kind);
+            LoadError::WrongWorld {
+                plugin,
+                kind: kind_name(spec.kind).to_string(),
+                expected,
+                world: world.to_string(),
+                found: String::new(),
+            }
+        }
+        SurfaceProblem::Incompatible { interface } => LoadError::Incompatible { plugin, interface },
+        SurfaceProblem::UnknownImport { name } => LoadError::UnknownImport { plugin, name },
+        SurfaceProblem::Ungranted { capability } => LoadError::Ungranted {
+            message: ungranted_message(spec, capability),
+            plugin,
+            capability,
+        },
+    }
+}
+
+fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
+    let file = spec
+        .registry
+        .as_ref()
+        .map(|p| format!(" in {}", p.display()))
+        .unwrap_or_default();
+    let cap = cap.as_str();
+    let name = &spec.name;
+    match &spec.environment {
+        Some(env) => format!(
+            "plugin `{name}` imports capability `{cap}`, which environment `{env}` does not grant; \
+             add \"{cap}\" to `capabilities` of [plugins.{name}] (or of [environments.{env}.plugins.{name}]){file}"
+        ),
+        None => format!(
+            "plugin `{name}` imports capability `{cap}`, which its registry entry does not grant; \
+             add \"{cap}\" to `capabilities` of [plugins.{name}]{file}"
+        ),
+    }
+}
+
+/// A store for one call of `plugin`, with its limits and deadline set.
+pub(crate) fn new_store(plugin: &Plugin, now_ms: u64) -> Store<HostState> {
+    let state = HostState::new(plugin.name.clone(), plugin.limits.memory, now_ms, plugin.grants.clone());
+    let mut store = Store::new(&plugin.engine, state);
+    store.limiter(|s| &mut s.limiter);
+    store.set_epoch_deadline(super::engine::deadline_ticks(plugin.limits.time));
+    store.epoch_deadline_trap();
+    store
+}
