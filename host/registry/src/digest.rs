@@ -51,12 +51,18 @@ impl FromStr for Digest {
                 hex_part.len()
             )));
         }
+        if hex_part.chars().all(|c| c.is_ascii_hexdigit()) && hex_part != hex_part.to_ascii_lowercase() {
+            return Err(DigestError(format!(
+                "sha256 must be lowercase hex; write {:?}",
+                hex_part.to_ascii_lowercase()
+            )));
+        }
         if let Some(bad) = hex_part
             .chars()
             .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
         {
             return Err(DigestError(format!(
-                "sha256 may contain only lowercase hex digits (0-9, a-f), found {bad:?}"
+                "sha256 may contain only hex digits (0-9, a-f), found {bad:?}"
             )));
         }
         let mut bytes = [0u8; 32];
@@ -104,7 +110,7 @@ mod tests {
     fn rejects_malformed_digests() {
         assert!("abc".parse::<Digest>().unwrap_err().0.contains("64 hex digits, found 3"));
         let upper = EMPTY.to_uppercase();
-        assert!(upper.parse::<Digest>().unwrap_err().0.contains("lowercase"));
+        assert!(upper.parse::<Digest>().unwrap_err().0.contains(&format!("write {EMPTY:?}")));
         let bad = format!("{}g", &EMPTY[..63]);
         assert!(bad.parse::<Digest>().is_err());
     }

@@ -19,7 +19,7 @@ pub enum RegistryError {
     },
     /// The file was read but is not a valid registry. Displays every
     /// diagnostic with its source line, in file order.
-    #[error("{}", Rendered(diagnostics))]
+    #[error("{}", Rendered(diagnostics, path))]
     Invalid {
         /// The registry file.
         path: PathBuf,
@@ -39,7 +39,7 @@ impl RegistryError {
     }
 }
 
-struct Rendered<'a>(&'a [Diagnostic]);
+struct Rendered<'a>(&'a [Diagnostic], &'a PathBuf);
 
 impl fmt::Display for Rendered<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +50,7 @@ impl fmt::Display for Rendered<'_> {
             f.write_str(&diagnostic.render())?;
         }
         if self.0.len() > 1 {
-            write!(f, "\n\n{} errors in the registry", self.0.len())?;
+            write!(f, "\n\n{}: {} errors", self.1.display(), self.0.len())?;
         }
         Ok(())
     }

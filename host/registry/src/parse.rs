@@ -91,7 +91,7 @@ impl Checker<'_> {
         self.version(&root, root_span)?;
 
         for (key, _) in root.iter() {
-            self.check_key(key, TOP_LEVEL_KEYS, "at the top level");
+            self.check_key(key, TOP_LEVEL_KEYS, "at the top level", "");
         }
 
         let mut known = Known::default();
@@ -176,18 +176,20 @@ impl Checker<'_> {
     }
 
     /// Reports `key` if it is not one of `allowed`; returns whether it is.
-    fn check_key(&mut self, key: &Key<'_>, allowed: &[&str], place: &str) -> bool {
+    /// `note` is appended to the message when non-empty.
+    fn check_key(&mut self, key: &Key<'_>, allowed: &[&str], place: &str, note: &str) -> bool {
         let name: &str = key.get_ref();
         if allowed.contains(&name) {
             return true;
         }
-        let hint = suggest(name, allowed)
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let (hint, note) = match suggest(name, allowed) {
+            Some(s) => (format!("; did you mean `{s}`?"), ""),
+            None => (String::new(), note),
+        };
         self.error(
             key.span(),
             format!(
-                "unknown key `{name}` {place}{hint}; expected one of: {}",
+                "unknown key `{name}` {place}; expected one of: {}{hint}{note}",
                 join(allowed)
             ),
         );
@@ -198,9 +200,15 @@ impl Checker<'_> {
     /// subtable), so serde can still check the types of the rest.
     fn strip_unknown_keys(&mut self, table: &mut DeTable<'_>, allowed: &[&str], path: &[&str]) {
         let place = format!("in {}", table_path(path));
+        let mut note = String::new();
+        if allowed.contains(&"config") {
+            let mut config = path.to_vec();
+            config.push("config");
+            note = format!("; settings for the plugin itself go under {}", table_path(&config));
+        }
         let unknown: Vec<String> = table
             .iter()
-            .filter(|(key, _)| !self.check_key(key, allowed, &place))
+            .filter(|(key, _)| !self.check_key(key, allowed, &place, &note))
             .map(|(key, _)| key.get_ref().to_string())
             .collect();
         for key in unknown {
@@ -685,51 +693,50 @@ impl Checker<'_> {
             );
             return None;
         }
+        let kind = known.kinds.get(target).copied().flatten();
+        let config = match &raw.config {
+            Some(table) => self.config(Some(table)).map(Some),
+            None => Some(None),
+        };
+        let capabilities = match &raw.capabilities {
+            Some(list) => self.capabilities(list.get_ref(), kind).map(Some),
+            None => Some(None),
+        };
+        let allow_hosts = match &raw.allow_hosts {
+            Some(_) => self.allow_hosts(raw.allow_hosts.as_ref()).map(Some),
+            None => Some(None),
+        };
+        let (memory_bytes, time) = match &raw.limits {
+            Some(limits) => (self.memory(limits), self.time(limits)),
+            None => (Some(None), Some(None)),
+        };
+        let (config, capabilities, allow_hosts, memory_bytes, time) =
+            (config?, capabilities?, allow_hosts?, memory_bytes?, time?);
+        // The checks against the declaration need a valid one.
         let Some(decl) = known.decls.get(target) else {
             return Some(None);
         };
-        let config = match &raw.config {
-            Some(table) => Some(self.config(Some(table))?),
-            None => None,
-        };
-        let capabilities = match &raw.capabilities {
-            Some(list) => {
-                let caps = self.capabilities(list.get_ref(), Some(decl.kind))?;
-                for item in list.get_ref() {
-                    if let Ok(cap) = item.get_ref().parse::<Capability>()
-                        && !decl.capabilities.contains(&cap)
-                    {
-                        self.error(
-                            item.span(),
-                            format!(
-                                "environment `{env}` grants `{cap}` to plugin `{target}`, but [plugins.{target}] does not; an environment can only narrow a plugin's capabilities, so add \"{cap}\" to `capabilities` in [plugins.{target}] first"
-                            ),
-                        );
-                        return None;
-                    }
+        if let Some(list) = &raw.capabilities {
+            for item in list.get_ref() {
+                if let Ok(cap) = item.get_ref().parse::<Capability>()
+                    && !decl.capabilities.contains(&cap)
+                {
+                    self.error(
+                        item.span(),
+                        format!(
+                            "environment `{env}` grants `{cap}` to plugin `{target}`, but [plugins.{target}] does not; an environment can only narrow a plugin's capabilities, so add \"{cap}\" to `capabilities` in [plugins.{target}] first"
+                        ),
+                    );
+                    return None;
                 }
-                Some(caps)
             }
-            None => None,
-        };
-        let allow_hosts = match &raw.allow_hosts {
-            Some(_) => Some(self.allow_hosts(raw.allow_hosts.as_ref())?),
-            None => None,
-        };
+        }
         let effective_caps = capabilities.as_ref().unwrap_or(&decl.capabilities);
         let effective_hosts = allow_hosts.as_deref().unwrap_or(&decl.allow_hosts);
         let caps_list = raw.capabilities.as_ref().map(|l| l.get_ref().clone());
         if !self.check_http(effective_caps, effective_hosts, raw.allow_hosts.as_ref(), &caps_list, &here) {
             return None;
         }
-        let (memory_bytes, time) = match &raw.limits {
-            Some(limits) => {
-                let memory = self.memory(limits);
-                let time = self.time(limits);
-                (memory?, time?)
-            }
-            None => (None, None),
-        };
         Some(Some((
             decl.name.clone(),
             PluginOverride {
@@ -818,13 +825,32 @@ pub(crate) fn table_path(parts: &[&str]) -> String {
     format!("[{}]", parts.join("."))
 }
 
-/// A close match for an unknown key: `max_surge` → `max-surge`, case slips.
+/// A close match for an unknown key: `max_surge` → `max-surge`, `plugin` →
+/// `plugins`, or any allowed key within two edits.
 fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let normal = key.to_ascii_lowercase().replace('_', "-");
     allowed
         .iter()
-        .find(|a| **a == normal || format!("{normal}s") == **a || normal == format!("{a}s"))
-        .copied()
+        .map(|a| (edit_distance(&normal, a), *a))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, a)| a)
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// Checks an `allow-hosts` entry: `host`, `host:port` or `*.domain[:port]`.
@@ -915,6 +941,7 @@ mod tests {
         assert_eq!(suggest("max_surge", &["max-surge"]), Some("max-surge"));
         assert_eq!(suggest("plugin", &["plugins"]), Some("plugins"));
         assert_eq!(suggest("Kind", &["kind"]), Some("kind"));
+        assert_eq!(suggest("capabilites", &["kind", "capabilities"]), Some("capabilities"));
         assert_eq!(suggest("zzz", &["kind"]), None);
     }
 }

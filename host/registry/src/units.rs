@@ -50,16 +50,19 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
     let hint = "write a size such as \"64MiB\" (units: B, KiB, MiB, GiB)";
     let (digits, unit) = split_number(text);
     let Some(&(_, factor)) = SIZE_UNITS.iter().find(|(u, _)| *u == unit) else {
-        let suggestion = match unit.to_ascii_lowercase().as_str() {
-            "k" | "kb" | "kib" => "; did you mean \"KiB\"?",
-            "m" | "mb" | "mib" => "; did you mean \"MiB\"?",
-            "g" | "gb" | "gib" => "; did you mean \"GiB\"?",
-            _ => "",
+        let units = "(units: B, KiB, MiB, GiB)";
+        let binary = match unit.to_ascii_lowercase().as_str() {
+            "k" | "kb" | "kib" => Some("KiB"),
+            "m" | "mb" | "mib" => Some("MiB"),
+            "g" | "gb" | "gib" => Some("GiB"),
+            _ => None,
         };
-        return Err(if unit.is_empty() {
-            format!("memory size {text:?} has no unit; {hint}")
-        } else {
-            format!("unknown memory unit {unit:?} in {text:?}{suggestion}; {hint}")
+        return Err(match binary {
+            _ if unit.is_empty() => format!("memory size {text:?} has no unit; write e.g. \"{text}MiB\" {units}"),
+            Some(binary) => format!(
+                "unknown memory unit {unit:?} in {text:?}; did you mean \"{digits}{binary}\"? {units}"
+            ),
+            None => format!("unknown memory unit {unit:?} in {text:?}; {hint}"),
         });
     };
     let bytes = parse_u64(digits)
@@ -88,8 +91,9 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs,
         "" => return Err(format!("time limit {text:?} has no unit; {hint}")),
         "m" | "min" => {
+            let seconds = parse_u64(digits).and_then(|n| n.checked_mul(60)).unwrap_or(60);
             return Err(format!(
-                "unknown time unit {unit:?} in {text:?}; write minutes in seconds (e.g. \"60s\"); {hint}"
+                "unknown time unit {unit:?} in {text:?}; the largest unit is s, so write \"{seconds}s\" (units: ms, s)"
             ));
         }
         _ => return Err(format!("unknown time unit {unit:?} in {text:?}; {hint}")),
@@ -137,7 +141,7 @@ mod tests {
 
     #[test]
     fn memory_errors() {
-        assert!(parse_memory("64MB").unwrap_err().contains("did you mean \"MiB\""));
+        assert!(parse_memory("64MB").unwrap_err().contains("did you mean \"64MiB\""));
         assert!(parse_memory("64").unwrap_err().contains("no unit"));
         assert!(parse_memory("2GiB").unwrap_err().contains("over the maximum"));
         assert!(parse_memory("1KiB").unwrap_err().contains("below one wasm page"));
@@ -160,7 +164,7 @@ mod tests {
     fn time_errors() {
         assert!(parse_time("61s").unwrap_err().contains("over the maximum"));
         assert!(parse_time("0ms").unwrap_err().contains("zero"));
-        assert!(parse_time("1m").unwrap_err().contains("60s"));
+        assert!(parse_time("2m").unwrap_err().contains("write \"120s\""));
         assert!(parse_time("100").unwrap_err().contains("no unit"));
         assert!(parse_time("1h").is_err());
         assert!(parse_time("").is_err());
