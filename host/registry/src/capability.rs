@@ -179,7 +179,12 @@ mod tests {
         assert_eq!(Capability::from_import("hoist:plugin/types@0.1.0"), None);
         assert_eq!(Capability::from_import("wasi:http/outgoing-handler"), None);
         assert!(Capability::Log.is_ambient() && !Capability::Http.is_ambient());
-        assert!("net".parse::<Capability>().unwrap_err().contains("process, docker, http"));
+        assert!(
+            "net"
+                .parse::<Capability>()
+                .unwrap_err()
+                .contains("process, docker, http")
+        );
     }
 
     #[test]

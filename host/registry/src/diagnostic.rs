@@ -115,7 +115,9 @@ impl<'a> SourceMap<'a> {
     }
 
     fn line_index(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
+        self.line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
     }
 
     fn line_text(&self, line_index: usize) -> &'a str {

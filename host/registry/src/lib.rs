@@ -39,7 +39,9 @@ pub use error::RegistryError;
 pub use model::{Environment, JsonObject, PluginDecl, PluginOverride, Registry, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};
 pub use parse::VERSION;
-pub use resolve::{ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config};
+pub use resolve::{
+    ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config,
+};
 pub use units::{
     DEFAULT_MEMORY_BYTES, Limits, MAX_MEMORY_BYTES, MAX_TIME, MIN_MEMORY_BYTES, parse_memory,
     parse_time,

@@ -122,7 +122,10 @@ impl Checker<'_> {
             let start = root_span.start;
             self.error(
                 start..start,
-                format!("{} has no `version`; add `version = 1` as its first line", self.file_name),
+                format!(
+                    "{} has no `version`; add `version = 1` as its first line",
+                    self.file_name
+                ),
             );
             return None;
         };
@@ -204,7 +207,10 @@ impl Checker<'_> {
         if allowed.contains(&"config") {
             let mut config = path.to_vec();
             config.push("config");
-            note = format!("; settings for the plugin itself go under {}", table_path(&config));
+            note = format!(
+                "; settings for the plugin itself go under {}",
+                table_path(&config)
+            );
         }
         let unknown: Vec<String> = table
             .iter()
@@ -250,7 +256,11 @@ impl Checker<'_> {
                 let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 let message = match field {
                     Some(field) => {
-                        format!("`{field}` in {}: {}", table_path(&keys), err.message().trim_end())
+                        format!(
+                            "`{field}` in {}: {}",
+                            table_path(&keys),
+                            err.message().trim_end()
+                        )
                     }
                     None => format!("{}: {}", table_path(&keys), err.message().trim_end()),
                 };
@@ -266,7 +276,10 @@ impl Checker<'_> {
         let name = match PluginName::new(raw_name) {
             Ok(name) => Some(name),
             Err(err) => {
-                self.error(key.span(), format!("invalid plugin name `{raw_name}`: {}", err.reason));
+                self.error(
+                    key.span(),
+                    format!("invalid plugin name `{raw_name}`: {}", err.reason),
+                );
                 None
             }
         };
@@ -298,19 +311,28 @@ impl Checker<'_> {
         known.kinds.insert(raw_name.to_owned(), kind);
 
         let source = self.source(&raw, &here, raw_name, key);
-        let sha256 = raw.sha256.as_ref().and_then(|s| match s.get_ref().parse::<Digest>() {
-            Ok(digest) => Some(digest),
-            Err(err) => {
-                self.error(s.span(), err.to_string());
-                None
-            }
-        });
+        let sha256 = raw
+            .sha256
+            .as_ref()
+            .and_then(|s| match s.get_ref().parse::<Digest>() {
+                Ok(digest) => Some(digest),
+                Err(err) => {
+                    self.error(s.span(), err.to_string());
+                    None
+                }
+            });
         let capabilities = self.capabilities(raw.capabilities.as_deref().unwrap_or(&[]), kind);
         let allow_hosts = self.allow_hosts(raw.allow_hosts.as_ref());
         let mut ok = name.is_some() && source.is_some() && capabilities.is_some();
         ok &= raw.sha256.is_none() || sha256.is_some();
         if let (Some(caps), Some(hosts)) = (&capabilities, &allow_hosts) {
-            ok &= self.check_http(caps, hosts, raw.allow_hosts.as_ref(), &raw.capabilities, &here);
+            ok &= self.check_http(
+                caps,
+                hosts,
+                raw.allow_hosts.as_ref(),
+                &raw.capabilities,
+                &here,
+            );
         }
         let limits = kind.and_then(|k| self.limits(raw.limits.as_ref(), Limits::default_for(k)));
         let config = self.config(raw.config.as_ref());
@@ -329,13 +351,22 @@ impl Checker<'_> {
                 limits,
                 config,
                 location: self.map.location(key.span().start),
-                sha256_location: raw.sha256.as_ref().map(|s| self.map.location(s.span().start)),
+                sha256_location: raw
+                    .sha256
+                    .as_ref()
+                    .map(|s| self.map.location(s.span().start)),
             };
             known.decls.insert(name, decl);
         }
     }
 
-    fn source(&mut self, raw: &PluginToml, here: &str, name: &str, key: &Key<'_>) -> Option<Source> {
+    fn source(
+        &mut self,
+        raw: &PluginToml,
+        here: &str,
+        name: &str,
+        key: &Key<'_>,
+    ) -> Option<Source> {
         let Some(source) = &raw.source else {
             self.error(
                 key.span(),
@@ -350,13 +381,19 @@ impl Checker<'_> {
             return match validate_name(builtin) {
                 Ok(()) => Some(Source::Builtin(builtin.to_owned())),
                 Err(err) => {
-                    self.error(source.span(), format!("invalid builtin `{builtin}`: {}", err.reason));
+                    self.error(
+                        source.span(),
+                        format!("invalid builtin `{builtin}`: {}", err.reason),
+                    );
                     None
                 }
             };
         }
         if text.is_empty() {
-            self.error(source.span(), "`source` is empty; write `builtin:NAME` or the path of a .wasm component");
+            self.error(
+                source.span(),
+                "`source` is empty; write `builtin:NAME` or the path of a .wasm component",
+            );
             return None;
         }
         if text.contains("://") {
@@ -395,7 +432,10 @@ impl Checker<'_> {
         for item in list {
             match item.get_ref().parse::<Capability>() {
                 Ok(cap) if !listed.insert(cap) => {
-                    self.error(item.span(), format!("capability `{cap}` is listed twice; remove one"));
+                    self.error(
+                        item.span(),
+                        format!("capability `{cap}` is listed twice; remove one"),
+                    );
                     ok = false;
                 }
                 Ok(cap) => match kind {
@@ -422,7 +462,10 @@ impl Checker<'_> {
         ok.then_some(set)
     }
 
-    fn allow_hosts(&mut self, hosts: Option<&Spanned<Vec<Spanned<String>>>>) -> Option<Vec<String>> {
+    fn allow_hosts(
+        &mut self,
+        hosts: Option<&Spanned<Vec<Spanned<String>>>>,
+    ) -> Option<Vec<String>> {
         let Some(hosts) = hosts else {
             return Some(Vec::new());
         };
@@ -433,11 +476,20 @@ impl Checker<'_> {
                 self.error(host.span(), message);
                 ok = false;
             } else if !seen.insert(host.get_ref().as_str()) {
-                self.error(host.span(), format!("host {:?} is listed twice; remove one", host.get_ref()));
+                self.error(
+                    host.span(),
+                    format!("host {:?} is listed twice; remove one", host.get_ref()),
+                );
                 ok = false;
             }
         }
-        ok.then(|| hosts.get_ref().iter().map(|h| h.get_ref().clone()).collect())
+        ok.then(|| {
+            hosts
+                .get_ref()
+                .iter()
+                .map(|h| h.get_ref().clone())
+                .collect()
+        })
     }
 
     /// `allow-hosts` only with `http`, and `http` only with some hosts.
@@ -529,12 +581,20 @@ impl Checker<'_> {
         }
     }
 
-    fn environment(&mut self, key: &Key<'_>, value: &Value<'_>, known: &Known) -> Option<Environment> {
+    fn environment(
+        &mut self,
+        key: &Key<'_>,
+        value: &Value<'_>,
+        known: &Known,
+    ) -> Option<Environment> {
         let raw_name: &str = key.get_ref();
         let name = match EnvName::new(raw_name) {
             Ok(name) => Some(name),
             Err(err) => {
-                self.error(key.span(), format!("invalid environment name `{raw_name}`: {}", err.reason));
+                self.error(
+                    key.span(),
+                    format!("invalid environment name `{raw_name}`: {}", err.reason),
+                );
                 None
             }
         };
@@ -554,11 +614,34 @@ impl Checker<'_> {
         let raw = self.typed::<EnvironmentToml>(&value, &path)?;
         let here = table_path(&path);
 
-        let platform = self.required(&raw.platform, key, &here, "platform", PluginKind::Platform, known);
-        let strategy = self.required(&raw.strategy, key, &here, "strategy", PluginKind::Strategy, known);
-        let health = self.references(&raw.health_policies, "health-policies", PluginKind::HealthPolicy, known);
-        let admission =
-            self.references(&raw.admission_policies, "admission-policies", PluginKind::AdmissionPolicy, known);
+        let platform = self.required(
+            &raw.platform,
+            key,
+            &here,
+            "platform",
+            PluginKind::Platform,
+            known,
+        );
+        let strategy = self.required(
+            &raw.strategy,
+            key,
+            &here,
+            "strategy",
+            PluginKind::Strategy,
+            known,
+        );
+        let health = self.references(
+            &raw.health_policies,
+            "health-policies",
+            PluginKind::HealthPolicy,
+            known,
+        );
+        let admission = self.references(
+            &raw.admission_policies,
+            "admission-policies",
+            PluginKind::AdmissionPolicy,
+            known,
+        );
 
         let mut overrides = BTreeMap::new();
         let mut ok = true;
@@ -572,8 +655,14 @@ impl Checker<'_> {
             }
         }
 
-        let (Some(name), Some(platform), Some(strategy), Some(health_policies), Some(admission_policies), true) =
-            (name, platform, strategy, health, admission, ok)
+        let (
+            Some(name),
+            Some(platform),
+            Some(strategy),
+            Some(health_policies),
+            Some(admission_policies),
+            true,
+        ) = (name, platform, strategy, health, admission, ok)
         else {
             return None;
         };
@@ -626,7 +715,13 @@ impl Checker<'_> {
         let mut seen = BTreeSet::new();
         for item in list.iter().flatten() {
             if !seen.insert(item.get_ref().as_str()) {
-                self.error(item.span(), format!("plugin `{}` is listed twice in `{field}`; remove one", item.get_ref()));
+                self.error(
+                    item.span(),
+                    format!(
+                        "plugin `{}` is listed twice in `{field}`; remove one",
+                        item.get_ref()
+                    ),
+                );
                 ok = false;
             } else if let Some(name) = self.reference(item, field, kind, known) {
                 names.push(name);
@@ -734,7 +829,13 @@ impl Checker<'_> {
         let effective_caps = capabilities.as_ref().unwrap_or(&decl.capabilities);
         let effective_hosts = allow_hosts.as_deref().unwrap_or(&decl.allow_hosts);
         let caps_list = raw.capabilities.as_ref().map(|l| l.get_ref().clone());
-        if !self.check_http(effective_caps, effective_hosts, raw.allow_hosts.as_ref(), &caps_list, &here) {
+        if !self.check_http(
+            effective_caps,
+            effective_hosts,
+            raw.allow_hosts.as_ref(),
+            &caps_list,
+            &here,
+        ) {
             return None;
         }
         Some(Some((
@@ -818,8 +919,13 @@ pub(crate) fn table_path(parts: &[&str]) -> String {
         .iter()
         .map(|p| {
             let bare = !p.is_empty()
-                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if bare { (*p).to_owned() } else { format!("{p:?}") }
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if bare {
+                (*p).to_owned()
+            } else {
+                format!("{p:?}")
+            }
         })
         .collect();
     format!("[{}]", parts.join("."))
@@ -866,7 +972,9 @@ fn validate_host(entry: &str) -> Result<(), String> {
         return Err(format!("invalid port in host {entry:?}; {hint}"));
     }
     if host.contains("://") || host.contains('/') {
-        return Err(format!("host {entry:?} must be a host name, not a URL; {hint}"));
+        return Err(format!(
+            "host {entry:?} must be a host name, not a URL; {hint}"
+        ));
     }
     if host.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!(
@@ -879,7 +987,8 @@ fn validate_host(entry: &str) -> Result<(), String> {
         !l.is_empty()
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && l.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if name.is_empty() || !name.split('.').all(valid_label) {
         return Err(format!("invalid host {entry:?}; {hint}"));
@@ -922,10 +1031,17 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in ["prometheus.internal", "api.example.com:443", "*.example.com", "10.0.0.1:9090"] {
+        for ok in [
+            "prometheus.internal",
+            "api.example.com:443",
+            "*.example.com",
+            "10.0.0.1:9090",
+        ] {
             assert!(validate_host(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "http://x", "x:0", "x:99999", "-a.com", "a..b", "Api.com", "*.", "a b"] {
+        for bad in [
+            "", "http://x", "x:0", "x:99999", "-a.com", "a..b", "Api.com", "*.", "a b",
+        ] {
             assert!(validate_host(bad).is_err(), "{bad:?}");
         }
     }
@@ -941,7 +1057,10 @@ mod tests {
         assert_eq!(suggest("max_surge", &["max-surge"]), Some("max-surge"));
         assert_eq!(suggest("plugin", &["plugins"]), Some("plugins"));
         assert_eq!(suggest("Kind", &["kind"]), Some("kind"));
-        assert_eq!(suggest("capabilites", &["kind", "capabilities"]), Some("capabilities"));
+        assert_eq!(
+            suggest("capabilites", &["kind", "capabilities"]),
+            Some("capabilities")
+        );
         assert_eq!(suggest("zzz", &["kind"]), None);
     }
 }

@@ -69,7 +69,9 @@ pub enum ResolveError {
     },
     /// The environment names a plugin that is not declared. `Registry::load`
     /// rejects this; it can only happen with a `Registry` built by hand.
-    #[error("environment `{environment}` uses plugin `{plugin}`, which the registry does not declare")]
+    #[error(
+        "environment `{environment}` uses plugin `{plugin}`, which the registry does not declare"
+    )]
     UnknownPlugin {
         /// The environment.
         environment: EnvName,
@@ -110,7 +112,8 @@ impl Registry {
                     plugin: plugin.clone(),
                 })
         };
-        let resolve_all = |names: &[PluginName]| names.iter().map(resolve).collect::<Result<Vec<_>, _>>();
+        let resolve_all =
+            |names: &[PluginName]| names.iter().map(resolve).collect::<Result<Vec<_>, _>>();
         Ok(ResolvedEnvironment {
             name: env.name.clone(),
             labels: env.labels.clone(),
@@ -228,7 +231,9 @@ impl ResolvedPlugin {
 pub fn merge_config(base: &mut JsonObject, overlay: &JsonObject) {
     for (key, value) in overlay {
         match (base.get_mut(key), value) {
-            (Some(serde_json::Value::Object(b)), serde_json::Value::Object(o)) => merge_config(b, o),
+            (Some(serde_json::Value::Object(b)), serde_json::Value::Object(o)) => {
+                merge_config(b, o)
+            }
             _ => {
                 base.insert(key.clone(), value.clone());
             }

@@ -58,7 +58,9 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
             _ => None,
         };
         return Err(match binary {
-            _ if unit.is_empty() => format!("memory size {text:?} has no unit; write e.g. \"{text}MiB\" {units}"),
+            _ if unit.is_empty() => {
+                format!("memory size {text:?} has no unit; write e.g. \"{text}MiB\" {units}")
+            }
             Some(binary) => format!(
                 "unknown memory unit {unit:?} in {text:?}; did you mean \"{digits}{binary}\"? {units}"
             ),
@@ -91,7 +93,9 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs,
         "" => return Err(format!("time limit {text:?} has no unit; {hint}")),
         "m" | "min" => {
-            let seconds = parse_u64(digits).and_then(|n| n.checked_mul(60)).unwrap_or(60);
+            let seconds = parse_u64(digits)
+                .and_then(|n| n.checked_mul(60))
+                .unwrap_or(60);
             return Err(format!(
                 "unknown time unit {unit:?} in {text:?}; the largest unit is s, so write \"{seconds}s\" (units: ms, s)"
             ));
@@ -141,10 +145,22 @@ mod tests {
 
     #[test]
     fn memory_errors() {
-        assert!(parse_memory("64MB").unwrap_err().contains("did you mean \"64MiB\""));
+        assert!(
+            parse_memory("64MB")
+                .unwrap_err()
+                .contains("did you mean \"64MiB\"")
+        );
         assert!(parse_memory("64").unwrap_err().contains("no unit"));
-        assert!(parse_memory("2GiB").unwrap_err().contains("over the maximum"));
-        assert!(parse_memory("1KiB").unwrap_err().contains("below one wasm page"));
+        assert!(
+            parse_memory("2GiB")
+                .unwrap_err()
+                .contains("over the maximum")
+        );
+        assert!(
+            parse_memory("1KiB")
+                .unwrap_err()
+                .contains("below one wasm page")
+        );
         assert!(parse_memory("MiB").is_err());
         assert!(parse_memory("-1MiB").is_err());
         assert!(parse_memory("1.5MiB").is_err());
