@@ -1,0 +1,135 @@
+//! The raw TOML shape of a version-1 registry, as serde structs.
+//!
+//! Strings that need validation are kept as `Spanned<String>` so semantic
+//! errors can point at them; `parse.rs` turns these into the `model` types.
+//! Keys are checked against these structs' field lists before serde runs, so
+//! every unknown key is reported, not only the first.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::{self, Visitor};
+use serde_spanned::Spanned;
+
+/// The keys allowed at the top level of a registry.
+pub(crate) const TOP_LEVEL_KEYS: &[&str] = &["version", "plugins", "environments"];
+
+/// `[plugins.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct PluginToml {
+    pub kind: Option<Spanned<String>>,
+    pub source: Option<Spanned<String>>,
+    pub sha256: Option<Spanned<String>>,
+    pub capabilities: Option<Vec<Spanned<String>>>,
+    pub allow_hosts: Option<Spanned<Vec<Spanned<String>>>>,
+    pub limits: Option<LimitsToml>,
+    pub config: Option<Spanned<toml::Table>>,
+}
+
+/// `[plugins.NAME.limits]` and `limits` of an environment override.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct LimitsToml {
+    pub memory: Option<Spanned<String>>,
+    pub time: Option<Spanned<String>>,
+}
+
+/// `[environments.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct EnvironmentToml {
+    pub platform: Option<Spanned<String>>,
+    pub strategy: Option<Spanned<String>>,
+    pub health_policies: Option<Vec<Spanned<String>>>,
+    pub admission_policies: Option<Vec<Spanned<String>>>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub plugins: Option<BTreeMap<Spanned<String>, OverrideToml>>,
+}
+
+/// `[environments.NAME.plugins.PLUGIN]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct OverrideToml {
+    pub config: Option<Spanned<toml::Table>>,
+    pub capabilities: Option<Spanned<Vec<Spanned<String>>>>,
+    pub allow_hosts: Option<Spanned<Vec<Spanned<String>>>>,
+    pub limits: Option<LimitsToml>,
+}
+
+/// The serialized field names of struct `T`, read from its `Deserialize`
+/// impl so key checks cannot drift from the structs above.
+pub(crate) fn fields_of<'de, T: Deserialize<'de>>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldsProbe(&mut fields));
+    fields
+}
+
+struct FieldsProbe<'a>(&'a mut &'static [&'static str]);
+
+#[derive(Debug)]
+struct ProbeDone;
+
+impl std::fmt::Display for ProbeDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field probe")
+    }
+}
+
+impl std::error::Error for ProbeDone {}
+
+impl de::Error for ProbeDone {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        ProbeDone
+    }
+}
+
+impl<'de> de::Deserializer<'de> for FieldsProbe<'_> {
+    type Error = ProbeDone;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, ProbeDone> {
+        Err(ProbeDone)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, ProbeDone> {
+        *self.0 = fields;
+        Err(ProbeDone)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_lists_are_kebab_case() {
+        assert_eq!(
+            fields_of::<PluginToml>(),
+            [
+                "kind",
+                "source",
+                "sha256",
+                "capabilities",
+                "allow-hosts",
+                "limits",
+                "config"
+            ]
+        );
+        assert_eq!(fields_of::<LimitsToml>(), ["memory", "time"]);
+        assert_eq!(
+            fields_of::<OverrideToml>(),
+            ["config", "capabilities", "allow-hosts", "limits"]
+        );
+    }
+}

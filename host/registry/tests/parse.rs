@@ -1,0 +1,193 @@
+//! Happy paths and resolution through the public API.
+
+// Test helpers outside `#[test]` functions may panic too.
+#![allow(clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use hoist_registry::{Capability, Digest, PluginKind, Registry, RegistryError, Source};
+use serde_json::json;
+
+const EMPTY_SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn parse(text: &str) -> Registry {
+    match Registry::parse(text, Path::new("conf/registry.toml")) {
+        Ok(registry) => registry,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+fn complete() -> String {
+    format!(
+        r#"
+version = 1
+
+[plugins.canary]
+kind = "strategy"
+source = "plugins/canary.wasm"
+sha256 = "{EMPTY_SHA}"
+limits = {{ memory = "32MiB", time = "250ms" }}
+config = {{ steps = [5, 25, 50], pause = {{ after-step = true }}, since = 2024-01-02T03:04:05Z }}
+
+[plugins.slo]
+kind = "health-policy"
+source = "builtin:slo"
+
+[plugins.freeze]
+kind = "admission-policy"
+source = "builtin:change-freeze"
+config = {{ windows = [] }}
+
+[plugins.nomad]
+kind = "platform"
+source = "builtin:nomad"
+capabilities = ["log", "http", "process"]
+allow-hosts = ["nomad.staging.internal:4646"]
+
+[environments.staging]
+platform = "nomad"
+strategy = "canary"
+health-policies = ["slo"]
+admission-policies = ["freeze"]
+
+[environments.prod]
+platform = "nomad"
+strategy = "canary"
+health-policies = ["slo"]
+admission-policies = ["freeze"]
+labels = {{ tier = "prod" }}
+[environments.prod.plugins.nomad]
+capabilities = ["http"]
+allow-hosts = ["nomad.prod.internal:4646"]
+limits = {{ time = "30s" }}
+[environments.prod.plugins.canary.config]
+pause = {{ before-promote = true }}
+"#
+    )
+}
+
+#[test]
+fn complete_registry() {
+    let registry = parse(&complete());
+    let canary = registry.plugin("canary").unwrap();
+    assert_eq!(canary.kind, PluginKind::Strategy);
+    assert_eq!(
+        canary.source,
+        Source::Path(Path::new("conf/plugins/canary.wasm").into())
+    );
+    assert_eq!(canary.sha256, Some(EMPTY_SHA.parse::<Digest>().unwrap()));
+    assert_eq!(canary.sha256_location.as_ref().unwrap().line, 7);
+    assert_eq!(canary.location.to_string(), "conf/registry.toml:4:10");
+    assert_eq!(canary.limits.memory_bytes, 32 * 1024 * 1024);
+    assert_eq!(canary.limits.time, Duration::from_millis(250));
+    assert_eq!(canary.config["since"], json!("2024-01-02T03:04:05Z"));
+
+    let nomad = registry.plugin("nomad").unwrap();
+    assert_eq!(nomad.limits.time, Duration::from_secs(10));
+    assert_eq!(
+        nomad.capabilities.iter().copied().collect::<Vec<_>>(),
+        [
+            Capability::Log,
+            Capability::Clock,
+            Capability::Process,
+            Capability::Http
+        ]
+    );
+}
+
+#[test]
+fn environment_overrides_apply() {
+    let registry = parse(&complete());
+    let prod = registry.environment("prod").unwrap();
+    assert_eq!(prod.platform.allow_hosts, ["nomad.prod.internal:4646"]);
+    assert_eq!(prod.platform.limits.time, Duration::from_secs(30));
+    assert!(prod.platform.grants(Capability::Http));
+    assert!(!prod.platform.grants(Capability::Process));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&prod.strategy.config_json()).unwrap(),
+        json!({
+            "steps": [5, 25, 50],
+            "pause": { "after-step": true, "before-promote": true },
+            "since": "2024-01-02T03:04:05Z",
+        })
+    );
+    assert_eq!(prod.admission_policies[0].name.as_str(), "freeze");
+
+    let staging = registry.environment("staging").unwrap();
+    assert!(staging.platform.grants(Capability::Process));
+    assert_eq!(
+        staging.platform.allow_hosts,
+        ["nomad.staging.internal:4646"]
+    );
+
+    let other = registry.resolve_plugin("prod", "slo").unwrap();
+    assert_eq!(other.kind, PluginKind::HealthPolicy);
+    assert!(registry.resolve_plugin("prod", "nope").is_none());
+}
+
+#[test]
+fn ungranted_imports_say_where_to_grant() {
+    let registry = parse(&complete());
+    let prod = registry.environment("prod").unwrap();
+    let err = prod
+        .platform
+        .check_imports([Capability::Log, Capability::Process])
+        .unwrap_err();
+    assert_eq!(err.capability, Capability::Process);
+    assert_eq!(
+        err.to_string(),
+        "plugin `nomad` imports capability `process`, which environment `prod` does not grant it; \
+         add \"process\" to `capabilities` in [environments.prod.plugins.nomad] (and in [plugins.nomad] \
+         if it is not there; an environment can only narrow a plugin's grant) in conf/registry.toml"
+    );
+
+    let staging = registry.environment("staging").unwrap();
+    let err = staging
+        .platform
+        .check_imports([Capability::Docker])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `nomad` imports capability `docker`, which environment `staging` does not grant it; \
+         add \"docker\" to `capabilities` in [plugins.nomad] in conf/registry.toml"
+    );
+
+    let err = staging
+        .strategy
+        .check_imports([Capability::Http])
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a strategy plugin may import only log and clock")
+    );
+}
+
+#[test]
+fn minimal_registry_is_empty() {
+    let registry = parse("version = 1\n");
+    assert!(registry.plugins.is_empty() && registry.environments.is_empty());
+}
+
+#[test]
+fn io_errors_name_the_file() {
+    let err = Registry::load(Path::new("does/not/exist.toml")).unwrap_err();
+    assert!(matches!(err, RegistryError::Io { .. }));
+    assert!(
+        err.to_string()
+            .starts_with("cannot read registry does/not/exist.toml: ")
+    );
+    assert!(err.diagnostics().is_empty());
+}
+
+#[test]
+fn all_diagnostics_are_collected_in_file_order() {
+    let text = "version = 1\n[plugins.b]\nkind = \"x\"\nsource = \"builtin:b\"\n[plugins.a]\nkind = \"y\"\nsource = \"builtin:a\"\n";
+    let err = Registry::parse(text, Path::new("r.toml")).unwrap_err();
+    let lines: Vec<usize> = err.diagnostics().iter().map(|d| d.location.line).collect();
+    assert_eq!(lines, [3, 6]);
+    assert_eq!(
+        err.diagnostics()[0].to_string(),
+        "r.toml:3:8: unknown plugin kind \"x\"; expected one of: strategy, health-policy, admission-policy, platform"
+    );
+}
