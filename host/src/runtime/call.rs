@@ -197,6 +197,6 @@ impl Plugin {
     }
 
     fn wrong_kind(&self, call: &'static str) -> CallError {
-        CallError::WrongKind { plugin: self.name.to_string(), actual: self.kind, call }
+        CallError::WrongKind { plugin: self.name.to_string(), actual: self.kind.as_str(), call }
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::kinds::{Capability, PluginKind};
+use super::kinds::Capability;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -60,8 +60,8 @@ pub enum CallError {
     MalformedOutput { plugin: String, reason: String },
     #[error("plugin `{plugin}` could not be instantiated: {reason}")]
     Instantiate { plugin: String, reason: String },
-    #[error("plugin `{plugin}` is a {actual:?} plugin and cannot answer `{call}`")]
-    WrongKind { plugin: String, actual: PluginKind, call: &'static str },
+    #[error("plugin `{plugin}` is a {actual} plugin and cannot answer `{call}`")]
+    WrongKind { plugin: String, actual: &'static str, call: &'static str },
 }
 
 fn stderr_suffix(stderr: &str) -> String {

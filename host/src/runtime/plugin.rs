@@ -177,12 +177,7 @@ pub(crate) fn load(
 }
 
 pub fn kind_name(kind: PluginKind) -> &'static str {
-    match kind {
-        PluginKind::Strategy => "strategy",
-        PluginKind::HealthPolicy => "health-policy",
-        PluginKind::AdmissionPolicy => "admission-policy",
-        PluginKind::Platform => "platform",
-    }
+    kind.as_str()
 }
 
 fn exports_list(surface: &Surface) -> String {

@@ -4,7 +4,7 @@
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use super::kinds::{Capability, PluginKind};
+use super::kinds::{Capability, PluginKind, capability_of_interface};
 
 /// The contract package this host serves.
 pub const PACKAGE: &str = "hoist:plugin";
@@ -91,7 +91,7 @@ impl Surface {
             .imports
             .iter()
             .filter(|i| i.is_hoist())
-            .filter_map(|i| Capability::from_interface(&i.interface))
+            .filter_map(|i| capability_of_interface(&i.interface))
             .collect();
         caps.sort();
         caps.dedup();
@@ -156,7 +156,7 @@ pub fn check(
             problems.push(SurfaceProblem::Incompatible { interface: import.to_string() });
             continue;
         }
-        match Capability::from_interface(&import.interface) {
+        match capability_of_interface(&import.interface) {
             None => problems.push(SurfaceProblem::UnknownImport { name: import.to_string() }),
             Some(cap) if cap.is_ambient() => {}
             Some(cap) if !granted.contains(&cap) => {
