@@ -1,5 +1,8 @@
 //! Hoist: a deployment orchestrator whose strategies, policies and platform
 //! adapters are sandboxed WebAssembly components.
 
+pub mod builtins;
 pub mod capabilities;
+pub mod catalog;
+pub mod cli;
 pub mod runtime;

@@ -1,0 +1,104 @@
+//! From registry entries to loaded plugins: resolves `builtin:NAME` and path
+//! sources, applies the registry's pins, grants and limits, and loads each
+//! through the runtime.
+
+use std::sync::Arc;
+
+use hoist_registry::{PluginDecl, Registry, ResolvedPlugin, Source};
+
+use crate::builtins;
+use crate::runtime::{Limits, LoadError, Plugin, PluginSpec, Runtime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(
+        "plugin `{plugin}`: source `builtin:{name}` names no builtin plugin; this hoist ships: {known}"
+    )]
+    UnknownBuiltin { plugin: String, name: String, known: String },
+    #[error("plugin `{plugin}` is not declared in {registry}")]
+    UnknownPlugin { plugin: String, registry: String },
+    #[error(transparent)]
+    Load(#[from] LoadError),
+}
+
+/// One plugin as the registry declares it, for one environment or for all.
+pub enum Declared<'a> {
+    Plugin(&'a Registry, &'a PluginDecl),
+    InEnvironment(&'a ResolvedPlugin),
+}
+
+impl Declared<'_> {
+    fn name(&self) -> &str {
+        match self {
+            Self::Plugin(_, d) => d.name.as_str(),
+            Self::InEnvironment(r) => r.name.as_str(),
+        }
+    }
+
+    fn source(&self) -> &Source {
+        match self {
+            Self::Plugin(_, d) => &d.source,
+            Self::InEnvironment(r) => &r.source,
+        }
+    }
+
+    /// The plugin's config as the JSON document handed to it.
+    pub fn config_json(&self) -> String {
+        match self {
+            Self::Plugin(_, d) => serde_json::Value::Object(d.config.clone()).to_string(),
+            Self::InEnvironment(r) => r.config_json(),
+        }
+    }
+
+    fn spec(&self) -> Result<PluginSpec, CatalogError> {
+        let name = self.name().to_string();
+        let (source_label, bytes): (String, Arc<[u8]>) = match self.source() {
+            Source::Builtin(builtin) => {
+                let found = builtins::find(builtin).ok_or_else(|| CatalogError::UnknownBuiltin {
+                    plugin: name.clone(),
+                    name: builtin.clone(),
+                    known: builtins::BUILTINS.iter().map(|b| b.name).collect::<Vec<_>>().join(", "),
+                })?;
+                (format!("builtin:{builtin}"), Arc::from(found.bytes))
+            }
+            Source::Path(path) => (path.display().to_string(), PluginSpec::read_bytes(&name, path)?),
+        };
+        let (kind, sha256, caps, limits, environment, registry) = match self {
+            Self::Plugin(reg, d) => (d.kind, d.sha256.as_ref(), &d.capabilities, d.limits, None, &reg.path),
+            Self::InEnvironment(r) => (
+                r.kind,
+                r.sha256.as_ref(),
+                &r.capabilities,
+                r.limits,
+                Some(r.environment.to_string()),
+                &r.registry_path,
+            ),
+        };
+        Ok(PluginSpec {
+            name,
+            kind,
+            source_label,
+            bytes,
+            sha256: sha256.map(|d| d.to_hex()),
+            capabilities: caps.iter().copied().collect(),
+            limits: Limits {
+                memory: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
+                time: limits.time,
+            },
+            environment,
+            registry: Some(registry.clone()),
+        })
+    }
+
+    /// Loads and checks the plugin.
+    pub fn load(&self, runtime: &Runtime) -> Result<Plugin, CatalogError> {
+        let spec = self.spec()?;
+        runtime.load(spec).map_err(|err| match (err, self) {
+            // The registry knows best how this environment's grant is spelled.
+            (LoadError::Ungranted { plugin, capability, .. }, Self::InEnvironment(r)) => {
+                LoadError::Ungranted { message: r.ungranted_message(capability), plugin, capability }.into()
+            }
+            (err, _) => err.into(),
+        })
+    }
+}

@@ -1,0 +1,74 @@
+//! The `hoist` command line.
+
+mod plugins;
+mod registry;
+mod table;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::runtime::{CacheSetting, Runtime};
+
+#[derive(Parser, Debug)]
+#[command(name = "hoist", version, about = "Deployments whose strategies, policies and platforms are sandboxed WebAssembly plugins")]
+pub struct Cli {
+    /// The plugin registry (TOML).
+    #[arg(long, global = true, env = "HOIST_REGISTRY", default_value = "registry.toml")]
+    pub registry: PathBuf,
+    /// Where compiled plugins are cached (default: $HOIST_CACHE_DIR, $XDG_CACHE_HOME/hoist or ~/.cache/hoist).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile every plugin afresh and cache nothing.
+    #[arg(long, global = true, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+    /// Format of log lines on stderr (`RUST_LOG` sets the level).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a registry file.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
+    /// List and inspect the plugins a registry declares.
+    #[command(subcommand)]
+    Plugins(plugins::PluginsCommand),
+}
+
+impl Cli {
+    fn runtime(&self) -> anyhow::Result<Runtime> {
+        let cache = if self.no_cache {
+            CacheSetting::Off
+        } else if let Some(dir) = &self.cache_dir {
+            CacheSetting::At(dir.clone())
+        } else {
+            CacheSetting::Default
+        };
+        Runtime::new(cache)
+    }
+}
+
+/// Runs the command; `Ok(false)` means it ran and found problems (exit 1).
+pub fn run(cli: Cli) -> anyhow::Result<bool> {
+    match &cli.command {
+        Command::Registry(cmd) => registry::run(&cli, cmd),
+        Command::Plugins(cmd) => plugins::run(&cli, cmd),
+    }
+}
