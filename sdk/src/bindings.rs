@@ -8,7 +8,7 @@ pub mod base {
     wit_bindgen::generate!({
         path: "../wit",
         world: "hoist:plugin/base",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         generate_all,
     });
 }
@@ -17,7 +17,7 @@ pub mod strategy {
     wit_bindgen::generate!({
         path: "../wit",
         world: "hoist:plugin/strategy-plugin",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         with: {
             "hoist:plugin/types@0.1.0": crate::bindings::base::hoist::plugin::types,
             "hoist:plugin/log@0.1.0": crate::bindings::base::hoist::plugin::log,
@@ -33,7 +33,7 @@ pub mod health {
     wit_bindgen::generate!({
         path: "../wit",
         world: "hoist:plugin/health-policy-plugin",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         with: {
             "hoist:plugin/types@0.1.0": crate::bindings::base::hoist::plugin::types,
             "hoist:plugin/log@0.1.0": crate::bindings::base::hoist::plugin::log,
@@ -49,7 +49,7 @@ pub mod admission {
     wit_bindgen::generate!({
         path: "../wit",
         world: "hoist:plugin/admission-policy-plugin",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         with: {
             "hoist:plugin/types@0.1.0": crate::bindings::base::hoist::plugin::types,
             "hoist:plugin/log@0.1.0": crate::bindings::base::hoist::plugin::log,
@@ -65,7 +65,7 @@ pub mod platform {
     wit_bindgen::generate!({
         path: "../wit",
         world: "hoist:plugin/platform-plugin",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
         with: {
             "hoist:plugin/types@0.1.0": crate::bindings::base::hoist::plugin::types,
             "hoist:plugin/log@0.1.0": crate::bindings::base::hoist::plugin::log,

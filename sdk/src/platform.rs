@@ -1,0 +1,83 @@
+//! The platform world: makes "revision R of service S has N instances" true.
+
+pub use crate::bindings::platform::exports::hoist::plugin::platform::{PlatformError, RevisionSpec};
+
+use crate::types::Instance;
+
+/// A platform adapter. Export it with [`export_platform!`](crate::export_platform).
+///
+/// Every function must be idempotent: the host may call it again after a
+/// crash or a timeout.
+pub trait Platform {
+    /// Make the revision have exactly `replicas` instances; return them.
+    fn ensure(spec: RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError>;
+    /// Every instance of the service in the environment, of every revision.
+    fn instances(
+        service: String,
+        environment: String,
+        config: String,
+    ) -> Result<Vec<Instance>, PlatformError>;
+    /// Stop and remove every instance of the revision.
+    fn remove(
+        service: String,
+        environment: String,
+        revision: String,
+        config: String,
+    ) -> Result<(), PlatformError>;
+}
+
+/// Exports a [`Platform`] implementation as the component's
+/// `hoist:plugin/platform` interface (a type check only on native targets).
+#[macro_export]
+macro_rules! export_platform {
+    ($ty:ty) => {
+        #[cfg(target_family = "wasm")]
+        const _: () = {
+            struct __HoistPlatform;
+            impl $crate::bindings::platform::exports::hoist::plugin::platform::Guest
+                for __HoistPlatform
+            {
+                fn ensure(
+                    spec: $crate::platform::RevisionSpec,
+                    replicas: u32,
+                ) -> ::core::result::Result<
+                    ::std::vec::Vec<$crate::types::Instance>,
+                    $crate::platform::PlatformError,
+                > {
+                    <$ty as $crate::platform::Platform>::ensure(spec, replicas)
+                }
+                fn instances(
+                    service: ::std::string::String,
+                    environment: ::std::string::String,
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<
+                    ::std::vec::Vec<$crate::types::Instance>,
+                    $crate::platform::PlatformError,
+                > {
+                    <$ty as $crate::platform::Platform>::instances(service, environment, config)
+                }
+                fn remove(
+                    service: ::std::string::String,
+                    environment: ::std::string::String,
+                    revision: ::std::string::String,
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::platform::PlatformError> {
+                    <$ty as $crate::platform::Platform>::remove(
+                        service,
+                        environment,
+                        revision,
+                        config,
+                    )
+                }
+            }
+            $crate::bindings::platform::__export_platform_world!(
+                __HoistPlatform with_types_in $crate::bindings::platform
+            );
+        };
+        #[cfg(not(target_family = "wasm"))]
+        const _: fn() = || {
+            fn implements<T: $crate::platform::Platform>() {}
+            implements::<$ty>();
+        };
+    };
+}

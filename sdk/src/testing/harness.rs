@@ -1,0 +1,430 @@
+//! [`StrategyHarness`]: drives a [`Strategy`] against a perfect simulated
+//! platform in virtual time and records every step.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::strategy::{
+    Action, AnalysisResult, Context, Observation, OperatorCommand, Strategy, WaitFor,
+};
+use crate::testing::builders::revision;
+use crate::types::{Instance, InstanceState, PluginError, Revision, TimestampMs, Verdict, Weight};
+
+/// Replicas, readiness and traffic at one moment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Instances per revision (revisions with none are left out).
+    pub replicas: BTreeMap<String, u32>,
+    /// Ready instances per revision (revisions with none are left out).
+    pub ready: BTreeMap<String, u32>,
+    /// The traffic split.
+    pub weights: Vec<Weight>,
+}
+
+impl Snapshot {
+    /// Instances of `revision`.
+    pub fn replicas_of(&self, revision: &str) -> u32 {
+        self.replicas.get(revision).copied().unwrap_or(0)
+    }
+
+    /// Ready instances of `revision`.
+    pub fn ready_of(&self, revision: &str) -> u32 {
+        self.ready.get(revision).copied().unwrap_or(0)
+    }
+
+    /// Instances of every revision.
+    pub fn total(&self) -> u32 {
+        self.replicas.values().sum()
+    }
+
+    /// Ready instances of every revision.
+    pub fn total_ready(&self) -> u32 {
+        self.ready.values().sum()
+    }
+}
+
+/// One call of `decide` and what followed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Virtual time of the call.
+    pub at_ms: TimestampMs,
+    /// What the strategy was shown.
+    pub observed: Snapshot,
+    /// Right after the actions were applied.
+    pub applied: Snapshot,
+    /// The operator command delivered with this call.
+    pub command: Option<OperatorCommand>,
+    /// The actions returned.
+    pub actions: Vec<Action>,
+    /// The status line returned.
+    pub status: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The strategy returned `complete`.
+    Complete,
+    /// The strategy returned `rollback(reason)`.
+    Rollback(String),
+    /// The strategy returned an error.
+    Error(PluginError),
+    /// The strategy waits for an operator and no command is scripted.
+    WaitingForOperator(String),
+    /// The step cap was reached first.
+    StepCap,
+}
+
+/// The record of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub outcome: Outcome,
+    pub steps: Vec<Step>,
+}
+
+impl Run {
+    /// The last step, if any.
+    pub fn last(&self) -> Option<&Step> {
+        self.steps.last()
+    }
+
+    /// Virtual time of the last call.
+    pub fn end_ms(&self) -> TimestampMs {
+        self.steps.last().map_or(0, |s| s.at_ms)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SimInstance {
+    id: String,
+    revision: String,
+    /// `None`: never becomes ready.
+    ready_at: Option<TimestampMs>,
+}
+
+/// Drives a strategy against a perfect platform: `scale` makes instances
+/// appear at once (ready after [`ready_after_ms`](Self::ready_after_ms)) or
+/// disappear (newest first), `set-weights` applies at once, `run-analysis`
+/// yields the next scripted verdict (default pass) after its duration, and
+/// `wait` advances virtual time. Operator commands are delivered at the
+/// first call at or after their time, and a wait ends early for them.
+///
+/// Defaults: service `web`, stable `r1` with `replicas` ready instances,
+/// candidate `r2`, instances ready after 1 s, start at time 1 000 000,
+/// at most 1 000 steps, an unreachable `ready` wait ends after 600 s.
+#[derive(Debug, Clone)]
+pub struct StrategyHarness {
+    replicas: u32,
+    stable: Option<Revision>,
+    candidate: Revision,
+    config: String,
+    ready_after_ms: u64,
+    never_ready: Vec<String>,
+    progress_deadline_ms: u64,
+    max_steps: usize,
+    verdicts: VecDeque<Verdict>,
+    commands: Vec<(TimestampMs, OperatorCommand)>,
+    started_at: TimestampMs,
+    stable_instances: Option<u32>,
+}
+
+impl StrategyHarness {
+    /// A rollout from `r1` (at full size) to `r2` with `replicas` replicas.
+    pub fn new(replicas: u32) -> Self {
+        Self {
+            replicas,
+            stable: Some(revision("r1")),
+            candidate: revision("r2"),
+            config: String::new(),
+            ready_after_ms: 1_000,
+            never_ready: Vec::new(),
+            progress_deadline_ms: 600_000,
+            max_steps: 1_000,
+            verdicts: VecDeque::new(),
+            commands: Vec::new(),
+            started_at: 1_000_000,
+            stable_instances: None,
+        }
+    }
+
+    /// No stable revision and no instances.
+    pub fn first_deployment(mut self) -> Self {
+        self.stable = None;
+        self
+    }
+
+    /// Start with this many stable instances instead of `replicas`.
+    pub fn stable_instances(mut self, count: u32) -> Self {
+        self.stable_instances = Some(count);
+        self
+    }
+
+    /// The strategy's config JSON.
+    pub fn config(mut self, json: &str) -> Self {
+        self.config = json.to_owned();
+        self
+    }
+
+    /// New instances become ready this long after they appear.
+    pub fn ready_after_ms(mut self, ms: u64) -> Self {
+        self.ready_after_ms = ms;
+        self
+    }
+
+    /// Instances of `revision` never become ready.
+    pub fn never_ready(mut self, revision: &str) -> Self {
+        self.never_ready.push(revision.to_owned());
+        self
+    }
+
+    /// Candidate instances never become ready.
+    pub fn candidate_never_ready(self) -> Self {
+        let candidate = self.candidate.id.clone();
+        self.never_ready(&candidate)
+    }
+
+    /// How long an unreachable `wait(ready)` lasts.
+    pub fn progress_deadline_ms(mut self, ms: u64) -> Self {
+        self.progress_deadline_ms = ms;
+        self
+    }
+
+    /// Stop after this many calls.
+    pub fn max_steps(mut self, steps: usize) -> Self {
+        self.max_steps = steps;
+        self
+    }
+
+    /// Verdicts of successive analyses (after they run out: pass).
+    pub fn verdicts(mut self, verdicts: impl IntoIterator<Item = Verdict>) -> Self {
+        self.verdicts.extend(verdicts);
+        self
+    }
+
+    /// Deliver `command` at `offset_ms` after the start.
+    pub fn command_at(mut self, offset_ms: u64, command: OperatorCommand) -> Self {
+        self.commands.push((self.started_at.saturating_add(offset_ms), command));
+        self.commands.sort_by_key(|(at, _)| *at);
+        self
+    }
+
+    /// Virtual start time.
+    pub fn started_at_ms(&self) -> TimestampMs {
+        self.started_at
+    }
+
+    /// The candidate revision's id.
+    pub fn candidate_id(&self) -> &str {
+        &self.candidate.id
+    }
+
+    /// Run `S` until it completes, rolls back, fails or hits the step cap.
+    pub fn run<S: Strategy>(&self) -> Run {
+        let mut sim = Sim::new(self);
+        let mut steps = Vec::new();
+        let mut state: Option<Vec<u8>> = None;
+        let mut commands: VecDeque<(TimestampMs, OperatorCommand)> =
+            self.commands.iter().cloned().collect();
+        let mut verdicts = self.verdicts.clone();
+        let mut now = self.started_at;
+        for _ in 0..self.max_steps {
+            let command = match commands.front() {
+                Some((at, _)) if *at <= now => commands.pop_front().map(|(_, c)| c),
+                _ => None,
+            };
+            sim.finish_analysis(now);
+            let observed = sim.snapshot(now);
+            let ctx = Context {
+                rollout_id: "rollout-1".to_owned(),
+                service: "web".to_owned(),
+                environment: "test".to_owned(),
+                stable: self.stable.clone(),
+                candidate: self.candidate.clone(),
+                replicas: self.replicas,
+                config: self.config.clone(),
+                state: state.take(),
+                now_ms: now,
+                started_at_ms: self.started_at,
+                observed: Observation {
+                    instances: sim.instances(now),
+                    weights: sim.weights.clone(),
+                    analysis: sim.analysis.clone(),
+                    command: command.clone(),
+                    extensions: Vec::new(),
+                },
+                extensions: Vec::new(),
+            };
+            crate::testing::set_now_ms(now);
+            let decision = match S::decide(ctx) {
+                Ok(d) => d,
+                Err(e) => return Run { outcome: Outcome::Error(e), steps },
+            };
+            state = Some(decision.state);
+            let mut end = None;
+            let mut wait = None;
+            for action in &decision.actions {
+                match action {
+                    Action::Scale(s) => sim.scale(&s.revision, s.replicas, now),
+                    Action::SetWeights(w) => sim.weights = w.clone(),
+                    Action::RunAnalysis(a) => {
+                        let verdict = verdicts.pop_front().unwrap_or(Verdict::Pass);
+                        sim.pending = Some((a.name.clone(), now.saturating_add(a.duration), verdict));
+                    }
+                    Action::Wait(w) => wait = Some(w.clone()),
+                    Action::Complete => end = Some(Outcome::Complete),
+                    Action::Rollback(r) => end = Some(Outcome::Rollback(r.clone())),
+                }
+            }
+            steps.push(Step {
+                at_ms: now,
+                observed,
+                applied: sim.snapshot(now),
+                command,
+                actions: decision.actions,
+                status: decision.status,
+            });
+            if let Some(outcome) = end {
+                return Run { outcome, steps };
+            }
+            let next_command = commands.front().map(|(at, _)| *at);
+            let next = match wait {
+                None => Some(now),
+                Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
+                Some(WaitFor::Ready(t)) => Some(
+                    sim.ready_time(&t.revision, t.count)
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
+                ),
+                Some(WaitFor::Operator(_)) => None,
+            };
+            now = match (next, next_command) {
+                (Some(a), Some(b)) => a.min(b.max(now)),
+                (Some(a), None) => a,
+                (None, Some(b)) => b.max(now),
+                (None, None) => {
+                    let reason = match steps.last().and_then(|s| s.actions.last()) {
+                        Some(Action::Wait(WaitFor::Operator(r))) => r.clone(),
+                        _ => String::new(),
+                    };
+                    return Run { outcome: Outcome::WaitingForOperator(reason), steps };
+                }
+            };
+        }
+        Run { outcome: Outcome::StepCap, steps }
+    }
+}
+
+struct Sim<'h> {
+    harness: &'h StrategyHarness,
+    instances: Vec<SimInstance>,
+    next_id: u64,
+    weights: Vec<Weight>,
+    analysis: Option<AnalysisResult>,
+    pending: Option<(String, TimestampMs, Verdict)>,
+}
+
+impl<'h> Sim<'h> {
+    fn new(harness: &'h StrategyHarness) -> Self {
+        let mut sim = Self {
+            harness,
+            instances: Vec::new(),
+            next_id: 0,
+            weights: Vec::new(),
+            analysis: None,
+            pending: None,
+        };
+        if let Some(stable) = &harness.stable {
+            let count = harness.stable_instances.unwrap_or(harness.replicas);
+            for _ in 0..count {
+                sim.add(&stable.id, Some(0));
+            }
+            if count > 0 {
+                sim.weights = vec![Weight { revision: stable.id.clone(), percent: 100 }];
+            }
+        }
+        sim
+    }
+
+    fn add(&mut self, revision: &str, ready_at: Option<TimestampMs>) {
+        self.next_id += 1;
+        self.instances.push(SimInstance {
+            id: format!("{revision}-{}", self.next_id),
+            revision: revision.to_owned(),
+            ready_at,
+        });
+    }
+
+    fn scale(&mut self, revision: &str, replicas: u32, now: TimestampMs) {
+        let have = self.instances.iter().filter(|i| i.revision == revision).count();
+        let want = replicas as usize;
+        if want > have {
+            let ready_at = if self.harness.never_ready.iter().any(|r| r == revision) {
+                None
+            } else {
+                Some(now.saturating_add(self.harness.ready_after_ms))
+            };
+            for _ in have..want {
+                self.add(revision, ready_at);
+            }
+        } else {
+            let mut extra = have - want;
+            while extra > 0 {
+                if let Some(pos) = self.instances.iter().rposition(|i| i.revision == revision) {
+                    self.instances.remove(pos);
+                }
+                extra -= 1;
+            }
+        }
+    }
+
+    fn finish_analysis(&mut self, now: TimestampMs) {
+        if let Some((name, at, verdict)) = self.pending.take() {
+            if at <= now {
+                self.analysis = Some(AnalysisResult { name, verdict, at_ms: at });
+            } else {
+                self.pending = Some((name, at, verdict));
+            }
+        }
+    }
+
+    fn instances(&self, now: TimestampMs) -> Vec<Instance> {
+        self.instances
+            .iter()
+            .map(|i| {
+                let ready = i.ready_at.filter(|at| *at <= now);
+                Instance {
+                    id: i.id.clone(),
+                    revision: i.revision.clone(),
+                    address: Some(format!("sim:{}", i.id)),
+                    state: if ready.is_some() { InstanceState::Ready } else { InstanceState::Starting },
+                    ready_for_ms: ready.map(|at| now - at),
+                    extensions: Vec::new(),
+                }
+            })
+            .collect()
+    }
+
+    fn snapshot(&self, now: TimestampMs) -> Snapshot {
+        let mut snap = Snapshot { weights: self.weights.clone(), ..Snapshot::default() };
+        for i in &self.instances {
+            *snap.replicas.entry(i.revision.clone()).or_default() += 1;
+            if i.ready_at.is_some_and(|at| at <= now) {
+                *snap.ready.entry(i.revision.clone()).or_default() += 1;
+            }
+        }
+        snap
+    }
+
+    /// When `revision` will have `count` ready instances, if ever.
+    fn ready_time(&self, revision: &str, count: u32) -> Option<TimestampMs> {
+        if count == 0 {
+            return Some(0);
+        }
+        let mut times: Vec<TimestampMs> = self
+            .instances
+            .iter()
+            .filter(|i| i.revision == revision)
+            .filter_map(|i| i.ready_at)
+            .collect();
+        times.sort_unstable();
+        times.get(count as usize - 1).copied()
+    }
+}

@@ -1,0 +1,24 @@
+//! Run plugin logic natively, without wasm (compiled on non-wasm targets only).
+//!
+//! - [`logs`] / [`take_logs`]: what the plugin logged on this thread.
+//! - [`set_now_ms`] / [`advance_ms`]: what [`clock::now_ms`](crate::clock::now_ms) returns.
+//! - [`FakeProcesses`]: the process table behind [`process`](crate::process).
+//! - [`ContextBuilder`], [`ObservationBuilder`], [`AnalysisInputBuilder`],
+//!   [`MetricsBuilder`]: inputs with sensible defaults.
+//! - [`StrategyHarness`]: a whole rollout against a simulated platform.
+//!
+//! All state is per thread, and cargo runs each test on its own thread.
+
+mod builders;
+mod capture;
+pub(crate) mod fake_host;
+mod harness;
+mod processes;
+
+pub use builders::{
+    AnalysisInputBuilder, ContextBuilder, MetricsBuilder, ObservationBuilder, instance,
+    ready_instance, revision, weights,
+};
+pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
+pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
+pub use processes::FakeProcesses;
