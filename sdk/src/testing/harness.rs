@@ -202,7 +202,8 @@ impl StrategyHarness {
 
     /// Deliver `command` at `offset_ms` after the start.
     pub fn command_at(mut self, offset_ms: u64, command: OperatorCommand) -> Self {
-        self.commands.push((self.started_at.saturating_add(offset_ms), command));
+        self.commands
+            .push((self.started_at.saturating_add(offset_ms), command));
         self.commands.sort_by_key(|(at, _)| *at);
         self
     }
@@ -256,7 +257,12 @@ impl StrategyHarness {
             crate::testing::set_now_ms(now);
             let decision = match S::decide(ctx) {
                 Ok(d) => d,
-                Err(e) => return Run { outcome: Outcome::Error(e), steps },
+                Err(e) => {
+                    return Run {
+                        outcome: Outcome::Error(e),
+                        steps,
+                    };
+                }
             };
             state = Some(decision.state);
             let mut end = None;
@@ -267,7 +273,8 @@ impl StrategyHarness {
                     Action::SetWeights(w) => sim.weights = w.clone(),
                     Action::RunAnalysis(a) => {
                         let verdict = verdicts.pop_front().unwrap_or(Verdict::Pass);
-                        sim.pending = Some((a.name.clone(), now.saturating_add(a.duration), verdict));
+                        sim.pending =
+                            Some((a.name.clone(), now.saturating_add(a.duration), verdict));
                     }
                     Action::Wait(w) => wait = Some(w.clone()),
                     Action::Complete => end = Some(Outcome::Complete),
@@ -291,7 +298,9 @@ impl StrategyHarness {
                 Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
                 Some(WaitFor::Ready(t)) => Some(
                     sim.ready_time(&t.revision, t.count)
-                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| {
+                            at.max(now)
+                        }),
                 ),
                 Some(WaitFor::Operator(_)) => None,
             };
@@ -304,11 +313,17 @@ impl StrategyHarness {
                         Some(Action::Wait(WaitFor::Operator(r))) => r.clone(),
                         _ => String::new(),
                     };
-                    return Run { outcome: Outcome::WaitingForOperator(reason), steps };
+                    return Run {
+                        outcome: Outcome::WaitingForOperator(reason),
+                        steps,
+                    };
                 }
             };
         }
-        Run { outcome: Outcome::StepCap, steps }
+        Run {
+            outcome: Outcome::StepCap,
+            steps,
+        }
     }
 }
 
@@ -337,7 +352,10 @@ impl<'h> Sim<'h> {
                 sim.add(&stable.id, Some(0));
             }
             if count > 0 {
-                sim.weights = vec![Weight { revision: stable.id.clone(), percent: 100 }];
+                sim.weights = vec![Weight {
+                    revision: stable.id.clone(),
+                    percent: 100,
+                }];
             }
         }
         sim
@@ -353,7 +371,11 @@ impl<'h> Sim<'h> {
     }
 
     fn scale(&mut self, revision: &str, replicas: u32, now: TimestampMs) {
-        let have = self.instances.iter().filter(|i| i.revision == revision).count();
+        let have = self
+            .instances
+            .iter()
+            .filter(|i| i.revision == revision)
+            .count();
         let want = replicas as usize;
         if want > have {
             let ready_at = if self.harness.never_ready.iter().any(|r| r == revision) {
@@ -378,7 +400,11 @@ impl<'h> Sim<'h> {
     fn finish_analysis(&mut self, now: TimestampMs) {
         if let Some((name, at, verdict)) = self.pending.take() {
             if at <= now {
-                self.analysis = Some(AnalysisResult { name, verdict, at_ms: at });
+                self.analysis = Some(AnalysisResult {
+                    name,
+                    verdict,
+                    at_ms: at,
+                });
             } else {
                 self.pending = Some((name, at, verdict));
             }
@@ -394,7 +420,11 @@ impl<'h> Sim<'h> {
                     id: i.id.clone(),
                     revision: i.revision.clone(),
                     address: Some(format!("sim:{}", i.id)),
-                    state: if ready.is_some() { InstanceState::Ready } else { InstanceState::Starting },
+                    state: if ready.is_some() {
+                        InstanceState::Ready
+                    } else {
+                        InstanceState::Starting
+                    },
                     ready_for_ms: ready.map(|at| now - at),
                     extensions: Vec::new(),
                 }
@@ -403,7 +433,10 @@ impl<'h> Sim<'h> {
     }
 
     fn snapshot(&self, now: TimestampMs) -> Snapshot {
-        let mut snap = Snapshot { weights: self.weights.clone(), ..Snapshot::default() };
+        let mut snap = Snapshot {
+            weights: self.weights.clone(),
+            ..Snapshot::default()
+        };
         for i in &self.instances {
             *snap.replicas.entry(i.revision.clone()).or_default() += 1;
             if i.ready_at.is_some_and(|at| at <= now) {
