@@ -88,3 +88,24 @@ fn contract_types_are_serde() {
     let back: Decision = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
     assert_eq!(back, d);
 }
+
+#[test]
+fn http_goes_to_the_test_handler() {
+    use hoist_sdk::http::{self, HttpError, Request, Response};
+    let req = Request {
+        method: "GET".into(),
+        url: "http://prometheus:9090/api/v1/query".into(),
+        headers: vec![],
+        body: vec![],
+        timeout_ms: 1000,
+    };
+    assert!(matches!(http::send(&req), Err(HttpError::Denied(_))));
+    testing::set_http_handler(|r| {
+        Ok(Response {
+            status: 200,
+            headers: vec![],
+            body: r.url.clone().into_bytes(),
+        })
+    });
+    assert_eq!(http::send(&req).unwrap().body, req.url.as_bytes());
+}
