@@ -16,6 +16,7 @@ pub(crate) mod fake_host;
 mod harness;
 mod http;
 mod processes;
+mod sim;
 
 pub use builders::{
     AnalysisInputBuilder, ContextBuilder, MetricsBuilder, ObservationBuilder, instance,
