@@ -35,7 +35,10 @@ mod tests {
 
     #[test]
     fn reads_fields() {
-        assert_eq!(parse::<Conf>(r#"{"max-surge": 3}"#).unwrap(), Conf { max_surge: 3 });
+        assert_eq!(
+            parse::<Conf>(r#"{"max-surge": 3}"#).unwrap(),
+            Conf { max_surge: 3 }
+        );
     }
 
     #[test]

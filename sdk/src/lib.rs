@@ -130,6 +130,7 @@ pub mod admission;
 pub mod clock;
 pub mod config;
 pub mod health;
+pub mod http;
 pub mod log;
 pub mod platform;
 pub mod process;

@@ -1,6 +1,8 @@
 //! The platform world: makes "revision R of service S has N instances" true.
 
-pub use crate::bindings::platform::exports::hoist::plugin::platform::{PlatformError, RevisionSpec};
+pub use crate::bindings::platform::exports::hoist::plugin::platform::{
+    PlatformError, RevisionSpec,
+};
 
 use crate::types::Instance;
 

@@ -44,6 +44,9 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_state() {
-        assert!(matches!(decode::<S>(Some(b"\x00nope")), Err(PluginError::InvalidState(_))));
+        assert!(matches!(
+            decode::<S>(Some(b"\x00nope")),
+            Err(PluginError::InvalidState(_))
+        ));
     }
 }

@@ -1,5 +1,7 @@
 //! The strategy harness against a small blue-green-ish strategy.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use hoist_sdk::prelude::*;
 use hoist_sdk::testing::{Outcome, StrategyHarness};
 
@@ -19,7 +21,10 @@ impl Strategy for Switch {
         if ctx.observed.command == Some(OperatorCommand::Abort) {
             actions.push(Action::Rollback("aborted by operator".into()));
         } else if ready < ctx.replicas {
-            actions.push(Action::Scale(ScaleTo { revision: cand.clone(), replicas: ctx.replicas }));
+            actions.push(Action::Scale(ScaleTo {
+                revision: cand.clone(),
+                replicas: ctx.replicas,
+            }));
             actions.push(Action::Wait(WaitFor::Ready(ReadyTarget {
                 revision: cand.clone(),
                 count: ctx.replicas,
@@ -40,17 +45,26 @@ impl Strategy for Switch {
                             percent: 100,
                         }]));
                         if let Some(s) = &ctx.stable {
-                            actions.push(Action::Scale(ScaleTo { revision: s.id.clone(), replicas: 0 }));
+                            actions.push(Action::Scale(ScaleTo {
+                                revision: s.id.clone(),
+                                replicas: 0,
+                            }));
                         }
                         actions.push(Action::Complete);
                     }
                     Verdict::Fail(r) => actions.push(Action::Rollback(r.clone())),
-                    Verdict::Inconclusive(_) => actions.push(Action::Wait(WaitFor::Operator("look".into()))),
+                    Verdict::Inconclusive(_) => {
+                        actions.push(Action::Wait(WaitFor::Operator("look".into())))
+                    }
                 },
             }
         }
         hoist_sdk::log::info(&format!("{cand} {ready} ready"));
-        Ok(Decision { state: Vec::new(), actions, status: format!("{cand} {ready}/{}", ctx.replicas) })
+        Ok(Decision {
+            state: Vec::new(),
+            actions,
+            status: format!("{cand} {ready}/{}", ctx.replicas),
+        })
     }
 }
 
@@ -127,5 +141,8 @@ fn errors_end_the_run() {
         }
     }
     let run = StrategyHarness::new(1).run::<Broken>();
-    assert_eq!(run.outcome, Outcome::Error(PluginError::InvalidConfig("nope".into())));
+    assert_eq!(
+        run.outcome,
+        Outcome::Error(PluginError::InvalidConfig("nope".into()))
+    );
 }

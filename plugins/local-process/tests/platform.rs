@@ -1,5 +1,7 @@
 //! The local-process platform against the SDK's fake process table.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use hoist_sdk::prelude::*;
 use hoist_sdk::process::ProcessState;
 use hoist_sdk::testing::{self, FakeProcesses};

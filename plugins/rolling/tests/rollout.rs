@@ -1,5 +1,7 @@
 //! The rolling strategy driven through whole rollouts by the SDK harness.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use hoist_sdk::prelude::*;
 use hoist_sdk::testing::{Outcome, Run, StrategyHarness};
 use rolling::{Config, Rolling};

@@ -1,5 +1,7 @@
 //! The threshold policy against built inputs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
+
 use hoist_sdk::prelude::*;
 use hoist_sdk::testing::{AnalysisInputBuilder, MetricsBuilder};
 use threshold::Threshold;

@@ -26,3 +26,9 @@ pub(crate) fn stop(id: &str, grace_ms: u32) -> Result<(), ProcessError> {
 pub(crate) fn find(selector: &[(String, String)]) -> Vec<ProcessInfo> {
     FakeProcesses::current().find(selector)
 }
+
+pub(crate) fn send(
+    request: &crate::http::Request,
+) -> Result<crate::http::Response, crate::http::HttpError> {
+    super::http::handle(request)
+}

@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::strategy::{
-    Action, AnalysisResult, Context, Observation, OperatorCommand, Strategy, WaitFor,
-};
+use crate::strategy::{Action, Context, Observation, OperatorCommand, Strategy, WaitFor};
 use crate::testing::builders::revision;
-use crate::types::{Instance, InstanceState, PluginError, Revision, TimestampMs, Verdict, Weight};
+use crate::testing::sim::Sim;
+use crate::types::{PluginError, Revision, TimestampMs, Verdict, Weight};
 
 /// Replicas, readiness and traffic at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,14 +92,6 @@ impl Run {
     }
 }
 
-#[derive(Debug, Clone)]
-struct SimInstance {
-    id: String,
-    revision: String,
-    /// `None`: never becomes ready.
-    ready_at: Option<TimestampMs>,
-}
-
 /// Drives a strategy against a perfect platform: `scale` makes instances
 /// appear at once (ready after [`ready_after_ms`](Self::ready_after_ms)) or
 /// disappear (newest first), `set-weights` applies at once, `run-analysis`
@@ -113,18 +104,18 @@ struct SimInstance {
 /// at most 1 000 steps, an unreachable `ready` wait ends after 600 s.
 #[derive(Debug, Clone)]
 pub struct StrategyHarness {
-    replicas: u32,
-    stable: Option<Revision>,
+    pub(super) replicas: u32,
+    pub(super) stable: Option<Revision>,
     candidate: Revision,
     config: String,
-    ready_after_ms: u64,
-    never_ready: Vec<String>,
+    pub(super) ready_after_ms: u64,
+    pub(super) never_ready: Vec<String>,
     progress_deadline_ms: u64,
     max_steps: usize,
     verdicts: VecDeque<Verdict>,
     commands: Vec<(TimestampMs, OperatorCommand)>,
     started_at: TimestampMs,
-    stable_instances: Option<u32>,
+    pub(super) stable_instances: Option<u32>,
 }
 
 impl StrategyHarness {
@@ -202,7 +193,8 @@ impl StrategyHarness {
 
     /// Deliver `command` at `offset_ms` after the start.
     pub fn command_at(mut self, offset_ms: u64, command: OperatorCommand) -> Self {
-        self.commands.push((self.started_at.saturating_add(offset_ms), command));
+        self.commands
+            .push((self.started_at.saturating_add(offset_ms), command));
         self.commands.sort_by_key(|(at, _)| *at);
         self
     }
@@ -256,7 +248,12 @@ impl StrategyHarness {
             crate::testing::set_now_ms(now);
             let decision = match S::decide(ctx) {
                 Ok(d) => d,
-                Err(e) => return Run { outcome: Outcome::Error(e), steps },
+                Err(e) => {
+                    return Run {
+                        outcome: Outcome::Error(e),
+                        steps,
+                    };
+                }
             };
             state = Some(decision.state);
             let mut end = None;
@@ -267,7 +264,8 @@ impl StrategyHarness {
                     Action::SetWeights(w) => sim.weights = w.clone(),
                     Action::RunAnalysis(a) => {
                         let verdict = verdicts.pop_front().unwrap_or(Verdict::Pass);
-                        sim.pending = Some((a.name.clone(), now.saturating_add(a.duration), verdict));
+                        sim.pending =
+                            Some((a.name.clone(), now.saturating_add(a.duration), verdict));
                     }
                     Action::Wait(w) => wait = Some(w.clone()),
                     Action::Complete => end = Some(Outcome::Complete),
@@ -291,7 +289,9 @@ impl StrategyHarness {
                 Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
                 Some(WaitFor::Ready(t)) => Some(
                     sim.ready_time(&t.revision, t.count)
-                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| {
+                            at.max(now)
+                        }),
                 ),
                 Some(WaitFor::Operator(_)) => None,
             };
@@ -304,127 +304,16 @@ impl StrategyHarness {
                         Some(Action::Wait(WaitFor::Operator(r))) => r.clone(),
                         _ => String::new(),
                     };
-                    return Run { outcome: Outcome::WaitingForOperator(reason), steps };
+                    return Run {
+                        outcome: Outcome::WaitingForOperator(reason),
+                        steps,
+                    };
                 }
             };
         }
-        Run { outcome: Outcome::StepCap, steps }
-    }
-}
-
-struct Sim<'h> {
-    harness: &'h StrategyHarness,
-    instances: Vec<SimInstance>,
-    next_id: u64,
-    weights: Vec<Weight>,
-    analysis: Option<AnalysisResult>,
-    pending: Option<(String, TimestampMs, Verdict)>,
-}
-
-impl<'h> Sim<'h> {
-    fn new(harness: &'h StrategyHarness) -> Self {
-        let mut sim = Self {
-            harness,
-            instances: Vec::new(),
-            next_id: 0,
-            weights: Vec::new(),
-            analysis: None,
-            pending: None,
-        };
-        if let Some(stable) = &harness.stable {
-            let count = harness.stable_instances.unwrap_or(harness.replicas);
-            for _ in 0..count {
-                sim.add(&stable.id, Some(0));
-            }
-            if count > 0 {
-                sim.weights = vec![Weight { revision: stable.id.clone(), percent: 100 }];
-            }
+        Run {
+            outcome: Outcome::StepCap,
+            steps,
         }
-        sim
-    }
-
-    fn add(&mut self, revision: &str, ready_at: Option<TimestampMs>) {
-        self.next_id += 1;
-        self.instances.push(SimInstance {
-            id: format!("{revision}-{}", self.next_id),
-            revision: revision.to_owned(),
-            ready_at,
-        });
-    }
-
-    fn scale(&mut self, revision: &str, replicas: u32, now: TimestampMs) {
-        let have = self.instances.iter().filter(|i| i.revision == revision).count();
-        let want = replicas as usize;
-        if want > have {
-            let ready_at = if self.harness.never_ready.iter().any(|r| r == revision) {
-                None
-            } else {
-                Some(now.saturating_add(self.harness.ready_after_ms))
-            };
-            for _ in have..want {
-                self.add(revision, ready_at);
-            }
-        } else {
-            let mut extra = have - want;
-            while extra > 0 {
-                if let Some(pos) = self.instances.iter().rposition(|i| i.revision == revision) {
-                    self.instances.remove(pos);
-                }
-                extra -= 1;
-            }
-        }
-    }
-
-    fn finish_analysis(&mut self, now: TimestampMs) {
-        if let Some((name, at, verdict)) = self.pending.take() {
-            if at <= now {
-                self.analysis = Some(AnalysisResult { name, verdict, at_ms: at });
-            } else {
-                self.pending = Some((name, at, verdict));
-            }
-        }
-    }
-
-    fn instances(&self, now: TimestampMs) -> Vec<Instance> {
-        self.instances
-            .iter()
-            .map(|i| {
-                let ready = i.ready_at.filter(|at| *at <= now);
-                Instance {
-                    id: i.id.clone(),
-                    revision: i.revision.clone(),
-                    address: Some(format!("sim:{}", i.id)),
-                    state: if ready.is_some() { InstanceState::Ready } else { InstanceState::Starting },
-                    ready_for_ms: ready.map(|at| now - at),
-                    extensions: Vec::new(),
-                }
-            })
-            .collect()
-    }
-
-    fn snapshot(&self, now: TimestampMs) -> Snapshot {
-        let mut snap = Snapshot { weights: self.weights.clone(), ..Snapshot::default() };
-        for i in &self.instances {
-            *snap.replicas.entry(i.revision.clone()).or_default() += 1;
-            if i.ready_at.is_some_and(|at| at <= now) {
-                *snap.ready.entry(i.revision.clone()).or_default() += 1;
-            }
-        }
-        snap
-    }
-
-    /// When `revision` will have `count` ready instances, if ever.
-    fn ready_time(&self, revision: &str, count: u32) -> Option<TimestampMs> {
-        if count == 0 {
-            return Some(0);
-        }
-        let mut times: Vec<TimestampMs> = self
-            .instances
-            .iter()
-            .filter(|i| i.revision == revision)
-            .filter_map(|i| i.ready_at)
-            .collect();
-        times.sort_unstable();
-        times.get(count as usize - 1).copied()
     }
 }

@@ -3,6 +3,7 @@
 //! - [`logs`] / [`take_logs`]: what the plugin logged on this thread.
 //! - [`set_now_ms`] / [`advance_ms`]: what [`clock::now_ms`](crate::clock::now_ms) returns.
 //! - [`FakeProcesses`]: the process table behind [`process`](crate::process).
+//! - [`set_http_handler`]: answers [`http::send`](crate::http::send).
 //! - [`ContextBuilder`], [`ObservationBuilder`], [`AnalysisInputBuilder`],
 //!   [`MetricsBuilder`]: inputs with sensible defaults.
 //! - [`StrategyHarness`]: a whole rollout against a simulated platform.
@@ -13,7 +14,9 @@ mod builders;
 mod capture;
 pub(crate) mod fake_host;
 mod harness;
+mod http;
 mod processes;
+mod sim;
 
 pub use builders::{
     AnalysisInputBuilder, ContextBuilder, MetricsBuilder, ObservationBuilder, instance,
@@ -21,4 +24,5 @@ pub use builders::{
 };
 pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
 pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
+pub use http::set_http_handler;
 pub use processes::FakeProcesses;

@@ -81,7 +81,11 @@ impl FakeProcesses {
             };
             t.processes.insert(
                 id,
-                Fake { order: t.next_id, info: info.clone(), request: request.clone() },
+                Fake {
+                    order: t.next_id,
+                    info: info.clone(),
+                    request: request.clone(),
+                },
             );
             Ok(info)
         })
@@ -163,7 +167,10 @@ impl FakeProcesses {
     /// How many processes are `running`.
     pub fn running(self) -> usize {
         self.with(|t| {
-            t.processes.values().filter(|p| p.info.state == ProcessState::Running).count()
+            t.processes
+                .values()
+                .filter(|p| p.info.state == ProcessState::Running)
+                .count()
         })
     }
 }
