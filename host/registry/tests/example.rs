@@ -39,10 +39,10 @@ fn production_is_stricter() {
     assert_eq!(prod.labels["tier"], "prod");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&prod.strategy.config_json()).unwrap(),
-        json!({ "max-surge": 1, "max-unavailable": 0, "step-interval": "2m" })
+        json!({ "max-surge": 1, "max-unavailable": 0, "progress-deadline-ms": 600000, "min-ready-ms": 10000 })
     );
     let threshold = &prod.health_policies[0];
-    assert_eq!(threshold.config["error-rate"], json!(0.01));
+    assert_eq!(threshold.config["max-error-rate"], json!(0.01));
     assert_eq!(threshold.limits.time, Duration::from_millis(200));
 
     let staging = registry.environment("staging").unwrap();
