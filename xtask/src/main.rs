@@ -1,1 +1,53 @@
-fn main() {}
+//! Project tasks: `cargo xtask test` (every test tier), `cargo xtask bench`
+//! (the figures the README quotes), `cargo xtask plugins` (build the wasm
+//! plugins alone).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+
+fn main() -> anyhow::Result<()> {
+    let task = std::env::args().nth(1).unwrap_or_default();
+    let root = root()?;
+    match task.as_str() {
+        "test" => test(&root),
+        "bench" => bench(&root),
+        "plugins" => cargo(&root, &["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml"]),
+        _ => bail!(
+            "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)"
+        ),
+    }
+}
+
+fn root() -> anyhow::Result<PathBuf> {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).context("xtask/ has no parent")
+}
+
+fn cargo(root: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("+ cargo {}", args.join(" "));
+    let status = Command::new(cargo).args(args).current_dir(root).status()?;
+    if !status.success() {
+        bail!("cargo {} failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> anyhow::Result<()> {
+    // Plugin logic, natively, with the SDK's harness (no wasm needed).
+    cargo(root, &["test", "--manifest-path", "plugins/Cargo.toml"])?;
+    // Host, registry, SDK, then the compiled-plugin and end-to-end suites.
+    cargo(root, &["test", "--workspace"])
+}
+
+fn bench(root: &Path) -> anyhow::Result<()> {
+    cargo(root, &["build", "--release", "-p", "hoist", "-p", "hoist-bench"])?;
+    let exe = root.join("target/release/hoist-bench");
+    let status = Command::new(&exe).current_dir(root).status().with_context(|| format!("running {}", exe.display()))?;
+    if !status.success() {
+        bail!("{} failed ({status})", exe.display());
+    }
+    Ok(())
+}

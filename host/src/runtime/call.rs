@@ -200,3 +200,25 @@ impl Plugin {
         CallError::WrongKind { plugin: self.name.to_string(), actual: self.kind.as_str(), call }
     }
 }
+
+impl Plugin {
+    /// Times `n` `decide` calls on ONE instance. For the benchmark's "warm
+    /// call" figure only: real calls always get a fresh instance.
+    #[doc(hidden)]
+    pub fn bench_decide_on_one_instance(&self, ctx: &Context, n: usize) -> Result<Vec<Duration>, CallError> {
+        let Pre::Strategy(pre) = &self.pre else { return Err(self.wrong_kind("decide")) };
+        let mut store = new_store(self, ctx.now_ms);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let bindings = pre.instantiate(&mut store).map_err(|e| self.classify(&store, e))?;
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            let result = bindings.hoist_plugin_strategy().call_decide(&mut store, ctx);
+            times.push(started.elapsed());
+            if let Err(err) = result {
+                return Err(self.classify(&store, err));
+            }
+        }
+        Ok(times)
+    }
+}

@@ -240,18 +240,3 @@ pub(crate) fn new_store(plugin: &Plugin, now_ms: u64) -> Store<HostState> {
     store
 }
 
-#[doc(hidden)]
-pub fn probe_timings(plugin: &Plugin, n: u32) {
-    use std::time::Instant;
-    let t = Instant::now();
-    for _ in 0..n { let _ = HostState::new(plugin.name.clone(), plugin.limits.memory, 0, plugin.grants.clone()); }
-    eprintln!("hoststate {:?}", t.elapsed() / n);
-    let t = Instant::now();
-    for _ in 0..n { let _ = new_store(plugin, 0); }
-    eprintln!("store {:?}", t.elapsed() / n);
-    let t = Instant::now();
-    if let Pre::Strategy(pre) = &plugin.pre {
-        for _ in 0..n { let mut s = new_store(plugin, 0); let _ = pre.instantiate(&mut s); }
-    }
-    eprintln!("store+inst {:?}", t.elapsed() / n);
-}
