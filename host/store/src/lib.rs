@@ -45,7 +45,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use commands::{Command, CommandKind, NewCommand};
 pub use error::StoreError;
@@ -126,6 +126,24 @@ impl Store {
     /// The state file, as shown in messages (`:memory:` for an in-memory store).
     pub fn path(&self) -> &str {
         &self.path
+    }
+
+    /// Run SQLite's own consistency checks (`PRAGMA integrity_check` and
+    /// `foreign_key_check`); for `hoist doctor` and the crash tests.
+    pub fn check_integrity(&self) -> Result<(), StoreError> {
+        self.read("check integrity", |conn| {
+            let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            if verdict != "ok" {
+                return Err(Failure::Corrupt(format!("integrity_check: {verdict}")));
+            }
+            let dangling: Option<String> = conn
+                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
+                .optional()?;
+            match dangling {
+                Some(table) => Err(Failure::Corrupt(format!("foreign_key_check: dangling reference in `{table}`"))),
+                None => Ok(()),
+            }
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
