@@ -197,5 +197,6 @@ mod tests {
         fn assert<T: Send + Sync>() {}
         assert::<Store>();
         assert::<std::sync::Arc<Store>>();
+        assert::<StoreError>();
     }
 }
