@@ -140,7 +140,9 @@ impl Store {
                 .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
                 .optional()?;
             match dangling {
-                Some(table) => Err(Failure::Corrupt(format!("foreign_key_check: dangling reference in `{table}`"))),
+                Some(table) => Err(Failure::Corrupt(format!(
+                    "foreign_key_check: dangling reference in `{table}`"
+                ))),
                 None => Ok(()),
             }
         })
@@ -195,5 +197,6 @@ mod tests {
         fn assert<T: Send + Sync>() {}
         assert::<Store>();
         assert::<std::sync::Arc<Store>>();
+        assert::<StoreError>();
     }
 }
