@@ -5,4 +5,5 @@ pub mod builtins;
 pub mod capabilities;
 pub mod catalog;
 pub mod cli;
+pub mod engine;
 pub mod runtime;

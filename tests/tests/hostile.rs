@@ -2,6 +2,8 @@
 //! error for that call, and the host — and a well-behaved plugin in the same
 //! process — keeps answering.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use hoist::runtime::bindings::strategy::exports::hoist::plugin::strategy::Action;

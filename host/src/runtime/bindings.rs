@@ -12,6 +12,7 @@ pub mod base {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "hoist:plugin/base",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
     });
 }
 
@@ -19,6 +20,7 @@ pub mod strategy {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "hoist:plugin/strategy-plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
         with: {
             "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
             "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
@@ -31,6 +33,7 @@ pub mod health {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "hoist:plugin/health-policy-plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
         with: {
             "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
             "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
@@ -43,6 +46,7 @@ pub mod admission {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "hoist:plugin/admission-policy-plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
         with: {
             "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
             "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
@@ -55,6 +59,7 @@ pub mod platform {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "hoist:plugin/platform-plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
         imports: {
             "hoist:plugin/process": async,
             "hoist:plugin/docker": async,

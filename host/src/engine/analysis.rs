@@ -1,0 +1,110 @@
+//! Analysis: the environment's health policies judge the candidate from its
+//! measurements over the analysis window (with the stable revision as a
+//! baseline). Any failing policy fails the analysis; otherwise any
+//! inconclusive one makes it inconclusive.
+
+use hoist_store::{DecisionRecord, Rollout};
+use serde_json::Value;
+
+use super::Engine;
+use super::memory::{FinishedAnalysis, PendingAnalysis};
+use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
+use crate::runtime::bindings::health::exports::hoist::plugin::health::AnalysisInput;
+
+impl Engine {
+    /// Evaluates every health policy for `pending`; returns the combined
+    /// verdict and the decision records.
+    pub(super) fn evaluate(
+        &self,
+        rollout: &Rollout,
+        pending: &mut PendingAnalysis,
+        now: u64,
+    ) -> (FinishedAnalysis, Vec<DecisionRecord>) {
+        let mut records = Vec::new();
+        let Some(env) = self.envs.get(&rollout.environment) else {
+            return (finished(pending, "fail", "environment not loaded".into(), now), records);
+        };
+        let candidate = self.metrics.window(&rollout.service, &rollout.environment, &rollout.candidate, pending.started_ms, now);
+        let baseline = rollout
+            .stable
+            .as_ref()
+            .map(|s| self.metrics.window(&rollout.service, &rollout.environment, s, pending.started_ms, now));
+        let mut fails = Vec::new();
+        let mut doubts = Vec::new();
+        for policy in &env.health {
+            let name = policy.plugin.name.to_string();
+            let input = AnalysisInput {
+                rollout_id: rollout.id.clone(),
+                service: rollout.service.clone(),
+                environment: rollout.environment.clone(),
+                candidate: candidate.clone(),
+                baseline: baseline.clone(),
+                elapsed_ms: now.saturating_sub(pending.started_ms),
+                config: policy.config.clone(),
+                state: pending.policy_state.get(&name).cloned(),
+                extensions: vec![],
+            };
+            let (output, error) = match policy.plugin.evaluate(&input, now) {
+                Ok(called) => match called.value {
+                    Ok(evaluation) => {
+                        pending.policy_state.insert(name.clone(), evaluation.state.clone());
+                        match &evaluation.verdict {
+                            Verdict::Pass => {}
+                            Verdict::Fail(why) => fails.push(format!("{name}: {why}")),
+                            Verdict::Inconclusive(why) => doubts.push(format!("{name}: {why}")),
+                        }
+                        (serde_json::to_value(&evaluation).unwrap_or(Value::Null), None)
+                    }
+                    Err(e) => {
+                        doubts.push(format!("{name} refused: {e:?}"));
+                        (Value::Null, Some(format!("{e:?}")))
+                    }
+                },
+                // A faulty policy cannot vouch for the candidate.
+                Err(e) => {
+                    fails.push(format!("{name} failed: {e}"));
+                    (Value::Null, Some(e.to_string()))
+                }
+            };
+            records.push(DecisionRecord {
+                seq: 0,
+                rollout_id: Some(rollout.id.clone()),
+                step: None,
+                service: rollout.service.clone(),
+                environment: rollout.environment.clone(),
+                at_ms: now,
+                kind: "evaluate".into(),
+                plugin: Some(name),
+                plugin_digest: Some(policy.plugin.digest.clone()),
+                input: serde_json::to_value(&input).unwrap_or(Value::Null),
+                output,
+                error,
+                operator: None,
+                reason: Some(format!("analysis `{}`", pending.name)),
+            });
+        }
+        let result = if !fails.is_empty() {
+            finished(pending, "fail", fails.join("; "), now)
+        } else if !doubts.is_empty() {
+            finished(pending, "inconclusive", doubts.join("; "), now)
+        } else if env.health.is_empty() {
+            finished(pending, "pass", "no health policies configured".into(), now)
+        } else {
+            finished(pending, "pass", "all health policies passed".into(), now)
+        };
+        (result, records)
+    }
+}
+
+fn finished(pending: &PendingAnalysis, verdict: &str, reason: String, now: u64) -> FinishedAnalysis {
+    FinishedAnalysis { name: pending.name.clone(), verdict: verdict.into(), reason, at_ms: now }
+}
+
+/// The contract's verdict for a finished analysis.
+pub(super) fn verdict_of(a: &FinishedAnalysis) -> Verdict {
+    match a.verdict.as_str() {
+        "pass" => Verdict::Pass,
+        "fail" => Verdict::Fail(a.reason.clone()),
+        _ => Verdict::Inconclusive(a.reason.clone()),
+    }
+}

@@ -1,0 +1,88 @@
+//! What the engine remembers of a rollout between steps, stored with the
+//! rollout (its `intent`) in the same transaction as each decision, so a
+//! restarted engine knows what it was doing and re-applies it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The engine's own per-rollout state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Memory {
+    /// Replicas per revision the engine is making true.
+    pub replicas: BTreeMap<String, u32>,
+    /// Traffic split the engine is making true (empty: untouched).
+    pub weights: Vec<(String, u8)>,
+    /// When to decide next.
+    pub wait: Wait,
+    /// An analysis in progress.
+    pub analysis: Option<PendingAnalysis>,
+    /// The latest finished analysis, shown to the strategy.
+    pub last_analysis: Option<FinishedAnalysis>,
+    /// An operator command for the strategy, delivered with the next decision.
+    pub command: Option<String>,
+    /// Consecutive faults of the strategy plugin.
+    pub faults: u32,
+    /// Set once the rollout is being rolled back (by the host).
+    pub rollback: Option<RollbackProgress>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "for")]
+pub enum Wait {
+    /// Decide now.
+    #[default]
+    Now,
+    /// Decide at this time.
+    Until { at_ms: u64 },
+    /// Decide when the revision has `count` ready instances.
+    Ready { revision: String, count: u32, since_ms: u64 },
+    /// Decide when an operator says so.
+    Operator { reason: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PendingAnalysis {
+    pub name: String,
+    pub started_ms: u64,
+    pub until_ms: u64,
+    /// Each health policy's state within this analysis.
+    #[serde(default)]
+    pub policy_state: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FinishedAnalysis {
+    pub name: String,
+    /// `pass`, `fail` or `inconclusive`.
+    pub verdict: String,
+    pub reason: String,
+    pub at_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RollbackProgress {
+    pub reason: String,
+    pub started_ms: u64,
+    /// Traffic is back on the stable revision.
+    pub switched: bool,
+    /// What the rollout ends as: `rolled-back` or `aborted`.
+    pub outcome: String,
+}
+
+impl Memory {
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        if value.is_null() {
+            return Self::default();
+        }
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}

@@ -1,0 +1,302 @@
+//! The rollout engine: per rollout, admission → deploy lock → strategy
+//! decision → persist → apply (platform, traffic) → observe → health
+//! policies → next decision, until completed, aborted or rolled back.
+//!
+//! Every decision is committed to the store (with the engine's intent) before
+//! it is acted on, and every action states a desired end, so a killed engine
+//! resumes by re-applying the stored intent and deciding again.
+
+mod admission;
+mod analysis;
+pub mod memory;
+mod observe;
+pub mod ports;
+mod step;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hoist_store::{CommandKind, NewCommand, NewRevision, NewRollout, Phase, Rollout, Store};
+
+use serde::{Deserialize, Serialize};
+
+use crate::runtime::Plugin;
+pub use ports::{Clock, Metrics, Platform, RevisionSpec, SystemClock, Traffic};
+pub use step::Tick;
+
+/// A plugin as an environment runs it: loaded, with its merged config.
+#[derive(Clone)]
+pub struct Configured {
+    pub plugin: Arc<Plugin>,
+    pub config: String,
+}
+
+/// The plugins one environment uses.
+#[derive(Clone)]
+pub struct EnvPlugins {
+    /// The environment's default strategy.
+    pub strategy: Configured,
+    /// Every strategy of the registry, by name, for a per-deploy override.
+    pub strategies: BTreeMap<String, Configured>,
+    pub health: Vec<Configured>,
+    pub admission: Vec<Configured>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Tunables of the engine loop.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// How often a waiting rollout re-observes.
+    pub poll_ms: u64,
+    /// A rollout not completed by then is rolled back.
+    pub progress_deadline_ms: u64,
+    /// Consecutive strategy faults before the rollout is rolled back.
+    pub max_faults: u32,
+    /// Deploy lock lifetime, renewed at every step.
+    pub lock_ttl_ms: u64,
+    /// A rollback that cannot restore the stable revision fails after this.
+    pub rollback_deadline_ms: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            poll_ms: 1_000,
+            progress_deadline_ms: 30 * 60_000,
+            max_faults: 3,
+            lock_ttl_ms: 5 * 60_000,
+            rollback_deadline_ms: 5 * 60_000,
+        }
+    }
+}
+
+/// What to run for one service.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub port: Option<u16>,
+    pub replicas: u32,
+}
+
+/// A request to deploy a new version of a service.
+#[derive(Clone, Debug)]
+pub struct DeployRequest {
+    pub service: String,
+    pub environment: String,
+    pub version: String,
+    pub spec: ServiceSpec,
+    /// Strategy plugin to use instead of the environment's default.
+    pub strategy: Option<String>,
+    pub requested_by: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("environment `{0}` is not in the registry; declare it under [environments.{0}]")]
+    UnknownEnvironment(String),
+    #[error("strategy `{strategy}` is not a strategy plugin of the registry (environment `{environment}`)")]
+    UnknownStrategy { strategy: String, environment: String },
+    #[error("no rollout `{0}`")]
+    UnknownRollout(String),
+    #[error("rollout `{id}` has ended ({phase}); start a new deployment instead")]
+    Ended { id: String, phase: Phase },
+    #[error("service `{service}` in `{environment}` is being deployed by rollout `{owner}`; wait for it, or abort it")]
+    Locked { service: String, environment: String, owner: String },
+    #[error("revision `{revision}` of `{service}` in `{environment}` is not kept; `hoist history` lists the kept ones")]
+    UnknownRevision { service: String, environment: String, revision: String },
+    #[error("state store: {0}")]
+    Store(#[from] hoist_store::StoreError),
+}
+
+pub struct Engine {
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    pub platform: Arc<dyn Platform>,
+    pub traffic: Arc<dyn Traffic>,
+    pub metrics: Arc<dyn Metrics>,
+    pub envs: BTreeMap<String, EnvPlugins>,
+    pub config: EngineConfig,
+}
+
+impl Engine {
+    fn env(&self, name: &str) -> Result<&EnvPlugins, EngineError> {
+        self.envs.get(name).ok_or_else(|| EngineError::UnknownEnvironment(name.to_string()))
+    }
+
+    fn strategy_for(&self, env: &str, name: &str) -> Result<&Configured, EngineError> {
+        let plugins = self.env(env)?;
+        if plugins.strategy.plugin.name.as_ref() == name {
+            return Ok(&plugins.strategy);
+        }
+        plugins.strategies.get(name).ok_or_else(|| EngineError::UnknownStrategy {
+            strategy: name.to_string(),
+            environment: env.to_string(),
+        })
+    }
+
+    /// Records a new revision and starts its rollout: admission policies,
+    /// then the deploy lock. Returns the rollout as it stands.
+    pub fn deploy(&self, req: &DeployRequest) -> Result<Rollout, EngineError> {
+        let now = self.clock.now_ms();
+        let env = self.env(&req.environment)?;
+        let strategy = match &req.strategy {
+            Some(name) => self.strategy_for(&req.environment, name)?,
+            None => &env.strategy,
+        };
+        if let Some(lock) = self.store.lock(&req.service, &req.environment)?
+            && lock.expires_at_ms > now
+            && self.store.rollout(&lock.owner)?.is_some_and(|r| !r.phase.is_terminal())
+        {
+            return Err(EngineError::Locked {
+                service: req.service.clone(),
+                environment: req.environment.clone(),
+                owner: lock.owner,
+            });
+        }
+        let stable = self.store.current(&req.service, &req.environment)?;
+        let revision = self.store.create_revision(&NewRevision {
+            service: req.service.clone(),
+            environment: req.environment.clone(),
+            version: req.version.clone(),
+            spec: serde_json::to_value(&req.spec).unwrap_or_default(),
+            created_at_ms: now,
+            created_by: req.requested_by.clone(),
+        })?;
+        let rollout = self.store.create_rollout(&NewRollout {
+            id: None,
+            service: req.service.clone(),
+            environment: req.environment.clone(),
+            stable: stable.map(|s| s.id),
+            candidate: revision.id.clone(),
+            strategy: strategy.plugin.name.to_string(),
+            strategy_digest: strategy.plugin.digest.clone(),
+            requested_by: req.requested_by.clone(),
+            started_at_ms: now,
+            deadline_ms: Some(now + self.config.progress_deadline_ms),
+        })?;
+        self.admit(rollout, &req.reason)
+    }
+
+    /// Queues an operator verb for a rollout; it takes effect at its next step.
+    pub fn command(
+        &self,
+        rollout_id: &str,
+        kind: CommandKind,
+        operator: &str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        let rollout = self.store.rollout(rollout_id)?.ok_or_else(|| EngineError::UnknownRollout(rollout_id.into()))?;
+        if rollout.phase.is_terminal() {
+            return Err(EngineError::Ended { id: rollout.id, phase: rollout.phase });
+        }
+        self.store.enqueue_command(&NewCommand {
+            rollout_id: rollout_id.to_string(),
+            kind,
+            operator: operator.to_string(),
+            reason: Some(reason.to_string()),
+            at_ms: self.clock.now_ms(),
+        })?;
+        Ok(())
+    }
+
+    /// Rolls a service back to any kept revision, fast-tracked past steps and
+    /// analysis: a rollout whose candidate is that revision, driven by the
+    /// host straight to full size and 100 % traffic.
+    pub fn rollback_to(
+        &self,
+        service: &str,
+        environment: &str,
+        revision: &str,
+        operator: &str,
+        reason: &str,
+    ) -> Result<Rollout, EngineError> {
+        let now = self.clock.now_ms();
+        let target = self.store.revision(service, environment, revision)?.ok_or_else(|| {
+            EngineError::UnknownRevision {
+                service: service.into(),
+                environment: environment.into(),
+                revision: revision.into(),
+            }
+        })?;
+        // An in-flight rollout of the service is aborted first.
+        for active in self.store.active_rollouts()? {
+            if active.service == service && active.environment == environment {
+                                let mut ended = active;
+                ended.phase = Phase::Aborted;
+                ended.reason = Some(format!("superseded by rollback to {revision}"));
+                ended.updated_at_ms = now;
+                self.store.save_rollout(&ended)?;
+                self.store.release_lock(service, environment, &ended.id)?;
+            }
+        }
+        let stable = self.store.current(service, environment)?;
+        let mut rollout = self.store.create_rollout(&NewRollout {
+            id: None,
+            service: service.into(),
+            environment: environment.into(),
+            stable: stable.map(|s| s.id),
+            candidate: target.id.clone(),
+            strategy: step::FAST_TRACK.into(),
+            strategy_digest: String::new(),
+            requested_by: operator.into(),
+            started_at_ms: now,
+            deadline_ms: Some(now + self.config.progress_deadline_ms),
+        })?;
+        self.start(&mut rollout, now)?;
+        rollout.status = format!("rollback to {revision} requested by {operator}: {reason}");
+        rollout.updated_at_ms = now;
+        self.store.save_rollout(&rollout)?;
+        self.store.append_record(&hoist_store::DecisionRecord {
+            seq: 0,
+            rollout_id: Some(rollout.id.clone()),
+            step: None,
+            service: service.into(),
+            environment: environment.into(),
+            at_ms: now,
+            kind: "operator".into(),
+            plugin: None,
+            plugin_digest: None,
+            input: serde_json::json!({ "verb": "rollback", "to": revision }),
+            output: serde_json::Value::Null,
+            error: None,
+            operator: Some(operator.into()),
+            reason: Some(reason.into()),
+        })?;
+        Ok(rollout)
+    }
+
+    /// Rollouts to drive after a restart.
+    pub fn active(&self) -> Result<Vec<Rollout>, EngineError> {
+        Ok(self.store.active_rollouts()?)
+    }
+
+    /// The replicas and spec of one kept revision.
+    fn spec_of(&self, service: &str, environment: &str, revision: &str) -> Result<(RevisionSpec, u32), EngineError> {
+        let rev = self.store.revision(service, environment, revision)?.ok_or_else(|| EngineError::UnknownRevision {
+            service: service.into(),
+            environment: environment.into(),
+            revision: revision.into(),
+        })?;
+        let spec: ServiceSpec = serde_json::from_value(rev.spec.clone()).unwrap_or_default();
+        Ok((
+            RevisionSpec {
+                service: service.into(),
+                environment: environment.into(),
+                revision: revision.into(),
+                version: rev.version,
+                image: spec.image,
+                command: spec.command,
+                env: spec.env,
+                port: spec.port,
+            },
+            spec.replicas,
+        ))
+    }
+}

@@ -1,0 +1,64 @@
+//! What the engine needs from the world, as traits: the platform that runs
+//! instances, the traffic layer that splits requests, the metrics that feed
+//! the health policies, and the clock. Real implementations (wasm platform
+//! plugins, the router) and the simulator's implement the same traits, so
+//! `hoist simulate` runs the very engine a real rollout runs.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::runtime::bindings::base::hoist::plugin::types::{Instance, Weight};
+use crate::runtime::bindings::health::exports::hoist::plugin::health::RevisionMetrics;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the engine asks the platform to run for one revision.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RevisionSpec {
+    pub service: String,
+    pub environment: String,
+    pub revision: String,
+    pub version: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub port: Option<u16>,
+}
+
+/// A platform: makes "revision R has N instances" true, lists instances.
+pub trait Platform: Send + Sync {
+    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), String>>;
+    fn instances<'a>(&'a self, service: &'a str, environment: &'a str) -> BoxFuture<'a, Result<Vec<Instance>, String>>;
+    fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>>;
+}
+
+/// The traffic layer of a service.
+pub trait Traffic: Send + Sync {
+    fn set_weights(&self, service: &str, environment: &str, weights: &[Weight]) -> Result<(), String>;
+    fn weights(&self, service: &str, environment: &str) -> Vec<Weight>;
+}
+
+/// Measurements of one revision over a window, for the health policies.
+pub trait Metrics: Send + Sync {
+    fn window(&self, service: &str, environment: &str, revision: &str, from_ms: u64, to_ms: u64) -> RevisionMetrics;
+}
+
+/// "Now": wall time for real rollouts, virtual time in simulation.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> u64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
+    }
+}

@@ -1,0 +1,528 @@
+//! One step of a rollout: operator commands, observation, reconciliation of
+//! the stored intent, analysis, then — when what the strategy waits for has
+//! happened — a decision, committed before it is applied.
+
+use hoist_store::{CommandKind, DecisionRecord, Phase, Rollout, Step};
+use serde_json::{Value, json};
+
+use super::analysis::verdict_of;
+use super::memory::{Memory, PendingAnalysis, RollbackProgress, Wait};
+use super::observe::Observed;
+use super::{Engine, EngineError};
+use crate::runtime::bindings::base::hoist::plugin::types::{Revision, Weight};
+use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{
+    Action, AnalysisResult, Context, Observation, OperatorCommand, WaitFor,
+};
+
+/// The strategy name of a host-driven `rollback --to` rollout.
+pub const FAST_TRACK: &str = "hoist:fast-track";
+
+/// When the rollout wants its next step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tick {
+    /// At this time (or sooner, on an operator command).
+    At(u64),
+    /// Only when an operator command arrives.
+    Operator,
+    /// The rollout has ended.
+    Done(Phase),
+}
+
+/// What one step collects to persist.
+struct Pass {
+    records: Vec<DecisionRecord>,
+}
+
+impl Pass {
+    fn record(&mut self, r: &Rollout, now: u64, kind: &str, input: Value, output: Value) -> &mut DecisionRecord {
+        self.records.push(DecisionRecord {
+            seq: 0,
+            rollout_id: Some(r.id.clone()),
+            step: None,
+            service: r.service.clone(),
+            environment: r.environment.clone(),
+            at_ms: now,
+            kind: kind.into(),
+            plugin: None,
+            plugin_digest: None,
+            input,
+            output,
+            error: None,
+            operator: None,
+            reason: None,
+        });
+        let last = self.records.len() - 1;
+        &mut self.records[last]
+    }
+}
+
+impl Engine {
+    /// Runs one step of rollout `id`.
+    pub async fn tick(&self, id: &str) -> Result<Tick, EngineError> {
+        let now = self.clock.now_ms();
+        let mut r = self.store.rollout(id)?.ok_or_else(|| EngineError::UnknownRollout(id.into()))?;
+        if r.phase.is_terminal() {
+            return Ok(Tick::Done(r.phase));
+        }
+        let mut mem = Memory::from_json(&r.intent);
+        let mut pass = Pass { records: Vec::new() };
+
+        let commands = self.store.take_commands(id, now)?;
+        let woke = !commands.is_empty();
+        for c in &commands {
+            let rec = pass.record(&r, now, "operator", json!({ "verb": c.kind.name(), "arg": c.kind.arg() }), Value::Null);
+            rec.operator = Some(c.operator.clone());
+            rec.reason = c.reason.clone();
+            let who = &c.operator;
+            match &c.kind {
+                CommandKind::Pause if r.phase == Phase::Running => {
+                    r.phase = Phase::Paused;
+                    r.status = format!("paused by {who}");
+                }
+                CommandKind::Resume if r.phase == Phase::Paused => {
+                    r.phase = Phase::Running;
+                    r.status = format!("resumed by {who}");
+                }
+                CommandKind::Approve if r.phase == Phase::AwaitingApproval => {
+                    self.start(&mut r, now)?;
+                    r.status = format!("approved by {who}");
+                }
+                // Abort is the host's: it must work even when the strategy does not.
+                CommandKind::Abort if mem.rollback.is_none() => {
+                    let why = c.reason.clone().unwrap_or_default();
+                    begin_rollback(&mut mem, format!("aborted by {who}: {why}"), Phase::Aborted, now);
+                    if r.phase == Phase::Paused || r.phase == Phase::AwaitingApproval {
+                        r.phase = Phase::Running;
+                    }
+                }
+                CommandKind::Promote | CommandKind::PromoteFull | CommandKind::SkipStep => {
+                    mem.command = Some(c.kind.name().to_string());
+                }
+                _ => {}
+            }
+        }
+        if !matches!(r.phase, Phase::Running) {
+            if r.phase.is_terminal() {
+                self.release(&r)?;
+            }
+            self.persist(&mut r, &mem, now, None, pass)?;
+            return Ok(if r.phase.is_terminal() { Tick::Done(r.phase) } else { Tick::Operator });
+        }
+
+        let observed = match self.observe(&r).await {
+            Ok(o) => o,
+            Err(err) => {
+                pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err.clone());
+                r.status = format!("cannot observe the platform: {err}; retrying");
+                self.persist(&mut r, &mem, now, None, pass)?;
+                return Ok(Tick::At(now + self.config.poll_ms));
+            }
+        };
+        self.reconcile(&r, &mem, &observed, now, &mut pass).await;
+
+        if mem.rollback.is_some() {
+            return self.rollback_step(r, mem, &observed, now, pass).await;
+        }
+        if r.strategy == FAST_TRACK {
+            return self.fast_track_step(r, mem, &observed, now, pass).await;
+        }
+
+        let mut analysed = false;
+        if let Some(mut pending) = mem.analysis.take() {
+            if now >= pending.until_ms {
+                let (finished, records) = self.evaluate(&r, &mut pending, now);
+                pass.records.extend(records);
+                mem.last_analysis = Some(finished);
+                analysed = true;
+            } else {
+                mem.analysis = Some(pending);
+            }
+        }
+        if r.deadline_ms.is_some_and(|d| now >= d) {
+            let reason = format!(
+                "progress deadline exceeded: not completed {} s after it started",
+                now.saturating_sub(r.started_at_ms) / 1000
+            );
+            begin_rollback(&mut mem, reason, Phase::RolledBack, now);
+            return self.rollback_step(r, mem, &observed, now, pass).await;
+        }
+
+        let due = woke
+            || analysed
+            || mem.command.is_some()
+            || match &mem.wait {
+                Wait::Now => true,
+                Wait::Until { at_ms } => now >= *at_ms,
+                Wait::Ready { revision, count, .. } => observed.ready(revision) >= *count,
+                Wait::Operator { .. } => false,
+            };
+        if !due {
+            if !pass.records.is_empty() {
+                self.persist(&mut r, &mem, now, None, pass)?;
+            }
+            return Ok(self.next(&r, &mem, now));
+        }
+        self.decide(r, mem, &observed, now, pass).await
+    }
+
+    async fn decide(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        observed: &Observed,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
+        let strategy = self.strategy_for(&r.environment, &r.strategy)?.clone();
+        let ctx = self.context(&r, &mem, observed, &strategy.config, now)?;
+        let input = serde_json::to_value(&ctx).unwrap_or(Value::Null);
+        let answer = strategy.plugin.decide(&ctx);
+        let rec = pass.record(&r, now, "decide", input, Value::Null);
+        rec.plugin = Some(strategy.plugin.name.to_string());
+        rec.plugin_digest = Some(strategy.plugin.digest.clone());
+        rec.operator = mem.command.clone().map(|_| "operator".to_string());
+        let decision = match answer {
+            Ok(called) => match called.value {
+                Ok(d) => Ok(d),
+                Err(e) => Err(format!("strategy `{}` refused: {e:?}", r.strategy)),
+            },
+            Err(e) => Err(e.to_string()),
+        };
+        let decision = match decision {
+            Ok(d) => d,
+            Err(err) => {
+                if let Some(rec) = pass.records.last_mut() {
+                    rec.error = Some(err.clone());
+                }
+                mem.faults += 1;
+                if mem.faults >= self.config.max_faults {
+                    let reason = format!("strategy failed {} times in a row, last: {err}", mem.faults);
+                    begin_rollback(&mut mem, reason, Phase::RolledBack, now);
+                    return self.rollback_step(r, mem, observed, now, pass).await;
+                }
+                r.status = format!("decision failed ({}/{}): {err}", mem.faults, self.config.max_faults);
+                mem.wait = Wait::Until { at_ms: now + self.config.poll_ms };
+                self.persist(&mut r, &mem, now, None, pass)?;
+                return Ok(self.next(&r, &mem, now));
+            }
+        };
+        if let Some(rec) = pass.records.last_mut() {
+            rec.output = serde_json::to_value(&decision).unwrap_or(Value::Null);
+        }
+        mem.faults = 0;
+        mem.command = None;
+        mem.wait = Wait::Until { at_ms: now + self.config.poll_ms };
+        let mut complete = false;
+        let mut rollback = None;
+        for action in &decision.actions {
+            match action {
+                Action::Scale(s) => {
+                    mem.replicas.insert(s.revision.clone(), s.replicas);
+                }
+                Action::SetWeights(w) => {
+                    mem.weights = w.iter().map(|w| (w.revision.clone(), w.percent)).collect();
+                }
+                Action::RunAnalysis(a) => {
+                    mem.analysis = Some(PendingAnalysis {
+                        name: a.name.clone(),
+                        started_ms: now,
+                        until_ms: now + a.duration,
+                        policy_state: Default::default(),
+                    });
+                }
+                Action::Wait(WaitFor::Duration(ms)) => mem.wait = Wait::Until { at_ms: now + ms },
+                Action::Wait(WaitFor::Ready(t)) => {
+                    mem.wait = Wait::Ready { revision: t.revision.clone(), count: t.count, since_ms: now }
+                }
+                Action::Wait(WaitFor::Operator(reason)) => mem.wait = Wait::Operator { reason: reason.clone() },
+                Action::Complete => complete = true,
+                Action::Rollback(reason) => rollback = Some(reason.clone()),
+            }
+        }
+        r.plugin_state = Some(decision.state.clone());
+        r.status = decision.status.clone();
+        r.step += 1;
+        let step = Step {
+            rollout_id: r.id.clone(),
+            seq: r.step,
+            at_ms: now,
+            actions: serde_json::to_value(&decision.actions).unwrap_or(Value::Null),
+            status: decision.status.clone(),
+            observed: observed.summary(),
+            commands: vec![],
+        };
+        // Written before acted on.
+        self.persist(&mut r, &mem, now, Some(step), pass)?;
+
+        let mut pass = Pass { records: Vec::new() };
+        if let Some(reason) = rollback {
+            begin_rollback(&mut mem, reason, Phase::RolledBack, now);
+            return self.rollback_step(r, mem, observed, now, pass).await;
+        }
+        self.reconcile(&r, &mem, observed, now, &mut pass).await;
+        if complete {
+            return self.complete(r, mem, observed, now, pass).await;
+        }
+        if !pass.records.is_empty() {
+            self.persist(&mut r, &mem, now, None, pass)?;
+        }
+        Ok(self.next(&r, &mem, now))
+    }
+
+    /// Makes the platform and traffic match the stored intent (idempotent).
+    async fn reconcile(&self, r: &Rollout, mem: &Memory, observed: &Observed, now: u64, pass: &mut Pass) {
+        for (revision, replicas) in &mem.replicas {
+            if observed.count(revision) == *replicas {
+                continue;
+            }
+            let result = match self.spec_of(&r.service, &r.environment, revision) {
+                Ok((spec, _)) => self.platform.ensure(&spec, *replicas).await,
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(err) = result {
+                let rec = pass.record(r, now, "apply", json!({ "scale": revision, "replicas": replicas }), Value::Null);
+                rec.error = Some(err);
+            }
+        }
+        if !mem.weights.is_empty() {
+            let want: Vec<Weight> =
+                mem.weights.iter().map(|(revision, percent)| Weight { revision: revision.clone(), percent: *percent }).collect();
+            if observed.weights != want
+                && let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &want)
+            {
+                let rec = pass.record(r, now, "apply", json!({ "weights": mem.weights }), Value::Null);
+                rec.error = Some(err);
+            }
+        }
+    }
+
+    pub(super) async fn observe(&self, r: &Rollout) -> Result<Observed, String> {
+        let instances = self.platform.instances(&r.service, &r.environment).await?;
+        let weights = self.traffic.weights(&r.service, &r.environment);
+        Ok(Observed { instances, weights })
+    }
+
+    fn context(&self, r: &Rollout, mem: &Memory, observed: &Observed, config: &str, now: u64) -> Result<Context, EngineError> {
+        let revision = |id: &str| -> Result<Revision, EngineError> {
+            let rev = self.store.revision(&r.service, &r.environment, id)?;
+            Ok(Revision { id: id.into(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
+        };
+        let (_, replicas) = self.spec_of(&r.service, &r.environment, &r.candidate)?;
+        let command = mem.command.as_deref().map(|c| match c {
+            "promote" => OperatorCommand::Promote,
+            "promote-full" => OperatorCommand::PromoteFull,
+            "skip-step" => OperatorCommand::SkipStep,
+            "abort" => OperatorCommand::Abort,
+            other => OperatorCommand::Other(other.to_string()),
+        });
+        Ok(Context {
+            rollout_id: r.id.clone(),
+            service: r.service.clone(),
+            environment: r.environment.clone(),
+            stable: match &r.stable {
+                Some(id) => Some(revision(id)?),
+                None => None,
+            },
+            candidate: revision(&r.candidate)?,
+            replicas,
+            config: config.to_string(),
+            state: r.plugin_state.clone(),
+            now_ms: now,
+            started_at_ms: r.started_at_ms,
+            observed: Observation {
+                instances: observed.instances.clone(),
+                weights: observed.weights.clone(),
+                analysis: mem.last_analysis.as_ref().map(|a| AnalysisResult {
+                    name: a.name.clone(),
+                    verdict: verdict_of(a),
+                    at_ms: a.at_ms,
+                }),
+                command,
+                extensions: vec![],
+            },
+            extensions: vec![("hoist.step".into(), r.step.to_string())],
+        })
+    }
+
+    /// The candidate is the new stable revision: full traffic to it, every
+    /// other revision removed, lock released.
+    async fn complete(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+        self.store.set_current(&r.service, &r.environment, &r.candidate)?;
+        if !mem.weights.is_empty() || !observed.weights.is_empty() {
+            mem.weights = vec![(r.candidate.clone(), 100)];
+            let _ = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: r.candidate.clone(), percent: 100 }]);
+        }
+        for revision in revisions_other_than(observed, &mem, &r.candidate) {
+            if let Err(err) = self.platform.remove(&r.service, &r.environment, &revision).await {
+                pass.record(&r, now, "apply", json!({ "remove": revision }), Value::Null).error = Some(err);
+            }
+            mem.replicas.remove(&revision);
+        }
+        r.phase = Phase::Completed;
+        r.reason = None;
+        pass.record(&r, now, "complete", json!({ "stable": r.candidate }), Value::Null);
+        self.release(&r)?;
+        self.persist(&mut r, &mem, now, None, pass)?;
+        Ok(Tick::Done(Phase::Completed))
+    }
+
+    /// Restores the stable revision at full size with all traffic, then
+    /// removes the candidate. Traffic moves back as soon as one stable
+    /// instance is ready.
+    async fn rollback_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+        let Some(mut rb) = mem.rollback.clone() else { return Ok(self.next(&r, &mem, now)) };
+        mem.analysis = None;
+        let outcome = if rb.outcome == "aborted" { Phase::Aborted } else { Phase::RolledBack };
+        let Some(stable) = r.stable.clone() else {
+            // A first deployment has nothing to return to: remove it.
+            if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
+                pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
+            }
+            mem.replicas.clear();
+            return self.end(r, mem, outcome, rb.reason, now, pass);
+        };
+        let (_, replicas) = self.spec_of(&r.service, &r.environment, &stable)?;
+        mem.replicas.insert(stable.clone(), replicas);
+        mem.replicas.remove(&r.candidate);
+        let ready = observed.ready(&stable);
+        if observed.count(&stable) != replicas {
+            let (spec, _) = self.spec_of(&r.service, &r.environment, &stable)?;
+            if let Err(err) = self.platform.ensure(&spec, replicas).await {
+                pass.record(&r, now, "apply", json!({ "scale": stable, "replicas": replicas }), Value::Null).error = Some(err);
+            }
+        }
+        if !rb.switched && ready >= 1 {
+            mem.weights = vec![(stable.clone(), 100)];
+            let weights = [Weight { revision: stable.clone(), percent: 100 }];
+            match self.traffic.set_weights(&r.service, &r.environment, &weights) {
+                Ok(()) => {
+                    rb.switched = true;
+                    pass.record(&r, now, "rollback", json!({ "weights": { stable.as_str(): 100 } }), Value::Null).reason =
+                        Some(rb.reason.clone());
+                }
+                Err(err) => pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err),
+            }
+        }
+        if rb.switched && ready >= replicas {
+            if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
+                pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
+                mem.rollback = Some(rb);
+                self.persist(&mut r, &mem, now, None, pass)?;
+                return Ok(Tick::At(now + self.config.poll_ms));
+            }
+            return self.end(r, mem, outcome, rb.reason, now, pass);
+        }
+        if now.saturating_sub(rb.started_ms) >= self.config.rollback_deadline_ms {
+            let reason = format!(
+                "rollback could not restore {stable}: {ready}/{replicas} ready after {} s ({}); the candidate is kept running",
+                (now - rb.started_ms) / 1000,
+                rb.reason
+            );
+            return self.end(r, mem, Phase::Failed, reason, now, pass);
+        }
+        r.status = format!("rolling back ({}): {stable} {ready}/{replicas} ready", rb.reason);
+        mem.rollback = Some(rb);
+        self.persist(&mut r, &mem, now, None, pass)?;
+        Ok(Tick::At(now + self.config.poll_ms))
+    }
+
+    /// `rollback --to REV`: the host scales the target to full size, moves
+    /// traffic to it once it serves, and removes every other revision.
+    async fn fast_track_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, pass: Pass) -> Result<Tick, EngineError> {
+        let target = r.candidate.clone();
+        let (spec, replicas) = self.spec_of(&r.service, &r.environment, &target)?;
+        mem.replicas.insert(target.clone(), replicas);
+        if observed.count(&target) != replicas {
+            let _ = self.platform.ensure(&spec, replicas).await;
+        }
+        let ready = observed.ready(&target);
+        if ready >= replicas {
+            return self.complete(r, mem, observed, now, pass).await;
+        }
+        // Like an abort, a rollback moves traffic as soon as it can serve.
+        if ready > 0 && mem.weights != [(target.clone(), 100)] {
+            mem.weights = vec![(target.clone(), 100)];
+            let _ = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: target.clone(), percent: 100 }]);
+        }
+        r.status = format!("rollback to {target}: {ready}/{replicas} ready");
+        self.persist(&mut r, &mem, now, None, pass)?;
+        Ok(Tick::At(now + self.config.poll_ms))
+    }
+
+    fn end(&self, mut r: Rollout, mut mem: Memory, phase: Phase, reason: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+        mem.rollback = None;
+        r.phase = phase;
+        r.status = format!("{phase}: {reason}");
+        pass.record(&r, now, phase.as_str(), Value::Null, Value::Null).reason = Some(reason.clone());
+        r.reason = Some(reason);
+        self.release(&r)?;
+        self.persist(&mut r, &mem, now, None, pass)?;
+        Ok(Tick::Done(phase))
+    }
+
+    fn release(&self, r: &Rollout) -> Result<(), EngineError> {
+        self.store.release_lock(&r.service, &r.environment, &r.id)?;
+        Ok(())
+    }
+
+    fn persist(&self, r: &mut Rollout, mem: &Memory, now: u64, step: Option<Step>, pass: Pass) -> Result<(), EngineError> {
+        r.intent = mem.to_json();
+        r.wait = serde_json::to_value(&mem.wait).unwrap_or(Value::Null);
+        r.updated_at_ms = now;
+        match step {
+            Some(step) => {
+                self.store.commit_step(r, &step, &pass.records)?;
+            }
+            None => {
+                self.store.save_rollout(r)?;
+                for record in &pass.records {
+                    self.store.append_record(record)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn next(&self, r: &Rollout, mem: &Memory, now: u64) -> Tick {
+        let mut at = match &mem.wait {
+            Wait::Now => Some(now),
+            Wait::Until { at_ms } => Some(*at_ms),
+            Wait::Ready { .. } => Some(now + self.config.poll_ms),
+            Wait::Operator { .. } => None,
+        };
+        if let Some(a) = &mem.analysis {
+            at = Some(at.map_or(a.until_ms, |t| t.min(a.until_ms)));
+        }
+        if let Some(deadline) = r.deadline_ms {
+            at = Some(at.map_or(deadline, |t| t.min(deadline)));
+        }
+        match at {
+            Some(t) => Tick::At(t.max(now)),
+            None => Tick::Operator,
+        }
+    }
+}
+
+fn begin_rollback(mem: &mut Memory, reason: String, outcome: Phase, now: u64) {
+    mem.rollback = Some(RollbackProgress {
+        reason,
+        started_ms: now,
+        switched: false,
+        outcome: if outcome == Phase::Aborted { "aborted".into() } else { "rolled-back".into() },
+    });
+    mem.analysis = None;
+    mem.wait = Wait::Now;
+}
+
+fn revisions_other_than(observed: &Observed, mem: &Memory, keep: &str) -> Vec<String> {
+    let mut revs: Vec<String> = observed
+        .instances
+        .iter()
+        .map(|i| i.revision.clone())
+        .chain(mem.replicas.keys().cloned())
+        .filter(|r| r != keep)
+        .collect();
+    revs.sort();
+    revs.dedup();
+    revs
+}
