@@ -102,3 +102,29 @@ impl Declared<'_> {
         })
     }
 }
+
+/// Loads every plugin environment `env` uses, plus every strategy of the
+/// registry (for per-deploy overrides), as that environment runs them.
+pub fn env_plugins(runtime: &Runtime, registry: &Registry, env: &str) -> anyhow::Result<crate::engine::EnvPlugins> {
+    use crate::engine::Configured;
+    let resolved = registry.environment(env)?;
+    let load = |p: &ResolvedPlugin| -> anyhow::Result<Configured> {
+        let plugin = Declared::InEnvironment(p).load(runtime)?;
+        Ok(Configured { plugin: Arc::new(plugin), config: p.config_json() })
+    };
+    let mut strategies = std::collections::BTreeMap::new();
+    for decl in registry.plugins.values() {
+        if decl.kind == hoist_registry::PluginKind::Strategy
+            && let Some(resolved) = registry.resolve_plugin(env, decl.name.as_str())
+        {
+            strategies.insert(decl.name.to_string(), load(&resolved)?);
+        }
+    }
+    Ok(crate::engine::EnvPlugins {
+        strategy: load(&resolved.strategy)?,
+        strategies,
+        health: resolved.health_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
+        admission: resolved.admission_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
+        labels: resolved.labels.clone(),
+    })
+}

@@ -7,3 +7,4 @@ pub mod catalog;
 pub mod cli;
 pub mod engine;
 pub mod runtime;
+pub mod simulate;

@@ -50,6 +50,14 @@ pub enum Command {
     /// List and inspect the plugins a registry declares.
     #[command(subcommand)]
     Plugins(plugins::PluginsCommand),
+    /// Run a scenario through the real engine and plugins in virtual time
+    /// against a simulated platform; print its timeline.
+    Simulate {
+        /// The scenario file (see examples/scenarios/).
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
 }
 
 impl Cli {
@@ -70,5 +78,18 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
     match &cli.command {
         Command::Registry(cmd) => registry::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
+        Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
     }
+}
+
+fn simulate(cli: &Cli, path: &std::path::Path, output: Output) -> anyhow::Result<bool> {
+    let scenario = crate::simulate::scenario::Scenario::load(path)?;
+    let runtime = cli.runtime()?;
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let outcome = tokio.block_on(crate::simulate::simulate(&runtime, &scenario))?;
+    match output {
+        Output::Json => println!("{}", crate::simulate::render_json(&outcome)?),
+        Output::Table => print!("{}", crate::simulate::render_text(&outcome)),
+    }
+    Ok(true)
 }

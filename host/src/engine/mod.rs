@@ -56,6 +56,9 @@ pub struct EngineConfig {
     pub lock_ttl_ms: u64,
     /// A rollback that cannot restore the stable revision fails after this.
     pub rollback_deadline_ms: u64,
+    /// A strategy waiting for readiness is asked again after this long even
+    /// if readiness has not come, so it can enforce its own deadlines.
+    pub ready_recheck_ms: u64,
 }
 
 impl Default for EngineConfig {
@@ -66,6 +69,7 @@ impl Default for EngineConfig {
             max_faults: 3,
             lock_ttl_ms: 5 * 60_000,
             rollback_deadline_ms: 5 * 60_000,
+            ready_recheck_ms: 30_000,
         }
     }
 }

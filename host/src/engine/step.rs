@@ -153,7 +153,9 @@ impl Engine {
             || match &mem.wait {
                 Wait::Now => true,
                 Wait::Until { at_ms } => now >= *at_ms,
-                Wait::Ready { revision, count, .. } => observed.ready(revision) >= *count,
+                Wait::Ready { revision, count, since_ms } => {
+                    observed.ready(revision) >= *count || now >= since_ms + self.config.ready_recheck_ms
+                }
                 Wait::Operator { .. } => false,
             };
         if !due {

@@ -1,0 +1,178 @@
+//! The virtual-time driver: advances the clock to the next thing that
+//! happens (a scripted event or the time the rollout asked to be woken),
+//! applies scripted events, and steps the engine.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use hoist_registry::Registry;
+use hoist_store::{CommandKind, NewRevision, Phase, Store};
+
+use super::scenario::{Scenario, Target, TrafficDecl};
+use super::timeline::{self, Entry};
+use super::world::{VirtualClock, World};
+use crate::catalog;
+use crate::engine::{DeployRequest, Engine, EngineConfig, ServiceSpec, Tick};
+use crate::runtime::Runtime;
+
+/// Most engine steps one simulation may take (a strategy that never waits
+/// would otherwise spin forever).
+const MAX_TICKS: usize = 100_000;
+
+/// How a simulation ended.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub scenario: String,
+    pub rollout: String,
+    pub phase: String,
+    pub reason: Option<String>,
+    pub ended_at_ms: u64,
+    pub decisions: u64,
+    pub timeline: Vec<Entry>,
+}
+
+/// Runs `scenario` to its end (or its `until`).
+pub async fn simulate(runtime: &Runtime, scenario: &Scenario) -> anyhow::Result<Outcome> {
+    let registry = Registry::load(&scenario.registry)?;
+    let plugins = catalog::env_plugins(runtime, &registry, &scenario.environment)?;
+    let clock = Arc::new(VirtualClock::default());
+    let world = Arc::new(World::new(clock.clone(), scenario.startup, scenario.traffic.clone()));
+    let store = Arc::new(Store::in_memory()?);
+    let engine = Engine {
+        store: store.clone(),
+        clock: clock.clone(),
+        platform: world.clone(),
+        traffic: world.clone(),
+        metrics: world.clone(),
+        envs: BTreeMap::from([(scenario.environment.clone(), plugins)]),
+        config: EngineConfig { progress_deadline_ms: scenario.until, ..EngineConfig::default() },
+    };
+
+    let svc = &scenario.service;
+    let env = &scenario.environment;
+    let spec = ServiceSpec { replicas: svc.replicas, ..ServiceSpec::default() };
+    let mut script = Vec::new();
+    if let Some(version) = &svc.stable {
+        let stable = store.create_revision(&NewRevision {
+            service: svc.name.clone(),
+            environment: env.clone(),
+            version: version.clone(),
+            spec: serde_json::to_value(&spec)?,
+            created_at_ms: 0,
+            created_by: svc.requested_by.clone(),
+        })?;
+        store.set_current(&svc.name, env, &stable.id)?;
+        world.seed(&svc.name, env, &stable.id, svc.replicas);
+        world.set_traffic(&stable.id, &TrafficDecl::default());
+        script.push(Entry::note(0, format!("{} ({version}) serves with {} ready instances", stable.id, svc.replicas)));
+    }
+    let rollout = engine.deploy(&DeployRequest {
+        service: svc.name.clone(),
+        environment: env.clone(),
+        version: svc.version.clone(),
+        spec,
+        strategy: svc.strategy.clone(),
+        requested_by: svc.requested_by.clone(),
+        reason: scenario.name.clone(),
+    })?;
+    let stable_id = rollout.stable.clone();
+    let candidate_id = rollout.candidate.clone();
+    world.set_traffic(&candidate_id, &TrafficDecl::default());
+    script.push(Entry::note(0, format!("deploy {} ({}) with strategy `{}`", candidate_id, svc.version, rollout.strategy)));
+
+    let mut events = scenario.events.iter().peekable();
+    let mut wake = Some(0u64);
+    let mut ticks = 0usize;
+    loop {
+        let next_event = events.peek().map(|e| e.time);
+        let now = match (wake, next_event) {
+            (Some(w), Some(e)) => w.min(e),
+            (Some(w), None) => w,
+            (None, Some(e)) => e,
+            (None, None) => break,
+        };
+        if now > scenario.until {
+            break;
+        }
+        clock.set(now);
+        while let Some(event) = events.next_if(|e| e.time <= now) {
+            let revision = match event.revision {
+                Some(Target::Stable) => stable_id.clone(),
+                _ => Some(candidate_id.clone()),
+            };
+            let change = TrafficDecl {
+                rps: None,
+                error_rate: event.error_rate,
+                p50_ms: event.p50_ms,
+                p95_ms: event.p95_ms,
+                p99_ms: event.p99_ms,
+            };
+            if let Some(rev) = &revision
+                && change != TrafficDecl::default()
+            {
+                world.set_traffic(rev, &change);
+                script.push(Entry::note(now, format!("{rev} traffic now {}", timeline::describe_traffic(&change))));
+            }
+            if let (Some(n), Some(rev)) = (event.fail_instance, &revision) {
+                let which = world.fail_instance(rev, n).unwrap_or_else(|| format!("{rev} instance #{n} (absent)"));
+                script.push(Entry::note(now, format!("instance {which} fails its readiness probe")));
+            }
+            if let Some(verb) = &event.operator {
+                let kind = CommandKind::parse(verb)
+                    .ok_or_else(|| anyhow::anyhow!("scenario `{}`: unknown operator verb `{verb}`", scenario.name))?;
+                let reason = event.reason.clone().unwrap_or_else(|| "scripted".into());
+                if let CommandKind::RollbackTo(rev) = &kind {
+                    engine.rollback_to(&svc.name, env, rev, &svc.requested_by, &reason)?;
+                } else if let Err(err) = engine.command(&rollout.id, kind.clone(), "operator", &reason) {
+                    script.push(Entry::note(now, format!("operator `{verb}` refused: {err}")));
+                }
+                wake = Some(now);
+            }
+        }
+        if wake.is_some_and(|w| w <= now) {
+            ticks += 1;
+            if ticks > MAX_TICKS {
+                anyhow::bail!("scenario `{}` took over {MAX_TICKS} engine steps; does a strategy never wait?", scenario.name);
+            }
+            wake = match engine.tick(&rollout.id).await? {
+                Tick::At(t) => Some(t.max(now)),
+                Tick::Operator => None,
+                Tick::Done(_) => {
+                    if events.peek().is_none() {
+                        break;
+                    }
+                    None
+                }
+            };
+            // Drive a `rollback --to` rollout started by the script, too.
+            for other in store.active_rollouts()? {
+                if other.id != rollout.id {
+                    while let Tick::At(t) = engine.tick(&other.id).await? {
+                        clock.set(t.max(clock_now(&clock)));
+                        ticks += 1;
+                        if ticks > MAX_TICKS || t > scenario.until {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let ended = store.rollout(&rollout.id)?.ok_or_else(|| anyhow::anyhow!("rollout vanished"))?;
+    let timeline = timeline::build(&store, script)?;
+    Ok(Outcome {
+        scenario: scenario.name.clone(),
+        rollout: ended.id.clone(),
+        phase: ended.phase.as_str().to_string(),
+        reason: ended.reason.clone(),
+        ended_at_ms: if ended.phase == Phase::Running { scenario.until } else { ended.updated_at_ms },
+        decisions: ended.step,
+        timeline,
+    })
+}
+
+fn clock_now(clock: &VirtualClock) -> u64 {
+    use crate::engine::Clock;
+    clock.now_ms()
+}

@@ -1,0 +1,172 @@
+//! Scenario files for `hoist simulate`: a service, a registry environment,
+//! baseline traffic and a script of what happens when.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A parsed scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// The registry, relative to the scenario file.
+    pub registry: PathBuf,
+    pub environment: String,
+    /// Virtual time at which the simulation stops, e.g. "30m".
+    #[serde(default = "default_until", deserialize_with = "duration")]
+    pub until: u64,
+    /// How long an instance takes to become ready.
+    #[serde(default = "default_startup", deserialize_with = "duration")]
+    pub startup: u64,
+    pub service: ServiceDecl,
+    #[serde(default)]
+    pub traffic: TrafficDecl,
+    #[serde(default, rename = "at")]
+    pub events: Vec<EventDecl>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ServiceDecl {
+    pub name: String,
+    pub replicas: u32,
+    /// The version running at t=0; none for a first deployment.
+    #[serde(default)]
+    pub stable: Option<String>,
+    /// The version deployed at t=0.
+    pub version: String,
+    /// A strategy plugin instead of the environment's default.
+    #[serde(default)]
+    pub strategy: Option<String>,
+    #[serde(default = "default_operator")]
+    pub requested_by: String,
+}
+
+/// Per-revision traffic characteristics (baseline, or a change at a time).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrafficDecl {
+    /// Requests per second to the whole service.
+    #[serde(default)]
+    pub rps: Option<f64>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    #[serde(default)]
+    pub p50_ms: Option<f64>,
+    #[serde(default)]
+    pub p95_ms: Option<f64>,
+    #[serde(default)]
+    pub p99_ms: Option<f64>,
+}
+
+/// Something that happens at a virtual time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EventDecl {
+    #[serde(deserialize_with = "duration")]
+    pub time: u64,
+    /// `candidate` or `stable`: whom traffic changes and failures concern.
+    #[serde(default)]
+    pub revision: Option<Target>,
+    #[serde(default)]
+    pub error_rate: Option<f64>,
+    #[serde(default)]
+    pub p50_ms: Option<f64>,
+    #[serde(default)]
+    pub p95_ms: Option<f64>,
+    #[serde(default)]
+    pub p99_ms: Option<f64>,
+    /// The n-th instance (0-based, in creation order) fails its probe.
+    #[serde(default)]
+    pub fail_instance: Option<usize>,
+    /// An operator verb: promote, promote-full, skip-step, abort, pause,
+    /// resume, approve, or rollback-to:REV.
+    #[serde(default)]
+    pub operator: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Candidate,
+    Stable,
+}
+
+fn default_until() -> u64 {
+    30 * 60_000
+}
+fn default_startup() -> u64 {
+    5_000
+}
+fn default_operator() -> String {
+    "simulation".into()
+}
+
+/// "90s", "15m", "250ms", "1h" or a number of milliseconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit): (String, String) = text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
+    let value: f64 = digits.parse().map_err(|_| format!("`{text}` is not a duration like 90s, 15m or 250ms"))?;
+    let factor = match unit.trim() {
+        "ms" | "" => 1.0,
+        "s" => 1_000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
+    };
+    Ok((value * factor).round() as u64)
+}
+
+fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Ms(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Ms(ms) => Ok(ms),
+        Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+impl Scenario {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read scenario {}: {e}", path.display()))?;
+        let mut scenario: Scenario = toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].matches('\n').count() + 1;
+                    let col = s.start - text[..s.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        scenario.registry = base.join(&scenario.registry);
+        let mut events = scenario.events.clone();
+        events.sort_by_key(|e| e.time);
+        scenario.events = events;
+        Ok(scenario)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90_000));
+        assert_eq!(parse_duration("15m"), Ok(900_000));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert_eq!(parse_duration("1.5s"), Ok(1_500));
+        assert!(parse_duration("3 fortnights").is_err());
+    }
+}
