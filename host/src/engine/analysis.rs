@@ -45,7 +45,7 @@ impl Engine {
                 extensions: vec![],
             };
             let (output, error) = match policy.plugin.evaluate(&input, now) {
-                Ok(called) => match called.value {
+                Ok(called) => match { self.stats.plugin_time(called.elapsed); called.value } {
                     Ok(evaluation) => {
                         pending.policy_state.insert(name.clone(), evaluation.state.clone());
                         match &evaluation.verdict {

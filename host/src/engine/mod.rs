@@ -24,6 +24,14 @@ use crate::runtime::Plugin;
 pub use ports::{Clock, Metrics, Platform, RevisionSpec, SystemClock, Traffic};
 pub use step::Tick;
 
+/// `{"revisions": {"r1": {"instances": n, "ready": m}}, "weights": {...}}`
+pub fn observe_summary(
+    instances: Vec<crate::runtime::bindings::base::hoist::plugin::types::Instance>,
+    weights: Vec<crate::runtime::bindings::base::hoist::plugin::types::Weight>,
+) -> serde_json::Value {
+    observe::Observed { instances, weights }.summary()
+}
+
 /// A plugin as an environment runs it: loaded, with its merged config.
 #[derive(Clone)]
 pub struct Configured {
@@ -59,6 +67,10 @@ pub struct EngineConfig {
     /// A strategy waiting for readiness is asked again after this long even
     /// if readiness has not come, so it can enforce its own deadlines.
     pub ready_recheck_ms: u64,
+    /// Fault injection for crash tests: the engine stops dead right after
+    /// persisting this step, before acting on it, as a killed process would.
+    #[doc(hidden)]
+    pub halt_after_step: Option<u64>,
 }
 
 impl Default for EngineConfig {
@@ -70,6 +82,7 @@ impl Default for EngineConfig {
             lock_ttl_ms: 5 * 60_000,
             rollback_deadline_ms: 5 * 60_000,
             ready_recheck_ms: 30_000,
+            halt_after_step: None,
         }
     }
 }
@@ -115,6 +128,8 @@ pub enum EngineError {
     Locked { service: String, environment: String, owner: String },
     #[error("revision `{revision}` of `{service}` in `{environment}` is not kept; `hoist history` lists the kept ones")]
     UnknownRevision { service: String, environment: String, revision: String },
+    #[error("engine halted after persisting step {0} (fault injection)")]
+    Halted(u64),
     #[error("state store: {0}")]
     Store(#[from] hoist_store::StoreError),
 }
@@ -127,6 +142,22 @@ pub struct Engine {
     pub metrics: Arc<dyn Metrics>,
     pub envs: BTreeMap<String, EnvPlugins>,
     pub config: EngineConfig,
+    pub stats: EngineStats,
+}
+
+/// Counters for benchmarks and status.
+#[derive(Debug, Default)]
+pub struct EngineStats {
+    /// Time spent inside plugin calls (instantiate + call), in nanoseconds.
+    pub plugin_nanos: std::sync::atomic::AtomicU64,
+    /// Strategy decisions taken.
+    pub decisions: std::sync::atomic::AtomicU64,
+}
+
+impl EngineStats {
+    pub(crate) fn plugin_time(&self, d: std::time::Duration) {
+        self.plugin_nanos.fetch_add(d.as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Engine {

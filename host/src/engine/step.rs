@@ -179,6 +179,9 @@ impl Engine {
         let ctx = self.context(&r, &mem, observed, &strategy.config, now)?;
         let input = serde_json::to_value(&ctx).unwrap_or(Value::Null);
         let answer = strategy.plugin.decide(&ctx);
+        if let Ok(called) = &answer {
+            self.stats.plugin_time(called.elapsed);
+        }
         let rec = pass.record(&r, now, "decide", input, Value::Null);
         rec.plugin = Some(strategy.plugin.name.to_string());
         rec.plugin_digest = Some(strategy.plugin.digest.clone());
@@ -255,6 +258,10 @@ impl Engine {
         };
         // Written before acted on.
         self.persist(&mut r, &mem, now, Some(step), pass)?;
+        self.stats.decisions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.config.halt_after_step == Some(r.step) {
+            return Err(EngineError::Halted(r.step));
+        }
 
         let mut pass = Pass { records: Vec::new() };
         if let Some(reason) = rollback {

@@ -7,5 +7,5 @@ pub mod scenario;
 mod timeline;
 pub mod world;
 
-pub use run::{Outcome, simulate};
+pub use run::{Outcome, SimOptions, simulate, simulate_with};
 pub use timeline::{Entry, render_json, render_text};

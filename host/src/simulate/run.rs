@@ -28,25 +28,47 @@ pub struct Outcome {
     pub reason: Option<String>,
     pub ended_at_ms: u64,
     pub decisions: u64,
+    /// The service's stable revision at the end.
+    pub stable: Option<String>,
+    /// Instances/ready per revision and weights at the end.
+    pub final_observed: serde_json::Value,
     pub timeline: Vec<Entry>,
+}
+
+/// Knobs for tests.
+#[derive(Clone, Debug, Default)]
+pub struct SimOptions {
+    /// Kill the engine right after it persists this step (before acting),
+    /// then start a fresh one on the same state store and platform.
+    pub crash_after_step: Option<u64>,
 }
 
 /// Runs `scenario` to its end (or its `until`).
 pub async fn simulate(runtime: &Runtime, scenario: &Scenario) -> anyhow::Result<Outcome> {
+    simulate_with(runtime, scenario, &SimOptions::default()).await
+}
+
+pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &SimOptions) -> anyhow::Result<Outcome> {
     let registry = Registry::load(&scenario.registry)?;
-    let plugins = catalog::env_plugins(runtime, &registry, &scenario.environment)?;
     let clock = Arc::new(VirtualClock::default());
     let world = Arc::new(World::new(clock.clone(), scenario.startup, scenario.traffic.clone()));
     let store = Arc::new(Store::in_memory()?);
-    let engine = Engine {
-        store: store.clone(),
-        clock: clock.clone(),
-        platform: world.clone(),
-        traffic: world.clone(),
-        metrics: world.clone(),
-        envs: BTreeMap::from([(scenario.environment.clone(), plugins)]),
-        config: EngineConfig { progress_deadline_ms: scenario.until, ..EngineConfig::default() },
+    // A fresh engine, as a restarted process would build it: plugins loaded
+    // anew, nothing kept but the state store and the platform.
+    let start_engine = |halt_after_step: Option<u64>| -> anyhow::Result<Engine> {
+        let plugins = catalog::env_plugins(runtime, &registry, &scenario.environment)?;
+        Ok(Engine {
+            store: store.clone(),
+            clock: clock.clone(),
+            platform: world.clone(),
+            traffic: world.clone(),
+            metrics: world.clone(),
+            envs: BTreeMap::from([(scenario.environment.clone(), plugins)]),
+            config: EngineConfig { halt_after_step, ..EngineConfig::default() },
+            stats: Default::default(),
+        })
     };
+    let mut engine = start_engine(options.crash_after_step)?;
 
     let svc = &scenario.service;
     let env = &scenario.environment;
@@ -134,7 +156,15 @@ pub async fn simulate(runtime: &Runtime, scenario: &Scenario) -> anyhow::Result<
             if ticks > MAX_TICKS {
                 anyhow::bail!("scenario `{}` took over {MAX_TICKS} engine steps; does a strategy never wait?", scenario.name);
             }
-            wake = match engine.tick(&rollout.id).await? {
+            let tick = match engine.tick(&rollout.id).await {
+                Err(crate::engine::EngineError::Halted(step)) => {
+                    script.push(Entry::note(now, format!("engine killed after persisting step {step}; restarted")));
+                    engine = start_engine(None)?;
+                    engine.tick(&rollout.id).await?
+                }
+                other => other?,
+            };
+            wake = match tick {
                 Tick::At(t) => Some(t.max(now)),
                 Tick::Operator => None,
                 Tick::Done(_) => {
@@ -161,6 +191,11 @@ pub async fn simulate(runtime: &Runtime, scenario: &Scenario) -> anyhow::Result<
 
     let ended = store.rollout(&rollout.id)?.ok_or_else(|| anyhow::anyhow!("rollout vanished"))?;
     let timeline = timeline::build(&store, script)?;
+    let final_observed = {
+        use crate::engine::{Platform, Traffic};
+        let instances = world.instances(&svc.name, env).await.map_err(|e| anyhow::anyhow!(e))?;
+        crate::engine::observe_summary(instances, world.weights(&svc.name, env))
+    };
     Ok(Outcome {
         scenario: scenario.name.clone(),
         rollout: ended.id.clone(),
@@ -168,6 +203,8 @@ pub async fn simulate(runtime: &Runtime, scenario: &Scenario) -> anyhow::Result<
         reason: ended.reason.clone(),
         ended_at_ms: if ended.phase == Phase::Running { scenario.until } else { ended.updated_at_ms },
         decisions: ended.step,
+        stable: store.current(&svc.name, env)?.map(|r| r.id),
+        final_observed,
         timeline,
     })
 }

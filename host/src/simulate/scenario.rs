@@ -96,7 +96,7 @@ pub enum Target {
 }
 
 fn default_until() -> u64 {
-    30 * 60_000
+    60 * 60_000
 }
 fn default_startup() -> u64 {
     5_000
