@@ -129,7 +129,10 @@ fn other_commands_are_ignored() {
 
 #[test]
 fn bad_config_names_the_key() {
-    for json in [r#"{"progress-deadline": 1}"#, r#"{"progress-deadline-ms": "soon"}"#] {
+    for json in [
+        r#"{"progress-deadline": 1}"#,
+        r#"{"progress-deadline-ms": "soon"}"#,
+    ] {
         let run = StrategyHarness::new(1).config(json).run::<Recreate>();
         let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else {
             panic!("{json}: {:?}", run.outcome)
