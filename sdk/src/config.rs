@@ -112,8 +112,7 @@ mod tests {
 
     #[test]
     fn type_errors_name_the_key() {
-        let Err(PluginError::InvalidConfig(msg)) = parse::<Conf>(r#"{"max-surge": "lots"}"#)
-        else {
+        let Err(PluginError::InvalidConfig(msg)) = parse::<Conf>(r#"{"max-surge": "lots"}"#) else {
             panic!("expected invalid-config");
         };
         assert!(msg.starts_with("`max-surge`: invalid type"), "{msg}");
