@@ -1,5 +1,6 @@
 //! Builders for the inputs a plugin receives, with test-friendly defaults.
 
+use crate::admission::DeployRequest;
 use crate::health::{AnalysisInput, RevisionMetrics};
 use crate::strategy::{AnalysisResult, Context, Observation, OperatorCommand};
 use crate::types::{Instance, InstanceState, Revision, TimestampMs, Verdict, Weight};
@@ -338,5 +339,73 @@ impl AnalysisInputBuilder {
     /// The input.
     pub fn build(self) -> AnalysisInput {
         self.input
+    }
+}
+
+/// Builds an admission [`DeployRequest`]: `web` to `test`, candidate `r2`
+/// over stable `r1`, requested by `ci`, time 0, no labels or config.
+#[derive(Debug, Clone)]
+pub struct DeployRequestBuilder {
+    request: DeployRequest,
+}
+
+impl Default for DeployRequestBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DeployRequestBuilder {
+    /// The defaults above.
+    pub fn new() -> Self {
+        Self {
+            request: DeployRequest {
+                service: "web".to_owned(),
+                environment: "test".to_owned(),
+                candidate: revision("r2"),
+                stable: Some(revision("r1")),
+                requested_by: "ci".to_owned(),
+                reason: String::new(),
+                now_ms: 0,
+                labels: Vec::new(),
+                config: String::new(),
+                extensions: Vec::new(),
+            },
+        }
+    }
+
+    /// Who asked.
+    pub fn requested_by(mut self, who: &str) -> Self {
+        self.request.requested_by = who.to_owned();
+        self
+    }
+
+    /// Add a label.
+    pub fn label(mut self, key: &str, value: &str) -> Self {
+        self.request.labels.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// "Now".
+    pub fn now_ms(mut self, now: TimestampMs) -> Self {
+        self.request.now_ms = now;
+        self
+    }
+
+    /// The config JSON.
+    pub fn config(mut self, json: &str) -> Self {
+        self.request.config = json.to_owned();
+        self
+    }
+
+    /// The environment.
+    pub fn environment(mut self, environment: &str) -> Self {
+        self.request.environment = environment.to_owned();
+        self
+    }
+
+    /// The request.
+    pub fn build(self) -> DeployRequest {
+        self.request
     }
 }

@@ -5,6 +5,7 @@
 //! - [`FakeProcesses`]: the process table behind [`process`](crate::process).
 //! - [`set_http_handler`]: answers [`http::send`](crate::http::send).
 //! - [`ContextBuilder`], [`ObservationBuilder`], [`AnalysisInputBuilder`],
+//!   [`DeployRequestBuilder`],
 //!   [`MetricsBuilder`]: inputs with sensible defaults.
 //! - [`StrategyHarness`]: a whole rollout against a simulated platform.
 //!
@@ -19,8 +20,8 @@ mod processes;
 mod sim;
 
 pub use builders::{
-    AnalysisInputBuilder, ContextBuilder, MetricsBuilder, ObservationBuilder, instance,
-    ready_instance, revision, weights,
+    AnalysisInputBuilder, ContextBuilder, DeployRequestBuilder, MetricsBuilder, ObservationBuilder,
+    instance, ready_instance, revision, weights,
 };
 pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
 pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
