@@ -7,7 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The wasm files embedded as builtins (crate names with `_`).
-const BUILTINS: &[&str] = &["rolling", "threshold", "local_process"];
+const BUILTINS: &[&str] = &[
+    "rolling",
+    "recreate",
+    "blue_green",
+    "canary",
+    "threshold",
+    "admission_rule",
+    "approval_gate",
+    "local_process",
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=HOIST_PREBUILT_PLUGINS");

@@ -24,10 +24,40 @@ pub const BUILTINS: &[Builtin] = &[
         summary: "rolling update with maxSurge/maxUnavailable, as a Kubernetes Deployment",
     },
     Builtin {
+        name: "recreate",
+        kind: PluginKind::Strategy,
+        bytes: wasm!("recreate.wasm"),
+        summary: "stops the old revision, then starts the new one",
+    },
+    Builtin {
+        name: "blue-green",
+        kind: PluginKind::Strategy,
+        bytes: wasm!("blue_green.wasm"),
+        summary: "full-size preview, analysis, switch, old revision kept for instant rollback",
+    },
+    Builtin {
+        name: "canary",
+        kind: PluginKind::Strategy,
+        bytes: wasm!("canary.wasm"),
+        summary: "traffic steps with analysis, as explicit steps or Flagger's compact form",
+    },
+    Builtin {
         name: "threshold",
         kind: PluginKind::HealthPolicy,
         bytes: wasm!("threshold.wasm"),
         summary: "fails a revision past error-rate, latency or availability thresholds",
+    },
+    Builtin {
+        name: "admission-rule",
+        kind: PluginKind::AdmissionPolicy,
+        bytes: wasm!("admission_rule.wasm"),
+        summary: "allow/deny by requester, labels and freeze windows",
+    },
+    Builtin {
+        name: "approval-gate",
+        kind: PluginKind::AdmissionPolicy,
+        bytes: wasm!("approval_gate.wasm"),
+        summary: "holds matching deployments until an operator approves",
     },
     Builtin {
         name: "local-process",

@@ -60,7 +60,9 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
         };
         let mut e = Entry::note(r.at_ms, text);
         e.kind = kind.into();
-        e.order = (2, r.seq);
+        // What led to a decision comes before it; what followed, after.
+        let rank = if matches!(kind, "admit" | "operator" | "analysis") { 1 } else { 3 };
+        e.order = (rank, r.seq);
         if r.error.is_some() && kind != "error" {
             e.text.push_str(&format!(" [error: {}]", r.error.as_deref().unwrap_or("")));
         }
@@ -74,7 +76,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
         for r in errors {
             let mut e = Entry::note(r.at_ms, format!("decision failed: {}", r.error.as_deref().unwrap_or("")));
             e.kind = "error".into();
-            e.order = (2, r.seq);
+            e.order = (3, r.seq);
             entries.push(e);
         }
         for s in store.steps(&id)? {
@@ -85,7 +87,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                 observed: s.observed.clone(),
                 actions: s.actions.clone(),
                 text: s.status.clone(),
-                order: (1, s.seq),
+                order: (2, s.seq),
             });
         }
     }

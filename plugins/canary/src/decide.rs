@@ -68,10 +68,13 @@ struct Out<'c> {
 }
 
 impl Out<'_> {
-    /// Scale the candidate to `n` unless that is already asked or true.
+    /// Scale the candidate to `n` unless that is already asked or true; a
+    /// later target in the same call replaces an earlier one.
     fn scale_candidate(&mut self, n: u32, have: u32) {
-        if self.candidate_target.unwrap_or(have) != n {
-            self.actions.push(scale(&self.ctx.candidate.id, n));
+        let id = &self.ctx.candidate.id;
+        self.actions.retain(|a| !matches!(a, Action::Scale(s) if &s.revision == id));
+        if have != n {
+            self.actions.push(scale(id, n));
         }
         self.candidate_target = Some(n);
     }
