@@ -26,6 +26,9 @@ pub struct Memory {
     pub faults: u32,
     /// Set once the rollout is being rolled back (by the host).
     pub rollback: Option<RollbackProgress>,
+    /// The strategy said `complete`; the host is finishing it.
+    #[serde(default)]
+    pub completing: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

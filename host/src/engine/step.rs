@@ -126,6 +126,9 @@ impl Engine {
         if r.strategy == FAST_TRACK {
             return self.fast_track_step(r, mem, &observed, now, pass).await;
         }
+        if mem.completing {
+            return self.complete(r, mem, &observed, now, pass).await;
+        }
 
         let mut analysed = false;
         if let Some(mut pending) = mem.analysis.take() {
@@ -244,6 +247,12 @@ impl Engine {
                 Action::Rollback(reason) => rollback = Some(reason.clone()),
             }
         }
+        // The outcome is part of the intent: a restart must finish it, not
+        // ask again.
+        if let Some(reason) = &rollback {
+            begin_rollback(&mut mem, reason.clone(), Phase::RolledBack, now);
+        }
+        mem.completing = complete && rollback.is_none();
         r.plugin_state = Some(decision.state.clone());
         r.status = decision.status.clone();
         r.step += 1;
@@ -264,12 +273,11 @@ impl Engine {
         }
 
         let mut pass = Pass { records: Vec::new() };
-        if let Some(reason) = rollback {
-            begin_rollback(&mut mem, reason, Phase::RolledBack, now);
+        if mem.rollback.is_some() {
             return self.rollback_step(r, mem, observed, now, pass).await;
         }
         self.reconcile(&r, &mem, observed, now, &mut pass).await;
-        if complete {
+        if mem.completing {
             return self.complete(r, mem, observed, now, pass).await;
         }
         if !pass.records.is_empty() {
