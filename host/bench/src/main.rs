@@ -10,6 +10,7 @@
 //! - the same rolling logic as a child process answering JSON over a pipe.
 
 mod contexts;
+mod engine_load;
 mod stats;
 
 use std::io::{BufRead, BufReader, Write};
@@ -25,6 +26,8 @@ use stats::Samples;
 
 const SAMPLES: usize = 20_000;
 const PROCESS_RUNS: usize = 20;
+/// Concurrent rollouts in the engine figure (the field's is 10).
+const ROLLOUTS: usize = 10_000;
 
 fn main() -> anyhow::Result<()> {
     let cache = tempfile::tempdir()?;
@@ -65,6 +68,17 @@ fn main() -> anyhow::Result<()> {
     figure("pipe_decide_median", pipe.median_us(), "us");
     figure("pipe_decide_p99", pipe.p99_us(), "us");
     figure("pipe_over_wasm_fresh", pipe.median_us() / fresh.median_us(), "x");
+
+    let load = engine_load::run(&runtime, ROLLOUTS)?;
+    figure("engine_concurrent_rollouts", load.rollouts as f64, "rollouts");
+    figure("engine_completed_rollouts", load.completed as f64, "rollouts");
+    figure("engine_decisions", load.decisions as f64, "decisions");
+    figure("engine_decisions_per_second", load.decisions as f64 / load.wall.as_secs_f64(), "decisions/s");
+    figure("engine_steps_per_second", load.ticks as f64 / load.wall.as_secs_f64(), "steps/s");
+    figure("engine_step_p50", load.step_latency.median_us(), "us");
+    figure("engine_step_p99", load.step_latency.p99_us(), "us");
+    let overhead = load.wall.saturating_sub(load.plugin_time).as_secs_f64() * 1e6 / load.ticks as f64;
+    figure("engine_overhead_per_step_excluding_plugins", overhead, "us");
 
     match hoist_binary() {
         Some(hoist) => {
