@@ -1,6 +1,7 @@
 //! Hoist: a deployment orchestrator whose strategies, policies and platform
 //! adapters are sandboxed WebAssembly components.
 
+pub mod api;
 pub mod builtins;
 pub mod capabilities;
 pub mod catalog;

@@ -8,8 +8,10 @@
 
 mod admission;
 mod analysis;
+pub mod driver;
 pub mod memory;
 mod observe;
+pub mod plugin_platform;
 pub mod ports;
 mod step;
 

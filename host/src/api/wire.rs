@@ -1,0 +1,51 @@
+//! What crosses the API, both ways.
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::ServiceSpec;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeployBody {
+    pub service: String,
+    pub environment: String,
+    pub version: String,
+    pub spec: ServiceSpec,
+    #[serde(default)]
+    pub strategy: Option<String>,
+    pub requested_by: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerbBody {
+    pub operator: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RollbackBody {
+    /// A kept revision; default: the revision before the current one.
+    #[serde(default)]
+    pub to: Option<String>,
+    pub operator: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatusView {
+    pub service: String,
+    pub environment: String,
+    pub current: Option<hoist_store::Revision>,
+    /// The newest rollout, active or not.
+    pub rollout: Option<hoist_store::Rollout>,
+    /// Instances/ready per revision and weights, as observed now.
+    pub observed: serde_json::Value,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
