@@ -48,7 +48,7 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
             EngineError::UnknownRollout(_) | EngineError::UnknownRevision { .. } => StatusCode::NOT_FOUND,
-            EngineError::UnknownEnvironment(_) | EngineError::UnknownStrategy { .. } => StatusCode::BAD_REQUEST,
+            EngineError::UnknownEnvironment(_) | EngineError::UnknownStrategy { .. } | EngineError::Traffic(_) => StatusCode::BAD_REQUEST,
             EngineError::Locked { .. } | EngineError::Ended { .. } => StatusCode::CONFLICT,
             EngineError::Halted(_) | EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -13,6 +13,8 @@ pub mod memory;
 mod observe;
 pub mod plugin_platform;
 pub mod ports;
+pub mod probed_platform;
+pub mod router_traffic;
 mod step;
 
 use std::collections::BTreeMap;
@@ -101,6 +103,12 @@ pub struct ServiceSpec {
     #[serde(default)]
     pub port: Option<u16>,
     pub replicas: u32,
+    /// The service's front door (host:port) on Hoist's router.
+    #[serde(default)]
+    pub router: Option<String>,
+    /// Readiness probe of every instance.
+    #[serde(default)]
+    pub probe: Option<hoist_probe::ProbeSpec>,
 }
 
 /// A request to deploy a new version of a service.
@@ -130,6 +138,8 @@ pub enum EngineError {
     Locked { service: String, environment: String, owner: String },
     #[error("revision `{revision}` of `{service}` in `{environment}` is not kept; `hoist history` lists the kept ones")]
     UnknownRevision { service: String, environment: String, revision: String },
+    #[error("{0}")]
+    Traffic(String),
     #[error("engine halted after persisting step {0} (fault injection)")]
     Halted(u64),
     #[error("state store: {0}")]
@@ -196,6 +206,9 @@ impl Engine {
                 environment: req.environment.clone(),
                 owner: lock.owner,
             });
+        }
+        if let Some(listen) = &req.spec.router {
+            self.traffic.attach(&req.service, &req.environment, listen).map_err(EngineError::Traffic)?;
         }
         let stable = self.store.current(&req.service, &req.environment)?;
         let revision = self.store.create_revision(&NewRevision {
@@ -332,6 +345,7 @@ impl Engine {
                 command: spec.command,
                 env: spec.env,
                 port: spec.port,
+                probe: spec.probe,
             },
             spec.replicas,
         ))

@@ -27,6 +27,8 @@ pub struct RevisionSpec {
     pub env: Vec<(String, String)>,
     #[serde(default)]
     pub port: Option<u16>,
+    #[serde(default)]
+    pub probe: Option<hoist_probe::ProbeSpec>,
 }
 
 /// A platform: makes "revision R has N instances" true, lists instances.
@@ -38,8 +40,16 @@ pub trait Platform: Send + Sync {
 
 /// The traffic layer of a service.
 pub trait Traffic: Send + Sync {
+    /// Gives the service a front door at `listen` (host:port), if this
+    /// traffic layer runs them.
+    fn attach(&self, _service: &str, _environment: &str, _listen: &str) -> Result<(), String> {
+        Ok(())
+    }
     fn set_weights(&self, service: &str, environment: &str, weights: &[Weight]) -> Result<(), String>;
     fn weights(&self, service: &str, environment: &str) -> Vec<Weight>;
+    /// What the engine just observed of the service's instances (so the
+    /// traffic layer routes to ready instances only).
+    fn observe(&self, _service: &str, _environment: &str, _instances: &[Instance], _now_ms: u64) {}
 }
 
 /// Measurements of one revision over a window, for the health policies.

@@ -315,6 +315,7 @@ impl Engine {
 
     pub(super) async fn observe(&self, r: &Rollout) -> Result<Observed, String> {
         let instances = self.platform.instances(&r.service, &r.environment).await?;
+        self.traffic.observe(&r.service, &r.environment, &instances, self.clock.now_ms());
         let weights = self.traffic.weights(&r.service, &r.environment);
         Ok(Observed { instances, weights })
     }

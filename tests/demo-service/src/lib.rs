@@ -1,0 +1,80 @@
+//! `hoist-demo`: the small HTTP service Hoist deploys in its demo and
+//! end-to-end tests. See `hoist-demo --help` for the knobs. The `hoist`
+//! binary embeds it too (`hoist demo-service ...`), so the demo needs no
+//! second build.
+
+mod behaviour;
+mod config;
+mod server;
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+use crate::behaviour::Behaviour;
+use crate::config::Config;
+
+/// Runs the service with these command-line arguments (the first is the
+/// program name) until SIGTERM.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let started = Instant::now();
+    let config = match Config::try_parse_from(args) {
+        Ok(config) => config,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let behaviour = Behaviour::new(&config, started);
+    let result = runtime.block_on(async {
+        let shutdown = match termination() {
+            Ok(shutdown) => shutdown,
+            Err(e) => return Err(format!("cannot install the SIGTERM handler: {e}")),
+        };
+        server::serve(config.port, behaviour, config.drain_timeout(), shutdown)
+            .await
+            .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", config.port))
+    });
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!(
+                "error: in-flight requests did not finish within {} ms",
+                config.drain_timeout_ms
+            );
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on the first SIGTERM or SIGINT.
+fn termination() -> std::io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}
