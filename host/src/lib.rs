@@ -6,6 +6,7 @@ pub mod builtins;
 pub mod capabilities;
 pub mod catalog;
 pub mod cli;
+pub mod controlplane;
 pub mod engine;
 pub mod runtime;
 pub mod simulate;

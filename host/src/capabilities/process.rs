@@ -32,11 +32,31 @@ struct Tracked {
 #[derive(Clone, Default)]
 pub struct ProcessTable {
     inner: Arc<Mutex<BTreeMap<String, Tracked>>>,
+    logs: Option<std::path::PathBuf>,
 }
 
 impl ProcessTable {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A table whose processes write their output under `dir`, one file
+    /// per service and revision.
+    pub fn with_logs(dir: std::path::PathBuf) -> Self {
+        Self { logs: Some(dir), ..Self::default() }
+    }
+
+    fn log_file(&self, labels: &[(String, String)]) -> std::process::Stdio {
+        let Some(dir) = &self.logs else { return std::process::Stdio::null() };
+        let label = |k: &str| labels.iter().find(|(key, _)| key == k).map_or("unknown", |(_, v)| v.as_str());
+        let name = format!("{}.{}.{}.log", label("hoist.service"), label("hoist.environment"), label("hoist.revision"));
+        let _ = std::fs::create_dir_all(dir);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .map(std::process::Stdio::from)
+            .unwrap_or_else(|_| std::process::Stdio::null())
     }
 
     pub fn spawn(&self, req: SpawnRequest) -> Result<ProcessInfo, ProcessError> {
@@ -63,6 +83,10 @@ impl ProcessTable {
             .envs(inherited_env())
             .envs(req.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(std::process::Stdio::null())
+            // The host's terminal is not the service's; its output goes to
+            // the table's log directory when one is set.
+            .stdout(self.log_file(&req.labels))
+            .stderr(self.log_file(&req.labels))
             .kill_on_drop(false)
             .process_group(0);
         if let Some(port) = port {

@@ -1,5 +1,6 @@
 //! The `hoist` command line.
 
+mod demo;
 mod plugins;
 mod registry;
 mod table;
@@ -58,6 +59,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
+    /// Deploy Hoist's demo service on local processes behind Hoist's router:
+    /// v1, a bad v2 that the canary rolls back, a good v3 that is promoted.
+    Demo,
+    /// Hoist's demo HTTP service (what `hoist demo` deploys).
+    #[command(hide = true, disable_help_flag = true)]
+    DemoService {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 impl Cli {
@@ -79,6 +89,11 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Registry(cmd) => registry::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
+        Command::Demo => demo::run(cli.runtime()?, "plugins: the builtins embedded in this binary"),
+        Command::DemoService { args } => {
+            let argv = std::iter::once("hoist-demo".to_string()).chain(args.iter().cloned());
+            Ok(hoist_demo_service::run(argv) == std::process::ExitCode::SUCCESS)
+        }
     }
 }
 

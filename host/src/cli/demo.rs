@@ -1,0 +1,224 @@
+//! `hoist demo`: the whole product on local processes in well under a
+//! minute. The control plane runs in-process; the service is Hoist's own
+//! demo server (this binary, `hoist demo-service`); traffic flows through
+//! Hoist's router under generated load. v1 is deployed, a bad v2 is
+//! canaried and rolled back by the health policy, a good v3 is promoted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use hoist_registry::Registry;
+use hoist_store::{Phase, Store};
+
+use crate::controlplane;
+use crate::engine::{DeployRequest, EngineConfig, ServiceSpec};
+use crate::runtime::Runtime;
+
+const REGISTRY: &str = r#"version = 1
+
+[plugins.canary]
+kind = "strategy"
+source = "builtin:canary"
+config = { initial-weight = 20, step-weight = 30, max-weight = 50, step-duration-ms = 4000, failure-threshold = 1 }
+
+[plugins.threshold]
+kind = "health-policy"
+source = "builtin:threshold"
+config = { max-error-rate = 0.05, min-requests = 20 }
+
+[plugins.local-process]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+config = { stop-grace-ms = 3000 }
+
+[environments.demo]
+platform = "local-process"
+strategy = "canary"
+health-policies = ["threshold"]
+"#;
+
+/// Client-side counts of the generated load.
+#[derive(Default)]
+struct Load {
+    ok: AtomicU64,
+    server_errors: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Load {
+    fn take(&self) -> (u64, u64, u64) {
+        (self.ok.swap(0, Ordering::Relaxed), self.server_errors.swap(0, Ordering::Relaxed), self.failed.swap(0, Ordering::Relaxed))
+    }
+}
+
+pub fn run(runtime: Runtime, cache_note: &str) -> anyhow::Result<bool> {
+    let tokio = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    tokio.block_on(demo(Arc::new(runtime), cache_note))
+}
+
+async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
+    let dir = tempfile_dir()?;
+    let registry_path = dir.join("registry.toml");
+    std::fs::write(&registry_path, REGISTRY)?;
+    let registry = Registry::load(&registry_path)?;
+    let store = Arc::new(Store::open(dir.join("state.db"))?);
+    let config = EngineConfig { poll_ms: 250, ready_recheck_ms: 5_000, ..EngineConfig::default() };
+    let plane = controlplane::build(runtime.clone(), &registry, store.clone(), config)?;
+    let driver = plane.driver.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let loop_task = tokio::spawn(driver.clone().run(async move {
+        let _ = stop_rx.await;
+    }));
+
+    let front = free_port()?;
+    let exe = std::env::current_exe()?.display().to_string();
+    let spec = |version: &str, error_rate: f64| ServiceSpec {
+        command: vec![
+            exe.clone(),
+            "demo-service".into(),
+            "--version".into(),
+            version.into(),
+            "--error-rate".into(),
+            error_rate.to_string(),
+            "--startup-ms".into(),
+            "300".into(),
+        ],
+        replicas: 3,
+        router: Some(format!("127.0.0.1:{front}")),
+        probe: serde_json::from_value(serde_json::json!({
+            "kind": { "http": { "path": "/healthz" } }, "interval": "200ms", "timeout": "1s", "failure-threshold": 2
+        }))
+        .ok(),
+        ..ServiceSpec::default()
+    };
+    println!("hoist demo — control plane in-process, state in {}", dir.display());
+    println!("{cache_note}");
+    println!("service `shop` in `demo`: 3 local processes behind Hoist's router on 127.0.0.1:{front}\n");
+
+    let started = Instant::now();
+    let load = Arc::new(Load::default());
+    let running = Arc::new(AtomicBool::new(true));
+    let mut clients = Vec::new();
+
+    let mut ok = true;
+    let plan = [
+        ("v1", 0.0, Phase::Completed, "first deployment"),
+        ("v2", 0.25, Phase::RolledBack, "a bad build: a quarter of its answers are 500"),
+        ("v3", 0.0, Phase::Completed, "the fix"),
+    ];
+    let mut summary = Vec::new();
+    for (version, error_rate, expect, what) in plan {
+        println!("── deploy {version} ({what})");
+        load.take();
+        let rollout = driver.engine.deploy(&DeployRequest {
+            service: "shop".into(),
+            environment: "demo".into(),
+            version: version.into(),
+            spec: spec(version, error_rate),
+            strategy: None,
+            requested_by: "demo".into(),
+            reason: what.into(),
+        })?;
+        driver.poke();
+        let phase = follow(&store, &rollout.id, started, Duration::from_secs(60)).await?;
+        let (o, e, f) = load.take();
+        let ended = store.rollout(&rollout.id)?.map(|r| r.reason.unwrap_or_default()).unwrap_or_default();
+        println!(
+            "   {} {phase}{}; requests meanwhile: {o} ok, {e} answered 500 by the build, {f} failed\n",
+            rollout.id,
+            if ended.is_empty() { String::new() } else { format!(": {ended}") },
+        );
+        ok &= phase == expect;
+        summary.push((version, phase, expect, o, e, f));
+        if version == "v1" {
+            // Users arrive once there is something to serve them.
+            for _ in 0..4 {
+                clients.push(tokio::spawn(generate(front, load.clone(), running.clone())));
+            }
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            let (o, e, f) = load.take();
+            println!("── load: 4 clients through the router: {o} ok, {e} 500s, {f} failed in the first second\n");
+        }
+    }
+    running.store(false, Ordering::Relaxed);
+    for c in clients {
+        let _ = c.await;
+    }
+
+    println!("summary ({:.1} s):", started.elapsed().as_secs_f64());
+    for (version, phase, expect, o, e, f) in &summary {
+        let mark = if phase == expect { "ok " } else { "BAD" };
+        println!("  {mark} {version}: {phase} (expected {expect}); requests {o} ok, {e} 500s, {f} failed");
+    }
+    let _ = stop_tx.send(());
+    let _ = loop_task.await;
+    if let Some(table) = runtime.processes() {
+        table.stop_all(Duration::from_secs(3)).await;
+    }
+    println!("decision log: {} records in {}", store.decision_log(&Default::default())?.len(), dir.join("state.db").display());
+    Ok(ok)
+}
+
+/// Prints each new status of the rollout until it ends.
+async fn follow(store: &Store, id: &str, started: Instant, limit: Duration) -> anyhow::Result<Phase> {
+    let until = Instant::now() + limit;
+    let mut last = String::new();
+    loop {
+        let r = store.rollout(id)?.ok_or_else(|| anyhow::anyhow!("rollout {id} vanished"))?;
+        if r.status != last {
+            println!("   {:>5.1}s  {:<9} {}", started.elapsed().as_secs_f64(), r.phase.as_str(), r.status);
+            last = r.status.clone();
+        }
+        if r.phase.is_terminal() {
+            return Ok(r.phase);
+        }
+        if Instant::now() > until {
+            anyhow::bail!("rollout {id} did not finish within {limit:?}: {}", r.status);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Keeps requests flowing through the router and counts how they end.
+async fn generate(port: u16, load: Arc<Load>, running: Arc<AtomicBool>) {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let client: Client<_, Empty<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let uri: hyper::Uri = match format!("http://127.0.0.1:{port}/").parse() {
+        Ok(u) => u,
+        Err(_) => return,
+    };
+    while running.load(Ordering::Relaxed) {
+        match client.get(uri.clone()).await {
+            Ok(resp) => {
+                let status = resp.status();
+                let _ = resp.into_body().collect().await;
+                if status.is_success() {
+                    load.ok.fetch_add(1, Ordering::Relaxed);
+                } else if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
+                    // No ready backend yet (before v1 is up).
+                    load.failed.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    load.server_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(_) => {
+                load.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(4)).await;
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("hoist-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
