@@ -26,6 +26,20 @@ const MAX_GRACE: Duration = Duration::from_secs(60);
 struct Tracked {
     info: ProcessInfo,
     child: Option<Child>,
+    /// Found running after a host restart: no `Child` handle, only the pid.
+    adopted: bool,
+}
+
+/// What survives a host restart of one process.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved {
+    id: String,
+    pid: u32,
+    labels: Vec<(String, String)>,
+    port: Option<u16>,
+    started_at_ms: u64,
+    /// The kernel's start time of the pid, so a reused pid is not adopted.
+    boot_ticks: Option<u64>,
 }
 
 /// The host's table of processes spawned for plugins.
@@ -33,6 +47,8 @@ struct Tracked {
 pub struct ProcessTable {
     inner: Arc<Mutex<BTreeMap<String, Tracked>>>,
     logs: Option<std::path::PathBuf>,
+    /// Where the table is saved so a restarted host adopts its processes.
+    saved: Option<std::path::PathBuf>,
 }
 
 impl ProcessTable {
@@ -40,10 +56,66 @@ impl ProcessTable {
         Self::default()
     }
 
-    /// A table whose processes write their output under `dir`, one file
-    /// per service and revision.
-    pub fn with_logs(dir: std::path::PathBuf) -> Self {
-        Self { logs: Some(dir), ..Self::default() }
+    /// A durable table in `state`: processes write their output under
+    /// `state/logs/`, the table is saved to `state/processes.json`, and the
+    /// processes a previous host left running are adopted (not duplicated,
+    /// not orphaned).
+    pub fn durable(state: &std::path::Path) -> Self {
+        let table = Self {
+            logs: Some(state.join("logs")),
+            saved: Some(state.join("processes.json")),
+            ..Self::default()
+        };
+        table.adopt();
+        table
+    }
+
+    fn adopt(&self) {
+        let Some(path) = &self.saved else { return };
+        let Ok(text) = std::fs::read_to_string(path) else { return };
+        let saved: Vec<Saved> = serde_json::from_str(&text).unwrap_or_default();
+        let mut table = self.lock();
+        for s in saved {
+            if !alive(s.pid) || boot_ticks(s.pid) != s.boot_ticks {
+                continue;
+            }
+            tracing::info!(pid = s.pid, id = %s.id, "adopted process left running by a previous host");
+            let info = ProcessInfo {
+                id: s.id.clone(),
+                pid: s.pid,
+                labels: s.labels,
+                port: s.port,
+                state: ProcessState::Running,
+                started_at_ms: s.started_at_ms,
+            };
+            table.insert(s.id, Tracked { info, child: None, adopted: true });
+        }
+        drop(table);
+        self.save();
+    }
+
+    fn save(&self) {
+        let Some(path) = &self.saved else { return };
+        let saved: Vec<Saved> = self
+            .lock()
+            .values()
+            .map(|t| Saved {
+                id: t.info.id.clone(),
+                pid: t.info.pid,
+                labels: t.info.labels.clone(),
+                port: t.info.port,
+                started_at_ms: t.info.started_at_ms,
+                boot_ticks: boot_ticks(t.info.pid),
+            })
+            .collect();
+        let tmp = path.with_extension("json.tmp");
+        let written = serde_json::to_vec(&saved)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| std::fs::write(&tmp, bytes))
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(err) = written {
+            tracing::warn!(path = %path.display(), "cannot save the process table: {err}");
+        }
     }
 
     fn log_file(&self, labels: &[(String, String)]) -> std::process::Stdio {
@@ -110,19 +182,29 @@ impl ProcessTable {
             started_at_ms,
         };
         tracing::info!(pid, program = %req.program, port, "spawned process");
-        table.insert(id, Tracked { info: info.clone(), child: Some(child) });
+        table.insert(id, Tracked { info: info.clone(), child: Some(child), adopted: false });
+        drop(table);
+        self.save();
         Ok(info)
     }
 
     /// SIGTERM to the process group, SIGKILL after `grace`; then forget it.
     pub async fn stop(&self, id: &str, grace: Duration) -> Result<(), ProcessError> {
-        let (pid, child) = {
+        let (pid, child, adopted) = {
             let mut table = self.lock();
             let tracked = table
                 .get_mut(id)
                 .ok_or_else(|| ProcessError::NoSuchProcess(id.to_string()))?;
-            (tracked.info.pid, tracked.child.take())
+            (tracked.info.pid, tracked.child.take(), tracked.adopted)
         };
+        if adopted && alive(pid) {
+            signal_group(pid, libc::SIGTERM);
+            let deadline = tokio::time::Instant::now() + grace.min(MAX_GRACE);
+            while alive(pid) && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            signal_group(pid, libc::SIGKILL);
+        }
         if let Some(mut child) = child {
             signal_group(pid, libc::SIGTERM);
             match tokio::time::timeout(grace.min(MAX_GRACE), child.wait()).await {
@@ -137,6 +219,7 @@ impl ProcessTable {
             tracing::info!(pid, "stopped process");
         }
         self.lock().remove(id);
+        self.save();
         Ok(())
     }
 
@@ -169,6 +252,12 @@ impl ProcessTable {
 }
 
 fn refresh(t: &mut Tracked) {
+    if t.adopted {
+        if !alive(t.info.pid) {
+            t.info.state = ProcessState::Other("exited (adopted; status unknown)".into());
+        }
+        return;
+    }
     if let Some(child) = t.child.as_mut()
         && let Ok(Some(status)) = child.try_wait()
     {
@@ -186,6 +275,21 @@ fn reap_exited(table: &mut BTreeMap<String, Tracked>) {
         refresh(t);
     }
     table.retain(|_, t| matches!(t.info.state, ProcessState::Running));
+}
+
+/// Whether `pid` is a live (not zombie) process.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()) != Some("Z"),
+        Err(_) => false,
+    }
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks
+/// since boot — with the pid, a process's identity.
+fn boot_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn signal_group(pid: u32, signal: i32) {

@@ -3,7 +3,9 @@
 mod demo;
 mod plugins;
 mod registry;
+mod serve;
 mod table;
+mod verbs;
 
 use std::path::PathBuf;
 
@@ -23,6 +25,12 @@ pub struct Cli {
     /// Compile every plugin afresh and cache nothing.
     #[arg(long, global = true, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// The control plane's state directory (store, token, process logs).
+    #[arg(long, global = true, env = "HOIST_STATE", default_value = ".hoist")]
+    pub state: PathBuf,
+    /// The control plane's API (default: what `hoist serve` wrote to --state).
+    #[arg(long, global = true, env = "HOIST_SERVER")]
+    pub server: Option<String>,
     /// Format of log lines on stderr (`RUST_LOG` sets the level).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -59,6 +67,53 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
+    /// Run the control plane: the engine, routers and probes behind an
+    /// HTTP/JSON API on loopback. Resumes in-flight rollouts after a restart.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        listen: std::net::SocketAddr,
+        /// Require the token for read calls too.
+        #[arg(long)]
+        auth_reads: bool,
+    },
+    /// Deploy a new version of a service.
+    Deploy(verbs::DeployArgs),
+    /// The service's stable revision, latest rollout, instances and weights.
+    Status {
+        service: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Past rollouts and kept revisions of a service.
+    History {
+        service: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Roll back to a kept revision (default: the one before the current).
+    Rollback {
+        service: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long)]
+        wait: bool,
+    },
+    /// A rollout's decision log.
+    Log {
+        rollout: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    #[command(flatten)]
+    Verb(verbs::Verb),
     /// Deploy Hoist's demo service on local processes behind Hoist's router:
     /// v1, a bad v2 that the canary rolls back, a good v3 that is promoted.
     Demo,
@@ -89,6 +144,13 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Registry(cmd) => registry::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
+        Command::Serve { listen, auth_reads } => serve::run(&cli, *listen, &cli.state, *auth_reads),
+        Command::Deploy(args) => verbs::deploy(&cli, args),
+        Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
+        Command::History { service, env, output } => verbs::history(&cli, service, env, *output),
+        Command::Rollback { service, env, to, reason, wait } => verbs::rollback(&cli, service, env, to.clone(), reason, *wait),
+        Command::Log { rollout, output } => verbs::log(&cli, rollout, *output),
+        Command::Verb(v) => verbs::verb(&cli, v),
         Command::Demo => demo::run(cli.runtime()?, "plugins: the builtins embedded in this binary"),
         Command::DemoService { args } => {
             let argv = std::iter::once("hoist-demo".to_string()).chain(args.iter().cloned());

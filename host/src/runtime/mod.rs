@@ -69,6 +69,13 @@ impl Runtime {
         &self.cache
     }
 
+    /// Makes the `process` capability durable under `state` (see
+    /// [`ProcessTable::durable`]). Call before loading plugins.
+    pub fn with_durable_processes(mut self, state: &std::path::Path) -> Self {
+        self.grants.processes = Some(ProcessTable::durable(state));
+        self
+    }
+
     /// The processes spawned through the `process` capability.
     pub fn processes(&self) -> Option<&ProcessTable> {
         self.grants.processes.as_ref()

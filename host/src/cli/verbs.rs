@@ -1,0 +1,244 @@
+//! The CLI verbs that talk to a running control plane.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use hoist_store::{DecisionRecord, Revision, Rollout};
+
+use super::serve::{client_token, server_url};
+use super::{Cli, Output, table};
+use crate::api::client::Client;
+use crate::api::wire::{DeployBody, RollbackBody, StatusView, VerbBody};
+use crate::engine::ServiceSpec;
+
+#[derive(Args, Debug)]
+pub struct DeployArgs {
+    pub service: String,
+    #[arg(long)]
+    pub env: String,
+    /// The version label (an image tag, a release name).
+    #[arg(long)]
+    pub version: String,
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u32,
+    /// A strategy plugin instead of the environment's default.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// The service's front door on Hoist's router (host:port).
+    #[arg(long)]
+    pub router: Option<String>,
+    /// Probe each instance with GET on this path before it counts as ready.
+    #[arg(long)]
+    pub probe_path: Option<String>,
+    /// An image, for container platforms.
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Environment variables of the service, KEY=VALUE.
+    #[arg(long = "set-env", value_parser = parse_kv)]
+    pub env_vars: Vec<(String, String)>,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+    /// Follow the rollout until it ends; exit 0 only if it completed.
+    #[arg(long)]
+    pub wait: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    /// The command each instance runs (after `--`).
+    #[arg(last = true)]
+    pub command: Vec<String>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("`{s}` is not KEY=VALUE"))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Verb {
+    /// Finish the current step (or pause); `--full` skips every remaining step and analysis.
+    Promote {
+        rollout: String,
+        #[arg(long)]
+        full: bool,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Hold the rollout where it is.
+    Pause { rollout: String, #[arg(long, default_value = "")] reason: String },
+    /// Continue a paused rollout.
+    Resume { rollout: String, #[arg(long, default_value = "")] reason: String },
+    /// Give up: all traffic and full replicas back on the stable revision.
+    Abort { rollout: String, #[arg(long, default_value = "")] reason: String },
+    /// Grant a rollout held by an approval policy.
+    Approve { rollout: String, #[arg(long, default_value = "")] reason: String },
+    /// Skip the current step.
+    SkipStep { rollout: String, #[arg(long, default_value = "")] reason: String },
+}
+
+fn who() -> String {
+    std::env::var("HOIST_OPERATOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "operator".into())
+}
+
+fn client(cli: &Cli) -> Client {
+    Client::new(&server_url(cli.server.as_deref(), &cli.state), client_token(&cli.state))
+}
+
+fn block<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
+}
+
+pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
+    let probe = a.probe_path.as_ref().map(|p| hoist_probe::ProbeSpec::http(p.clone()));
+    let body = DeployBody {
+        service: a.service.clone(),
+        environment: a.env.clone(),
+        version: a.version.clone(),
+        spec: ServiceSpec {
+            image: a.image.clone(),
+            command: a.command.clone(),
+            env: a.env_vars.clone(),
+            port: None,
+            replicas: a.replicas,
+            router: a.router.clone(),
+            probe,
+        },
+        strategy: a.strategy.clone(),
+        requested_by: who(),
+        reason: a.reason.clone(),
+    };
+    block(async {
+        let c = client(cli);
+        let r: Rollout = c.post("/v1/deploy", &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        if a.output == Output::Json && !a.wait {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            return Ok(true);
+        }
+        println!("rollout {} of {} {} ({}) started with strategy `{}`", r.id, r.service, r.candidate, a.version, r.strategy);
+        if !a.wait {
+            return Ok(true);
+        }
+        follow(&c, &r.id, a.output).await
+    })
+}
+
+/// Prints each new state of the rollout until it ends; true if it completed.
+async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<bool> {
+    let mut last = String::new();
+    loop {
+        let r: Rollout = c.get(&format!("/v1/rollouts/{id}")).await?;
+        let line = format!("{} step {} {}", r.phase, r.step, r.status);
+        if line != last {
+            if output == Output::Table {
+                println!("  {:<17} step {:<3} {}", r.phase.as_str(), r.step, r.status);
+            }
+            last = line;
+        }
+        if r.phase.is_terminal() {
+            if output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("rollout {id} {}{}", r.phase, r.reason.map(|w| format!(": {w}")).unwrap_or_default());
+            }
+            return Ok(r.phase == hoist_store::Phase::Completed);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+pub fn verb(cli: &Cli, v: &Verb) -> anyhow::Result<bool> {
+    let (rollout, name, reason) = match v {
+        Verb::Promote { rollout, full, reason } => (rollout, if *full { "promote-full" } else { "promote" }, reason),
+        Verb::Pause { rollout, reason } => (rollout, "pause", reason),
+        Verb::Resume { rollout, reason } => (rollout, "resume", reason),
+        Verb::Abort { rollout, reason } => (rollout, "abort", reason),
+        Verb::Approve { rollout, reason } => (rollout, "approve", reason),
+        Verb::SkipStep { rollout, reason } => (rollout, "skip-step", reason),
+    };
+    block(async {
+        let body = VerbBody { operator: who(), reason: reason.clone() };
+        client(cli).post::<_, serde_json::Value>(&format!("/v1/rollouts/{rollout}/{name}"), &body).await?;
+        println!("{name} sent to {rollout}");
+        Ok(true)
+    })
+}
+
+pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    block(async {
+        let s: StatusView = client(cli).get(&format!("/v1/services/{service}/{env}")).await?;
+        if output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&s)?);
+            return Ok(true);
+        }
+        let current = s.current.as_ref().map(|r| format!("{} ({})", r.id, r.version)).unwrap_or_else(|| "none".into());
+        println!("{service} in {env}: stable {current}");
+        if let Some(r) = &s.rollout {
+            println!("rollout {} ({} → {}): {} at step {}: {}", r.id, r.stable.as_deref().unwrap_or("-"), r.candidate, r.phase, r.step, r.status);
+        }
+        println!("instances {}", s.observed["revisions"]);
+        println!("weights   {}", s.observed["weights"]);
+        Ok(true)
+    })
+}
+
+pub fn history(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    block(async {
+        let c = client(cli);
+        let rollouts: Vec<Rollout> = c.get(&format!("/v1/services/{service}/{env}/history")).await?;
+        let revisions: Vec<Revision> = c.get(&format!("/v1/services/{service}/{env}/revisions")).await?;
+        if output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "rollouts": rollouts, "revisions": revisions }))?);
+            return Ok(true);
+        }
+        let rows: Vec<Vec<String>> = rollouts
+            .iter()
+            .map(|r| {
+                vec![
+                    r.id.clone(),
+                    format!("{} → {}", r.stable.as_deref().unwrap_or("-"), r.candidate),
+                    r.strategy.clone(),
+                    r.phase.to_string(),
+                    r.requested_by.clone(),
+                    r.reason.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print!("{}", table::render(&["ROLLOUT", "REVISIONS", "STRATEGY", "PHASE", "BY", "REASON"], &rows));
+        println!("kept revisions: {}", revisions.iter().map(|r| format!("{} ({})", r.id, r.version)).collect::<Vec<_>>().join(", "));
+        Ok(true)
+    })
+}
+
+pub fn rollback(cli: &Cli, service: &str, env: &str, to: Option<String>, reason: &str, wait: bool) -> anyhow::Result<bool> {
+    block(async {
+        let c = client(cli);
+        let body = RollbackBody { to, operator: who(), reason: reason.to_string() };
+        let r: Rollout = c
+            .post(&format!("/v1/services/{service}/{env}/rollback"), &body)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        println!("rollback {} to {} started", r.id, r.candidate);
+        if wait { follow(&c, &r.id, Output::Table).await } else { Ok(true) }
+    })
+}
+
+pub fn log(cli: &Cli, rollout: &str, output: Output) -> anyhow::Result<bool> {
+    block(async {
+        let records: Vec<DecisionRecord> = client(cli).get(&format!("/v1/rollouts/{rollout}/log")).await?;
+        if output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&records)?);
+            return Ok(true);
+        }
+        for r in records {
+            println!(
+                "#{:<5} {} {:<9} {:<14} {}{}{}",
+                r.seq,
+                r.at_ms,
+                r.kind,
+                r.plugin.as_deref().unwrap_or("-"),
+                r.operator.as_deref().map(|o| format!("by {o} ")).unwrap_or_default(),
+                r.reason.as_deref().unwrap_or(""),
+                r.error.as_deref().map(|e| format!(" ERROR {e}")).unwrap_or_default()
+            );
+        }
+        Ok(true)
+    })
+}
