@@ -43,9 +43,26 @@ fn test(root: &Path) -> anyhow::Result<()> {
 }
 
 fn bench(root: &Path) -> anyhow::Result<()> {
-    cargo(root, &["build", "--release", "-p", "hoist", "-p", "hoist-bench"])?;
-    let exe = root.join("target/release/hoist-bench");
-    let status = Command::new(&exe).current_dir(root).status().with_context(|| format!("running {}", exe.display()))?;
+    cargo(root, &["build", "--release", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"])?;
+    // Plugins and the engine.
+    run(root, &root.join("target/release/hoist-bench"), &[])?;
+    // The router against a direct connection, nginx and HAProxy (skipped
+    // with a note when they are not installed).
+    run(root, &root.join("target/release/examples/router-bench"), &[])?;
+    // A failing verdict to all traffic on the stable revision, live.
+    let out = Command::new(root.join("target/release/hoist")).arg("demo").current_dir(root).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in text.lines().filter(|l| l.starts_with("verdict_to_stable_traffic")) {
+        println!("{line}");
+    }
+    if !out.status.success() {
+        bail!("hoist demo failed:\n{text}");
+    }
+    Ok(())
+}
+
+fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let status = Command::new(exe).args(args).current_dir(root).status().with_context(|| format!("running {}", exe.display()))?;
     if !status.success() {
         bail!("{} failed ({status})", exe.display());
     }

@@ -157,7 +157,15 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
     if let Some(table) = runtime.processes() {
         table.stop_all(Duration::from_secs(3)).await;
     }
-    println!("decision log: {} records in {}", store.decision_log(&Default::default())?.len(), dir.join("state.db").display());
+    let log = store.decision_log(&Default::default())?;
+    // How fast a failing verdict took traffic off the bad build.
+    let failed_at = log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
+    let switched_at = log.iter().find(|r| r.kind == "rollback").map(|r| r.at_ms);
+    if let (Some(f), Some(s)) = (failed_at, switched_at) {
+        println!("failing verdict → 100 % of traffic on the stable revision: {} ms", s.saturating_sub(f));
+        println!("verdict_to_stable_traffic {} ms", s.saturating_sub(f));
+    }
+    println!("decision log: {} records in {}", log.len(), dir.join("state.db").display());
     Ok(ok)
 }
 

@@ -50,6 +50,11 @@ pub trait Traffic: Send + Sync {
     /// What the engine just observed of the service's instances (so the
     /// traffic layer routes to ready instances only).
     fn observe(&self, _service: &str, _environment: &str, _instances: &[Instance], _now_ms: u64) {}
+    /// Resolves once no request is in flight to `revision` (or after the
+    /// layer's drain timeout), so its instances can be stopped.
+    fn drain<'a>(&'a self, _service: &'a str, _environment: &'a str, _revision: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Measurements of one revision over a window, for the health policies.

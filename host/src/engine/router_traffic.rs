@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex};
 
 use hoist_router::{RevisionRoute, Router, Snapshot};
 
-use super::ports::{Metrics, Traffic};
+use super::ports::{BoxFuture, Metrics, Traffic};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState, Weight};
 use crate::runtime::bindings::health::exports::hoist::plugin::health::RevisionMetrics;
 
 /// Snapshots kept per service for metric windows (one per engine step).
 const HISTORY: usize = 4096;
+/// Longest wait for a removed revision's in-flight requests.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 struct Front {
     router: Arc<Router>,
@@ -141,6 +143,17 @@ impl Traffic for RouterTraffic {
         while front.history.len() > HISTORY {
             front.history.pop_front();
         }
+    }
+
+    fn drain<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let router = self.router(service, environment);
+            if let Some(router) = router
+                && !router.wait_drained(revision, DRAIN_TIMEOUT).await
+            {
+                tracing::warn!(%service, %revision, "requests still in flight after {DRAIN_TIMEOUT:?}; stopping anyway");
+            }
+        })
     }
 }
 

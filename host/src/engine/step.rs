@@ -366,11 +366,14 @@ impl Engine {
     /// other revision removed, lock released.
     async fn complete(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
         self.store.set_current(&r.service, &r.environment, &r.candidate)?;
-        if !mem.weights.is_empty() || !observed.weights.is_empty() {
-            mem.weights = vec![(r.candidate.clone(), 100)];
-            let _ = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: r.candidate.clone(), percent: 100 }]);
+        // All traffic to the new stable revision, whatever the strategy set,
+        // so the old revisions drain before they are removed.
+        mem.weights = vec![(r.candidate.clone(), 100)];
+        if let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: r.candidate.clone(), percent: 100 }]) {
+            pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err);
         }
         for revision in revisions_other_than(observed, &mem, &r.candidate) {
+            self.traffic.drain(&r.service, &r.environment, &revision).await;
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &revision).await {
                 pass.record(&r, now, "apply", json!({ "remove": revision }), Value::Null).error = Some(err);
             }
@@ -422,6 +425,7 @@ impl Engine {
             }
         }
         if rb.switched && ready >= replicas {
+            self.traffic.drain(&r.service, &r.environment, &r.candidate).await;
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
                 pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
                 mem.rollback = Some(rb);
