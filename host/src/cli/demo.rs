@@ -203,14 +203,17 @@ async fn generate(port: u16, load: Arc<Load>, running: Arc<AtomicBool>) {
         match client.get(uri.clone()).await {
             Ok(resp) => {
                 let status = resp.status();
-                let _ = resp.into_body().collect().await;
+                let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
                 if status.is_success() {
                     load.ok.fetch_add(1, Ordering::Relaxed);
-                } else if status == hyper::StatusCode::SERVICE_UNAVAILABLE {
-                    // No ready backend yet (before v1 is up).
-                    load.failed.fetch_add(1, Ordering::Relaxed);
-                } else {
+                } else if status == hyper::StatusCode::INTERNAL_SERVER_ERROR
+                    && String::from_utf8_lossy(&body).contains("injected failure")
+                {
+                    // The bad build's own answer: the canary's exposure.
                     load.server_errors.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    // Anything else (502/503 from the proxy) is a failure.
+                    load.failed.fetch_add(1, Ordering::Relaxed);
                 }
             }
             Err(_) => {

@@ -287,19 +287,17 @@ impl Engine {
     }
 
     /// Makes the platform and traffic match the stored intent (idempotent).
+    /// Order matters for zero downtime: instances are added before traffic
+    /// moves onto them, and taken away only after traffic has left them (a
+    /// revision going to zero is drained on the router first).
     async fn reconcile(&self, r: &Rollout, mem: &Memory, observed: &Observed, now: u64, pass: &mut Pass) {
-        for (revision, replicas) in &mem.replicas {
-            if observed.count(revision) == *replicas {
-                continue;
-            }
-            let result = match self.spec_of(&r.service, &r.environment, revision) {
-                Ok((spec, _)) => self.platform.ensure(&spec, *replicas).await,
-                Err(e) => Err(e.to_string()),
-            };
-            if let Err(err) = result {
-                let rec = pass.record(r, now, "apply", json!({ "scale": revision, "replicas": replicas }), Value::Null);
-                rec.error = Some(err);
-            }
+        let (ups, downs): (Vec<_>, Vec<_>) = mem
+            .replicas
+            .iter()
+            .filter(|(revision, replicas)| observed.count(revision) != **replicas)
+            .partition(|(revision, replicas)| **replicas > observed.count(revision));
+        for (revision, replicas) in ups {
+            self.scale(r, revision, *replicas, now, pass).await;
         }
         if !mem.weights.is_empty() {
             let want: Vec<Weight> =
@@ -310,6 +308,23 @@ impl Engine {
                 let rec = pass.record(r, now, "apply", json!({ "weights": mem.weights }), Value::Null);
                 rec.error = Some(err);
             }
+        }
+        for (revision, replicas) in downs {
+            if *replicas == 0 && !mem.weights.iter().any(|(rev, w)| rev == revision && *w > 0) {
+                self.traffic.drain(&r.service, &r.environment, revision).await;
+            }
+            self.scale(r, revision, *replicas, now, pass).await;
+        }
+    }
+
+    async fn scale(&self, r: &Rollout, revision: &str, replicas: u32, now: u64, pass: &mut Pass) {
+        let result = match self.spec_of(&r.service, &r.environment, revision) {
+            Ok((spec, _)) => self.platform.ensure(&spec, replicas).await,
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(err) = result {
+            let rec = pass.record(r, now, "apply", json!({ "scale": revision, "replicas": replicas }), Value::Null);
+            rec.error = Some(err);
         }
     }
 
