@@ -50,3 +50,42 @@ macro_rules! export_strategy {
         };
     };
 }
+
+/// A revision's instances as a strategy counts them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RevisionCount {
+    /// Instances that are not stopping.
+    pub count: u32,
+    /// Instances that are ready.
+    pub ready: u32,
+}
+
+/// Counts `revision`'s instances in the observation.
+pub fn count(observed: &Observation, revision: &str) -> RevisionCount {
+    use crate::types::InstanceState;
+    let mut c = RevisionCount::default();
+    for i in observed.instances.iter().filter(|i| i.revision == revision) {
+        if i.state != InstanceState::Stopping {
+            c.count += 1;
+        }
+        if i.state == InstanceState::Ready {
+            c.ready += 1;
+        }
+    }
+    c
+}
+
+/// `Action::Scale` of `revision` to `replicas`.
+pub fn scale(revision: &str, replicas: u32) -> Action {
+    Action::Scale(ScaleTo { revision: revision.to_owned(), replicas })
+}
+
+/// A decision with the strategy's state encoded.
+pub fn decision<S: serde::Serialize>(state: &S, actions: Vec<Action>, status: String) -> Result<Decision, PluginError> {
+    Ok(Decision { state: crate::state::encode(state)?, actions, status })
+}
+
+/// The decision to give up: the host restores the stable revision.
+pub fn rollback<S: serde::Serialize>(state: &S, reason: String) -> Result<Decision, PluginError> {
+    decision(state, vec![Action::Rollback(reason.clone())], format!("rolling back: {reason}"))
+}

@@ -44,8 +44,12 @@ impl Engine {
                 state: pending.policy_state.get(&name).cloned(),
                 extensions: vec![],
             };
-            let (output, error) = match policy.plugin.evaluate(&input, now) {
-                Ok(called) => match { self.stats.plugin_time(called.elapsed); called.value } {
+            let answer = policy.plugin.evaluate(&input, now).map(|called| {
+                self.stats.plugin_time(called.elapsed);
+                called.value
+            });
+            let (output, error) = match answer {
+                Ok(value) => match value {
                     Ok(evaluation) => {
                         pending.policy_state.insert(name.clone(), evaluation.state.clone());
                         match &evaluation.verdict {

@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 
 use hoist_sdk::strategy::{
-    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, ScaleTo, WaitFor,
+    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount,
+    WaitFor, count, decision, rollback, scale,
 };
-use hoist_sdk::types::{InstanceState, PluginError, Verdict, Weight};
+use hoist_sdk::types::{PluginError, Verdict, Weight};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -47,12 +48,6 @@ struct State {
     inconclusive: Option<String>,
 }
 
-/// Candidate instances (not stopping) and ready ones.
-struct Candidate {
-    count: u32,
-    ready: u32,
-}
-
 pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let config: Config = hoist_sdk::config::parse(&ctx.config)?;
     let mut state = hoist_sdk::state::decode::<State>(ctx.state.as_deref())?.unwrap_or(State {
@@ -66,7 +61,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let candidate = ctx.candidate.id.as_str();
     let replicas = ctx.replicas;
     let now = ctx.now_ms;
-    let cand = count(ctx, candidate);
+    let cand = count(&ctx.observed, candidate);
 
     // Commands first: `finish` ends the phase current at this call.
     let mut finish = false;
@@ -107,7 +102,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         }
         push_switch(&mut actions, ctx, candidate, replicas);
         actions.push(Action::Complete);
-        return done(
+        return decision(
             &state,
             actions,
             format!("{candidate} {}/{replicas} ready → complete", cand.ready),
@@ -164,7 +159,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                                 left / 1000
                             ),
                         };
-                        return done(&state, actions, status);
+                        return decision(&state, actions, status);
                     }
                 }
                 finish = false;
@@ -193,7 +188,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                         )
                     };
                     actions.push(Action::Wait(wait));
-                    return done(&state, actions, status);
+                    return decision(&state, actions, status);
                 }
                 state.approved = true;
                 if cand.ready < replicas {
@@ -241,7 +236,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                                 left / 1000
                             ),
                         };
-                        return done(&state, actions, status);
+                        return decision(&state, actions, status);
                     }
                 }
                 finish = false;
@@ -251,7 +246,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 if !finish && now < due {
                     let left = due - now;
                     actions.push(Action::Wait(WaitFor::Duration(left)));
-                    return done(
+                    return decision(
                         &state,
                         actions,
                         format!(
@@ -270,7 +265,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 olds.insert(stable);
                 actions.extend(olds.into_iter().map(|r| scale(r, 0)));
                 actions.push(Action::Complete);
-                return done(
+                return decision(
                     &state,
                     actions,
                     format!("{candidate} serving, {stable} retired → complete"),
@@ -345,7 +340,7 @@ fn wait_ready(
     mut actions: Vec<Action>,
     now: u64,
     candidate: &str,
-    cand: &Candidate,
+    cand: &RevisionCount,
     replicas: u32,
 ) -> Result<Decision, PluginError> {
     let since = *state.waiting_ready_since_ms.get_or_insert(now);
@@ -364,7 +359,7 @@ fn wait_ready(
         revision: candidate.to_owned(),
         count: replicas,
     })));
-    done(
+    decision(
         state,
         actions,
         format!("preview {candidate}: {}/{replicas} ready", cand.ready),
@@ -380,45 +375,4 @@ fn push_switch(actions: &mut Vec<Action>, ctx: &Context, candidate: &str, replic
     if replicas > 0 && ctx.observed.weights != all {
         actions.push(Action::SetWeights(all.to_vec()));
     }
-}
-
-fn count(ctx: &Context, revision: &str) -> Candidate {
-    let mut c = Candidate { count: 0, ready: 0 };
-    for i in ctx
-        .observed
-        .instances
-        .iter()
-        .filter(|i| i.revision == revision)
-    {
-        if i.state != InstanceState::Stopping {
-            c.count += 1;
-        }
-        if i.state == InstanceState::Ready {
-            c.ready += 1;
-        }
-    }
-    c
-}
-
-fn scale(revision: &str, replicas: u32) -> Action {
-    Action::Scale(ScaleTo {
-        revision: revision.to_owned(),
-        replicas,
-    })
-}
-
-fn rollback(state: &State, reason: String) -> Result<Decision, PluginError> {
-    done(
-        state,
-        vec![Action::Rollback(reason.clone())],
-        format!("rolling back: {reason}"),
-    )
-}
-
-fn done(state: &State, actions: Vec<Action>, status: String) -> Result<Decision, PluginError> {
-    Ok(Decision {
-        state: hoist_sdk::state::encode(state)?,
-        actions,
-        status,
-    })
 }

@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 
 use hoist_sdk::strategy::{
-    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, ScaleTo, WaitFor,
+    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount,
+    WaitFor, count, decision, rollback, scale,
 };
-use hoist_sdk::types::{InstanceState, PluginError, Verdict, Weight};
+use hoist_sdk::types::{PluginError, Verdict, Weight};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, PlanStep};
@@ -55,11 +56,6 @@ impl State {
     }
 }
 
-struct Counts {
-    count: u32,
-    ready: u32,
-}
-
 /// What one call builds up.
 struct Out<'c> {
     ctx: &'c Context,
@@ -72,7 +68,8 @@ impl Out<'_> {
     /// later target in the same call replaces an earlier one.
     fn scale_candidate(&mut self, n: u32, have: u32) {
         let id = &self.ctx.candidate.id;
-        self.actions.retain(|a| !matches!(a, Action::Scale(s) if &s.revision == id));
+        self.actions
+            .retain(|a| !matches!(a, Action::Scale(s) if &s.revision == id));
         if have != n {
             self.actions.push(scale(id, n));
         }
@@ -106,7 +103,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     }
     let candidate = ctx.candidate.id.as_str();
     let replicas = ctx.replicas;
-    let cand = count(ctx, candidate);
+    let cand = count(&ctx.observed, candidate);
     let total = plan.len();
 
     let current = plan.get(state.step).copied();
@@ -156,7 +153,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         if out.actions.len() >= MAX_ACTIONS {
             out.actions.push(Action::Wait(WaitFor::Duration(1)));
             let status = status(&state, total, candidate, "continuing");
-            return done(&state, out.actions, status);
+            return decision(&state, out.actions, status);
         }
         let step = match plan.get(state.step) {
             Some(step) if !state.promoting => *step,
@@ -185,7 +182,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 out.actions.push(Action::Wait(WaitFor::Duration(left)));
                 let activity = format!("paused ({}s left)", left.div_ceil(1000));
                 let status = status(&state, total, candidate, &activity);
-                return done(&state, out.actions, status);
+                return decision(&state, out.actions, status);
             }
             PlanStep::Pause(None) => {
                 let reason = format!(
@@ -194,7 +191,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 );
                 out.actions.push(Action::Wait(WaitFor::Operator(reason)));
                 let status = status(&state, total, candidate, "paused until promoted");
-                return done(&state, out.actions, status);
+                return decision(&state, out.actions, status);
             }
             PlanStep::Analysis {
                 duration_ms,
@@ -212,7 +209,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                         candidate,
                         &format!("{wait} ({progress}); promote or abort"),
                     );
-                    return done(&state, out.actions, status);
+                    return decision(&state, out.actions, status);
                 }
                 let Some(pending) = state.pending.clone() else {
                     state.runs += 1;
@@ -229,7 +226,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                     });
                     let status =
                         status(&state, total, candidate, &format!("analysing ({progress})"));
-                    return done(&state, out.actions, status);
+                    return decision(&state, out.actions, status);
                 };
                 let verdict = ctx
                     .observed
@@ -274,7 +271,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                         out.actions.push(Action::Wait(WaitFor::Duration(wait)));
                         let status =
                             status(&state, total, candidate, &format!("analysing ({progress})"));
-                        return done(&state, out.actions, status);
+                        return decision(&state, out.actions, status);
                     }
                 }
             }
@@ -288,7 +285,7 @@ fn promote(
     config: &Config,
     state: &mut State,
     mut out: Out<'_>,
-    cand: &Counts,
+    cand: &RevisionCount,
     total: usize,
 ) -> Result<Decision, PluginError> {
     let candidate = ctx.candidate.id.as_str();
@@ -356,7 +353,7 @@ fn wait_ready(
         count: need,
     })));
     let status = status(state, total, candidate, activity);
-    done(state, out.actions, status)
+    decision(state, out.actions, status)
 }
 
 /// "step 3/7: 25 % to r8, analysing (2/3 passed)".
@@ -399,45 +396,4 @@ pub fn canary_replicas(replicas: u32, weight: u8) -> u32 {
     }
     let n = (u64::from(replicas) * u64::from(weight)).div_ceil(100);
     u32::try_from(n).unwrap_or(replicas).clamp(1, replicas)
-}
-
-fn count(ctx: &Context, revision: &str) -> Counts {
-    let mut c = Counts { count: 0, ready: 0 };
-    for i in ctx
-        .observed
-        .instances
-        .iter()
-        .filter(|i| i.revision == revision)
-    {
-        if i.state != InstanceState::Stopping {
-            c.count += 1;
-        }
-        if i.state == InstanceState::Ready {
-            c.ready += 1;
-        }
-    }
-    c
-}
-
-fn scale(revision: &str, replicas: u32) -> Action {
-    Action::Scale(ScaleTo {
-        revision: revision.to_owned(),
-        replicas,
-    })
-}
-
-fn rollback(state: &State, reason: String) -> Result<Decision, PluginError> {
-    done(
-        state,
-        vec![Action::Rollback(reason.clone())],
-        format!("rolling back: {reason}"),
-    )
-}
-
-fn done(state: &State, actions: Vec<Action>, status: String) -> Result<Decision, PluginError> {
-    Ok(Decision {
-        state: hoist_sdk::state::encode(state)?,
-        actions,
-        status,
-    })
 }

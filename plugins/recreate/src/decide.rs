@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hoist_sdk::strategy::{
-    Action, Context, Decision, OperatorCommand, ReadyTarget, ScaleTo, WaitFor,
+    Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale,
 };
 use hoist_sdk::types::{InstanceState, PluginError, Weight};
 use serde::{Deserialize, Serialize};
@@ -136,13 +136,6 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
 
 fn is_all_to(weights: &[Weight], revision: &str) -> bool {
     matches!(weights, [w] if w.revision == revision && w.percent == 100)
-}
-
-fn scale(revision: &str, replicas: u32) -> Action {
-    Action::Scale(ScaleTo {
-        revision: revision.to_owned(),
-        replicas,
-    })
 }
 
 fn decision(state: &State, actions: Vec<Action>, status: String) -> Result<Decision, PluginError> {

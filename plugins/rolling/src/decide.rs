@@ -1,7 +1,7 @@
 //! One decision of the rolling strategy.
 
 use hoist_sdk::strategy::{
-    Action, Context, Decision, OperatorCommand, ReadyTarget, ScaleTo, WaitFor,
+    Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale,
 };
 use hoist_sdk::types::PluginError;
 use serde::{Deserialize, Serialize};
@@ -171,13 +171,6 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         state: hoist_sdk::state::encode(&state)?,
         actions,
         status: format!("{summary} → {phase}"),
-    })
-}
-
-fn scale(revision: &str, replicas: u32) -> Action {
-    Action::Scale(ScaleTo {
-        revision: revision.to_owned(),
-        replicas,
     })
 }
 
