@@ -87,6 +87,12 @@ fn block<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::
 }
 
 pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
+    if a.command.is_empty() && a.image.is_none() {
+        anyhow::bail!(
+            "deploy `{}`: nothing to run; give the command after `--` (hoist deploy {} --env {} --version {} -- ./server --port 8080), or --image for a container platform",
+            a.service, a.service, a.env, a.version
+        );
+    }
     let probe = a.probe_path.as_ref().map(|p| hoist_probe::ProbeSpec::http(p.clone()));
     let body = DeployBody {
         service: a.service.clone(),
