@@ -250,3 +250,21 @@ fn a_control_plane_killed_mid_rollout_resumes_and_adopts_its_instances() {
 fn cmdline(pid: u32) -> String {
     String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default()).replace('\0', " ")
 }
+
+#[test]
+fn recreate_replaces_every_instance_and_leaves_none_of_the_old() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("rc{}", std::process::id());
+    let plane = Plane::new(dir.path(), "recreate", "{}");
+    let router = free_port();
+    plane.deploy("v1", &marker, router, true, 100);
+    let out = plane.deploy("v2", &marker, router, true, 100);
+    let pids = instances(&marker);
+    let old = pids.iter().filter(|p| cmdline(**p).contains(&format!("v1-{marker}"))).count();
+    let new = pids.iter().filter(|p| cmdline(**p).contains(&format!("v2-{marker}"))).count();
+    let body = get(router).unwrap().1;
+    cleanup(&marker);
+    assert!(out.contains("completed"), "{out}");
+    assert_eq!((old, new), (0, 3));
+    assert!(body.contains(&format!("v2-{marker}")), "{body}");
+}
