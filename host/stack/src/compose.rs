@@ -1,0 +1,340 @@
+//! Docker Compose import: services with their image or build reference,
+//! command, ports, environment (and env files), `depends_on` (short and
+//! long syntax) and healthcheck. Keys Hoist does not carry over are
+//! reported by service, name and line — never silently dropped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_yaml::Value;
+
+use crate::graph::{Condition, Graph, GraphError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: not valid YAML: {source}", path.display())]
+    Yaml { path: PathBuf, source: serde_yaml::Error },
+    #[error("{}:{line}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, message: String },
+    #[error("{}: {source}", path.display())]
+    Graph { path: PathBuf, source: GraphError },
+}
+
+/// A key of the file Hoist did not import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsupported {
+    pub service: String,
+    pub key: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: service `{}`: `{}` is not imported by Hoist", self.line, self.service, self.key)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Healthcheck {
+    /// The command, as Compose's `CMD` form (a `CMD-SHELL` string runs in `sh -c`).
+    pub test: Vec<String>,
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    pub retries: u32,
+    pub start_period_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportedService {
+    pub name: String,
+    pub image: Option<String>,
+    /// The build context, when the service is built rather than pulled.
+    pub build: Option<String>,
+    pub command: Vec<String>,
+    /// (published host port, container port).
+    pub ports: Vec<(Option<u16>, u16)>,
+    pub env: Vec<(String, String)>,
+    pub depends_on: BTreeMap<String, Condition>,
+    pub healthcheck: Option<Healthcheck>,
+}
+
+/// What an import produced.
+#[derive(Debug)]
+pub struct Imported {
+    pub services: Vec<ImportedService>,
+    pub graph: Graph,
+    pub unsupported: Vec<Unsupported>,
+}
+
+/// Imports `path`.
+pub fn import(path: &Path) -> Result<Imported, ComposeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ComposeError::Read { path: path.into(), source })?;
+    let doc: Value = serde_yaml::from_str(&text).map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let lines = Lines::new(&text);
+    let invalid = |line: usize, message: String| ComposeError::Invalid { path: path.into(), line, message };
+    let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
+        return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
+    };
+    let mut out = Vec::new();
+    let mut unsupported = Vec::new();
+    for (name, body) in services {
+        let name = name.as_str().unwrap_or_default().to_string();
+        let at = lines.service(&name);
+        let Some(body) = body.as_mapping() else {
+            return Err(invalid(at, format!("service `{name}` is not a mapping")));
+        };
+        let mut svc = ImportedService { name: name.clone(), ..Default::default() };
+        let mut from_files: Vec<(String, String)> = Vec::new();
+        for (key, value) in body {
+            let key = key.as_str().unwrap_or_default();
+            let line = lines.key(at, key);
+            match key {
+                "image" => svc.image = value.as_str().map(str::to_string),
+                "build" => {
+                    svc.build = match value {
+                        Value::String(s) => Some(s.clone()),
+                        _ => value.get("context").and_then(Value::as_str).map(str::to_string).or(Some(".".into())),
+                    }
+                }
+                "command" => svc.command = words(value),
+                "ports" => {
+                    for p in value.as_sequence().into_iter().flatten() {
+                        svc.ports.push(port(p).ok_or_else(|| invalid(line, format!("service `{name}`: cannot read port {p:?}")))?);
+                    }
+                }
+                "environment" => svc.env.extend(env_pairs(value)),
+                "env_file" => {
+                    let files: Vec<String> = match value {
+                        Value::String(s) => vec![s.clone()],
+                        _ => value.as_sequence().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                    };
+                    for f in files {
+                        let p = base.join(&f);
+                        let content = std::fs::read_to_string(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
+                        from_files.extend(
+                            content
+                                .lines()
+                                .map(str::trim)
+                                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                                .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))),
+                        );
+                    }
+                }
+                "depends_on" => svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?,
+                "healthcheck" => svc.healthcheck = healthcheck(value),
+                "container_name" => {}
+                other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
+            }
+        }
+        // Values in `environment` win over env files.
+        from_files.retain(|(k, _)| !svc.env.iter().any(|(e, _)| e == k));
+        svc.env.splice(0..0, from_files);
+        out.push(svc);
+    }
+    for key in doc.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str()) {
+        if key != "services" && key != "version" && key != "name" {
+            unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });
+        }
+    }
+    let deps = out.iter().map(|s| (s.name.clone(), s.depends_on.clone())).collect();
+    let graph = Graph::new(deps).map_err(|source| ComposeError::Graph { path: path.into(), source })?;
+    Ok(Imported { services: out, graph, unsupported })
+}
+
+fn words(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
+        Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn env_pairs(v: &Value) -> Vec<(String, String)> {
+    match v {
+        Value::Mapping(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v).unwrap_or_default())))
+            .collect(),
+        Value::Sequence(items) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|s| match s.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (s.to_string(), String::new()),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// "8080:80", "80", "127.0.0.1:8080:80", "80/tcp", or the long form.
+fn port(v: &Value) -> Option<(Option<u16>, u16)> {
+    if let Some(target) = v.get("target") {
+        let published = v.get("published").and_then(scalar).and_then(|p| p.parse().ok());
+        return Some((published, scalar(target)?.parse().ok()?));
+    }
+    let s = scalar(v)?;
+    let s = s.split('/').next()?;
+    let parts: Vec<&str> = s.split(':').collect();
+    match parts.as_slice() {
+        [c] => Some((None, c.parse().ok()?)),
+        [h, c] => Some((Some(h.parse().ok()?), c.parse().ok()?)),
+        [_, h, c] => Some((h.parse().ok(), c.parse().ok()?)),
+        _ => None,
+    }
+}
+
+fn depends_on(v: &Value) -> Result<BTreeMap<String, Condition>, String> {
+    let mut out = BTreeMap::new();
+    match v {
+        Value::Sequence(items) => {
+            for i in items {
+                out.insert(i.as_str().ok_or("depends_on entries must be service names")?.to_string(), Condition::Started);
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, body) in m {
+                let name = k.as_str().ok_or("depends_on keys must be service names")?.to_string();
+                let cond = match body.get("condition").and_then(Value::as_str).unwrap_or("service_started") {
+                    "service_started" => Condition::Started,
+                    "service_healthy" => Condition::Healthy,
+                    "service_completed_successfully" => Condition::CompletedSuccessfully,
+                    other => return Err(format!("unknown depends_on condition `{other}` for `{name}`")),
+                };
+                out.insert(name, cond);
+            }
+        }
+        _ => return Err("depends_on must be a list or a mapping".into()),
+    }
+    Ok(out)
+}
+
+fn healthcheck(v: &Value) -> Option<Healthcheck> {
+    let test = match v.get("test")? {
+        Value::String(s) => vec!["sh".into(), "-c".into(), s.clone()],
+        Value::Sequence(items) => {
+            let words: Vec<String> = items.iter().filter_map(scalar).collect();
+            match words.first().map(String::as_str) {
+                Some("CMD") => words[1..].to_vec(),
+                Some("CMD-SHELL") => vec!["sh".into(), "-c".into(), words[1..].join(" ")],
+                Some("NONE") => return None,
+                _ => words,
+            }
+        }
+        _ => return None,
+    };
+    let dur = |key: &str, default: u64| v.get(key).and_then(Value::as_str).and_then(duration_ms).unwrap_or(default);
+    Some(Healthcheck {
+        test,
+        interval_ms: dur("interval", 30_000),
+        timeout_ms: dur("timeout", 30_000),
+        retries: v.get("retries").and_then(Value::as_u64).map_or(3, |r| r as u32),
+        start_period_ms: dur("start_period", 0),
+    })
+}
+
+/// Compose durations: "1m30s", "10s", "500ms".
+fn duration_ms(s: &str) -> Option<u64> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let unit = if c == 'm' && chars.peek() == Some(&'s') {
+            chars.next();
+            "ms"
+        } else {
+            match c {
+                'h' => "h",
+                'm' => "m",
+                's' => "s",
+                _ => return None,
+            }
+        };
+        let v: f64 = num.parse().ok()?;
+        num.clear();
+        total += (v * match unit { "ms" => 1.0, "s" => 1e3, "m" => 6e4, _ => 3.6e6 }) as u64;
+    }
+    if !num.is_empty() {
+        return None;
+    }
+    Some(total)
+}
+
+/// Finds lines of keys, for messages (YAML values carry no positions).
+struct Lines<'a> {
+    lines: Vec<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Self { lines: text.lines().collect() }
+    }
+
+    fn indent(l: &str) -> usize {
+        l.len() - l.trim_start().len()
+    }
+
+    fn is_key(l: &str, key: &str) -> bool {
+        let t = l.trim_start();
+        t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')) || t.strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.starts_with(':'))
+    }
+
+    fn top(&self, key: &str) -> usize {
+        self.lines.iter().position(|l| Self::indent(l) == 0 && Self::is_key(l, key)).map_or(1, |i| i + 1)
+    }
+
+    /// The line of service `name` under `services:`.
+    fn service(&self, name: &str) -> usize {
+        let start = self.top("services");
+        self.lines.iter().enumerate().skip(start).find(|(_, l)| Self::indent(l) > 0 && Self::is_key(l, name)).map_or(start, |(i, _)| i + 1)
+    }
+
+    /// The line of `key` within the service block starting at `at`.
+    fn key(&self, at: usize, key: &str) -> usize {
+        let Some(header) = self.lines.get(at.saturating_sub(1)) else { return at };
+        let base = Self::indent(header);
+        for (i, l) in self.lines.iter().enumerate().skip(at) {
+            if l.trim().is_empty() || l.trim_start().starts_with('#') {
+                continue;
+            }
+            if Self::indent(l) <= base {
+                break;
+            }
+            if Self::is_key(l, key) {
+                return i + 1;
+            }
+        }
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_and_durations() {
+        assert_eq!(port(&Value::String("8080:80".into())), Some((Some(8080), 80)));
+        assert_eq!(port(&Value::String("127.0.0.1:9000:90/tcp".into())), Some((Some(9000), 90)));
+        assert_eq!(port(&Value::Number(5432.into())), Some((None, 5432)));
+        assert_eq!(duration_ms("1m30s"), Some(90_000));
+        assert_eq!(duration_ms("500ms"), Some(500));
+        assert_eq!(duration_ms("10x"), None);
+    }
+}

@@ -1,0 +1,10 @@
+//! Stacks of services that depend on each other: the dependency graph
+//! (conditions per edge, cycles named), the earliest start of every service
+//! given when its dependencies meet their conditions, teardown order, and
+//! the import of Docker Compose files.
+
+pub mod compose;
+pub mod graph;
+
+pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
+pub use graph::{Condition, Graph, GraphError, Timing};

@@ -1,0 +1,75 @@
+//! Compose import of a realistic stack.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use hoist_stack::{Condition, import};
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/compose/docker-compose.yml")
+}
+
+#[test]
+fn imports_services_dependencies_env_and_healthchecks() {
+    let imported = import(&example()).unwrap();
+    let svc = |n: &str| imported.services.iter().find(|s| s.name == n).unwrap().clone();
+
+    let api = svc("api");
+    assert_eq!(api.build.as_deref(), Some("./api"));
+    assert_eq!(api.command, ["./api", "serve", "--port", "8080"]);
+    assert_eq!(api.ports, [(Some(8080), 8080)]);
+    assert!(api.env.contains(&("DATABASE_URL".into(), "postgres://postgres:example@postgres/shop".into())));
+    // `environment` wins over the env file.
+    assert!(api.env.contains(&("LOG_LEVEL".into(), "debug".into())));
+    assert!(!api.env.contains(&("LOG_LEVEL".into(), "info".into())));
+    assert_eq!(api.depends_on["migrate"], Condition::CompletedSuccessfully);
+    assert_eq!(api.depends_on["redis"], Condition::Healthy);
+    assert_eq!(api.depends_on["qdrant"], Condition::Started);
+
+    let worker = svc("worker");
+    assert_eq!(worker.depends_on["redis"], Condition::Started);
+    assert_eq!(worker.depends_on["postgres"], Condition::Started);
+
+    let pg = svc("postgres");
+    let hc = pg.healthcheck.unwrap();
+    assert_eq!(hc.test, ["sh", "-c", "pg_isready -U postgres"]);
+    assert_eq!((hc.interval_ms, hc.timeout_ms, hc.retries), (5_000, 3_000, 5));
+    assert_eq!(svc("redis").healthcheck.unwrap().test, ["redis-cli", "ping"]);
+    assert_eq!(svc("qdrant").ports, [(Some(6333), 6333)]);
+    assert_eq!(svc("redis").ports, [(None, 6379)]);
+
+    let order = imported.graph.start_order();
+    let pos = |n: &str| order.iter().position(|s| s == n).unwrap();
+    assert!(pos("postgres") < pos("migrate") && pos("migrate") < pos("api") && pos("api") < pos("monitoring"));
+    assert_eq!(imported.graph.teardown_order().first().map(String::as_str), Some("monitoring"));
+}
+
+#[test]
+fn unsupported_keys_are_reported_by_name_and_line() {
+    let imported = import(&example()).unwrap();
+    let found: Vec<String> = imported.unsupported.iter().map(|u| u.to_string()).collect();
+    let text = std::fs::read_to_string(example()).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.trim_start().starts_with(needle)).unwrap() + 1;
+    for (service, key) in [("postgres", "volumes"), ("api", "restart"), ("worker", "deploy"), ("(top level)", "volumes")] {
+        let line = if service == "(top level)" {
+            text.lines().position(|l| l.starts_with("volumes:")).unwrap() + 1
+        } else if key == "volumes" {
+            line_of("volumes:")
+        } else {
+            line_of(&format!("{key}:"))
+        };
+        let want = format!("line {line}: service `{service}`: `{key}` is not imported by Hoist");
+        assert!(found.contains(&want), "missing `{want}` in {found:#?}");
+    }
+    assert_eq!(found.len(), 4, "{found:#?}");
+}
+
+#[test]
+fn a_cycle_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yml");
+    std::fs::write(&file, "services:\n  a:\n    image: x\n    depends_on: [b]\n  b:\n    image: x\n    depends_on: [c]\n  c:\n    image: x\n    depends_on: [a]\n").unwrap();
+    let err = import(&file).unwrap_err().to_string();
+    assert!(err.contains("a → b → c → a"), "{err}");
+}
