@@ -174,3 +174,16 @@ fn registry_check_refuses_a_digest_mismatch() {
     let err = text(&out.stderr);
     assert!(err.contains("sha256") && err.contains(&"ab".repeat(32)), "{err}");
 }
+
+#[test]
+fn stack_import_reads_compose_and_lists_what_it_left_out() {
+    let cache = tempfile::tempdir().unwrap();
+    let file = root().join("examples/compose/docker-compose.yml");
+    let out = hoist(cache.path(), &["stack", "import", file.to_str().unwrap(), "--output", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = v["start_order"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    let pos = |s: &str| order.iter().position(|x| *x == s).unwrap();
+    assert!(pos("postgres") < pos("migrate") && pos("migrate") < pos("api") && pos("api") < pos("monitoring"));
+    assert_eq!(v["unsupported"].as_array().unwrap().len(), 4, "{v}");
+}

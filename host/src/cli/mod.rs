@@ -4,6 +4,7 @@ mod demo;
 mod plugins;
 mod registry;
 mod serve;
+mod stack;
 mod table;
 mod verbs;
 
@@ -67,6 +68,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
+    /// Multi-service stacks.
+    #[command(subcommand)]
+    Stack(stack::StackCommand),
     /// Run the control plane: the engine, routers and probes behind an
     /// HTTP/JSON API on loopback. Resumes in-flight rollouts after a restart.
     Serve {
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Registry(cmd) => registry::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
+        Command::Stack(cmd) => stack::run(cmd),
         Command::Serve { listen, auth_reads } => serve::run(&cli, *listen, &cli.state, *auth_reads),
         Command::Deploy(args) => verbs::deploy(&cli, args),
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
