@@ -3,5 +3,6 @@
 //! runtime links it for that plugin, nothing more.
 
 pub mod clock;
+pub mod docker;
 pub mod log;
 pub mod process;
