@@ -65,7 +65,12 @@ impl DockerClient {
             .get_or_try_init(|| async {
                 let docker = Docker::connect_with_host(&address)
                     .map_err(|err| DockerError::Unreachable(format!("engine unreachable at {address}: {err}")))?;
-                Ok(docker.with_timeout(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS)))
+                let docker = docker.with_timeout(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS));
+                // Speak the engine's API version (an older engine refuses a newer client).
+                docker
+                    .negotiate_version()
+                    .await
+                    .map_err(|err| DockerError::Unreachable(format!("engine unreachable at {address}: {err}")))
             })
             .await
     }
