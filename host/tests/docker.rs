@@ -175,7 +175,7 @@ fn get(port: u16) -> Option<u16> {
 fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
     build_image();
     let service = format!("dk{}x{}", std::process::id(), Instant::now().elapsed().subsec_nanos() % 1000);
-    let _cleanup = Cleanup(service.clone());
+    let cleanup = Cleanup(service.clone());
     let dir = tempfile::tempdir().unwrap();
     let plane = Plane::start(dir.path());
     let router = free_port();
@@ -223,12 +223,39 @@ fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
     let ports = String::from_utf8_lossy(&ports.stdout).into_owned();
     assert!(ports.lines().all(|l| l.starts_with("127.0.0.1:")), "{ports}");
 
-    // A missing image is refused with a readable message and leaves nothing behind.
+    // A missing image is refused with a readable message (recorded on the
+    // rollout, retried) and leaves no container behind; abort restores v1.
     let (ok, out) = plane.hoist(&[
         "deploy", &service, "--env", "test", "--version", "v3", "--image", "hoist-demo:absent", "--port", "8080",
-        "--router", &router_addr, "--wait",
+        "--router", &router_addr,
     ]);
-    assert!(!ok, "{out}");
-    assert!(out.contains("is not present on the engine and no registry is configured"), "{out}\n{}", plane.log());
-    assert_eq!(containers(&service), v1);
+    assert!(ok, "{out}");
+    let rollout = out.split_whitespace().nth(1).unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, log) = plane.hoist(&["log", &rollout]);
+        if log.contains("image `hoist-demo:absent` is not present on the engine and no registry is configured") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no readable missing-image error: {log}\n{}", plane.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let (ok, out) = plane.hoist(&["abort", &rollout, "--reason", "test"]);
+    assert!(ok, "{out}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, status) = plane.hoist(&["status", &service, "--env", "test"]);
+        if status.contains("aborted") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "abort did not end the rollout: {status}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(containers(&service), v1, "only v1's containers remain after the abort");
+    assert_eq!(get(router), Some(200), "v1 still serves");
+
+    // Cleanup removes every container of the service.
+    drop(plane);
+    drop(cleanup);
+    assert_eq!(containers(&service), Vec::<String>::new());
 }
