@@ -180,7 +180,7 @@ fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
     let plane = Plane::start(dir.path());
     let router = free_port();
     let router_addr = format!("127.0.0.1:{router}");
-    let deploy = |version: &str, extra: &[&str]| {
+    let deploy = |plane: &Plane, version: &str, extra: &[&str]| {
         let mut args = vec![
             "deploy", &service, "--env", "test", "--version", version, "--replicas", "2", "--image", IMAGE, "--port",
             "8080", "--probe-path", "/healthz", "--router", &router_addr, "--wait", "--set-env",
@@ -191,12 +191,29 @@ fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
         plane.hoist(&args)
     };
 
-    let (ok, out) = deploy("v1", &[]);
+    let (ok, out) = deploy(&plane, "v1", &[]);
     assert!(ok, "v1 did not complete: {out}\n{}", plane.log());
     let v1 = containers(&service);
     assert_eq!(v1.len(), 2, "{v1:?}");
     assert!(v1.iter().all(|n| n.starts_with(&format!("hoist-{service}-test-"))), "{v1:?}");
     assert_eq!(get(router), Some(200), "v1 serves through the router");
+
+    // A control plane killed with -9 and restarted adopts v1's containers by
+    // label: no duplicate, no orphan.
+    drop(plane);
+    let _ = std::fs::remove_file(dir.path().join("state/serve.addr"));
+    let plane = Plane::start(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, status) = plane.hoist(&["status", &service, "--env", "test"]);
+        if status.contains(r#""ready":2"#) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "v1 not adopted after a restart: {status}\n{}", plane.log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(containers(&service), v1, "the restarted control plane adopted, not duplicated");
 
     // Load through the router while the bad v2 is canaried.
     let running = Arc::new(AtomicBool::new(true));
@@ -209,7 +226,7 @@ fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
             }
         })
     };
-    let (ok, out) = deploy("v2", &["--set-env", "DEMO_ERROR_RATE=0.5"]);
+    let (ok, out) = deploy(&plane, "v2", &["--set-env", "DEMO_ERROR_RATE=0.5"]);
     running.store(false, Ordering::Relaxed);
     load.join().unwrap();
     assert!(!ok, "a bad v2 must not complete: {out}");
