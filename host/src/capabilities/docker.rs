@@ -3,7 +3,8 @@
 //!
 //! The host connects lazily to the local engine (`DOCKER_HOST`, else
 //! `unix:///var/run/docker.sock`). Ports are only ever published on
-//! 127.0.0.1. Engine errors become domain errors a user can read.
+//! 127.0.0.1. Engine errors become domain errors a user can read. The
+//! Swarm service calls are in `docker_swarm.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::runtime::host_state::HostState;
 /// Most bytes of container logs returned by one call.
 const MAX_LOG_BYTES: usize = 64 * 1024;
 /// Most entries one list returns.
-const MAX_LIST: usize = 1000;
+pub(super) const MAX_LIST: usize = 1000;
 /// Longest stop timeout a plugin may ask for.
 const MAX_STOP_SECS: u32 = 120;
 /// Seconds the client waits for one engine request.
@@ -59,7 +60,7 @@ impl DockerClient {
         }
     }
 
-    async fn engine(&self) -> Result<&Docker, DockerError> {
+    pub(super) async fn engine(&self) -> Result<&Docker, DockerError> {
         let address = self.address();
         self.inner
             .get_or_try_init(|| async {
@@ -80,7 +81,7 @@ impl DockerClient {
     }
 
     /// Maps an engine error; `subject` names what the call was about.
-    fn map(&self, err: EngineError, subject: &str) -> DockerError {
+    pub(super) fn map(&self, err: EngineError, subject: &str) -> DockerError {
         match err {
             EngineError::DockerResponseServerError { status_code, message } => match status_code {
                 404 => DockerError::NotFound(format!("{subject}: {message}")),
@@ -234,7 +235,7 @@ impl DockerClient {
     }
 }
 
-fn image_missing(image: &str) -> DockerError {
+pub(super) fn image_missing(image: &str) -> DockerError {
     DockerError::ImageNotFound(format!("image `{image}` is not present on the engine and no registry is configured"))
 }
 
@@ -293,10 +294,6 @@ fn not_granted() -> DockerError {
     DockerError::Other("the `docker` capability is not granted to this plugin".into())
 }
 
-fn unsupported() -> DockerError {
-    DockerError::Other("not supported yet: Swarm services".into())
-}
-
 impl HostState {
     fn docker(&self) -> Result<DockerClient, DockerError> {
         self.grants.docker.clone().ok_or_else(not_granted)
@@ -331,21 +328,17 @@ impl Host for HostState {
     async fn ensure_network(&mut self, name: String) -> Result<(), DockerError> {
         self.docker()?.ensure_network(&name).await
     }
-    async fn create_service(&mut self, _spec: ServiceSpec) -> Result<String, DockerError> {
-        self.docker()?;
-        Err(unsupported())
+    async fn create_service(&mut self, spec: ServiceSpec) -> Result<String, DockerError> {
+        self.docker()?.create_service(spec).await
     }
-    async fn update_service(&mut self, _id: String, _spec: ServiceSpec) -> Result<(), DockerError> {
-        self.docker()?;
-        Err(unsupported())
+    async fn update_service(&mut self, id: String, spec: ServiceSpec) -> Result<(), DockerError> {
+        self.docker()?.update_service(&id, spec).await
     }
-    async fn remove_service(&mut self, _id: String) -> Result<(), DockerError> {
-        self.docker()?;
-        Err(unsupported())
+    async fn remove_service(&mut self, id: String) -> Result<(), DockerError> {
+        self.docker()?.remove_service(&id).await
     }
-    async fn list_services(&mut self, _labels: Vec<(String, String)>) -> Result<Vec<ServiceInfo>, DockerError> {
-        self.docker()?;
-        Err(unsupported())
+    async fn list_services(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ServiceInfo>, DockerError> {
+        self.docker()?.list_services(&labels).await
     }
 }
 

@@ -4,5 +4,6 @@
 
 pub mod clock;
 pub mod docker;
+mod docker_swarm;
 pub mod log;
 pub mod process;
