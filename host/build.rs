@@ -16,6 +16,7 @@ const BUILTINS: &[&str] = &[
     "admission_rule",
     "approval_gate",
     "local_process",
+    "docker_platform",
 ];
 
 fn main() {

@@ -65,6 +65,12 @@ pub const BUILTINS: &[Builtin] = &[
         bytes: wasm!("local_process.wasm"),
         summary: "runs revisions as local processes through the `process` capability",
     },
+    Builtin {
+        name: "docker",
+        kind: PluginKind::Platform,
+        bytes: wasm!("docker_platform.wasm"),
+        summary: "runs revisions as containers on the local Docker engine through the `docker` capability",
+    },
 ];
 
 /// The builtin called `name`, if any.

@@ -133,6 +133,7 @@ pub mod health;
 pub mod http;
 pub mod log;
 pub mod platform;
+pub mod docker;
 pub mod process;
 pub mod state;
 pub mod strategy;

@@ -1,6 +1,6 @@
 //! Project tasks: `cargo xtask test` (every test tier), `cargo xtask bench`
 //! (the figures the README quotes), `cargo xtask plugins` (build the wasm
-//! plugins alone).
+//! plugins alone), `cargo xtask images` (the demo service's container image).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,9 +13,10 @@ fn main() -> anyhow::Result<()> {
     match task.as_str() {
         "test" => test(&root),
         "bench" => bench(&root),
+        "images" => images(&root),
         "plugins" => cargo(&root, &["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml"]),
         _ => bail!(
-            "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)"
+            "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)\n  images   build the demo service statically and `docker build` hoist-demo:e2e (no registry needed)"
         ),
     }
 }
@@ -65,6 +66,38 @@ fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
     let status = Command::new(exe).args(args).current_dir(root).status().with_context(|| format!("running {}", exe.display()))?;
     if !status.success() {
         bail!("{} failed ({status})", exe.display());
+    }
+    Ok(())
+}
+
+/// The demo service as a static binary in a `FROM scratch` image tagged
+/// `hoist-demo:e2e`, built locally: no registry is involved.
+fn images(root: &Path) -> anyhow::Result<()> {
+    let target = "x86_64-unknown-linux-gnu";
+    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("+ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p hoist-demo-service --target {target}");
+    let status = Command::new(cargo_bin)
+        .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building the static demo service failed ({status})");
+    }
+    let binary = root.join("target").join(target).join("release").join("hoist-demo");
+    let context = root.join("target").join("docker-context");
+    std::fs::create_dir_all(&context)?;
+    std::fs::copy(&binary, context.join("hoist-demo")).with_context(|| format!("copying {}", binary.display()))?;
+    let dockerfile = root.join("tests").join("docker").join("Dockerfile");
+    eprintln!("+ docker build -t hoist-demo:e2e -f {} {}", dockerfile.display(), context.display());
+    let status = Command::new("docker")
+        .args(["build", "-q", "-t", "hoist-demo:e2e", "-f"])
+        .arg(&dockerfile)
+        .arg(&context)
+        .status()
+        .context("running `docker build` (is the docker CLI installed?)")?;
+    if !status.success() {
+        bail!("docker build failed ({status}); is the engine reachable?");
     }
     Ok(())
 }

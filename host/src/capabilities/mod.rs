@@ -3,5 +3,7 @@
 //! runtime links it for that plugin, nothing more.
 
 pub mod clock;
+pub mod docker;
+mod docker_swarm;
 pub mod log;
 pub mod process;

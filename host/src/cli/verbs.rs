@@ -33,6 +33,9 @@ pub struct DeployArgs {
     /// An image, for container platforms.
     #[arg(long)]
     pub image: Option<String>,
+    /// The port the service listens on inside its instance (container platforms publish it).
+    #[arg(long)]
+    pub port: Option<u16>,
     /// Environment variables of the service, KEY=VALUE.
     #[arg(long = "set-env", value_parser = parse_kv)]
     pub env_vars: Vec<(String, String)>,
@@ -102,7 +105,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             image: a.image.clone(),
             command: a.command.clone(),
             env: a.env_vars.clone(),
-            port: None,
+            port: a.port,
             replicas: a.replicas,
             router: a.router.clone(),
             probe,

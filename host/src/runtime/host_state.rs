@@ -9,6 +9,7 @@ use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use crate::capabilities::docker::DockerClient;
 use crate::capabilities::process::ProcessTable;
 
 /// Bytes of the guest's stderr kept for error reports (a panic message).
@@ -28,6 +29,7 @@ pub struct LogLine {
 #[derive(Clone, Default)]
 pub struct Grants {
     pub processes: Option<ProcessTable>,
+    pub docker: Option<DockerClient>,
 }
 
 pub struct HostState {

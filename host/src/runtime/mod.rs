@@ -23,6 +23,7 @@ pub use host_state::{Grants, LogLine};
 pub use kinds::{Capability, PluginKind};
 pub use plugin::{Limits, Plugin, PluginSpec};
 
+use crate::capabilities::docker::DockerClient;
 use crate::capabilities::process::ProcessTable;
 
 /// Where compiled plugins are cached.
@@ -56,7 +57,7 @@ impl Runtime {
             },
         };
         let ticker = engine::EpochTicker::start(&engine)?;
-        let grants = Grants { processes: Some(ProcessTable::new()) };
+        let grants = Grants { processes: Some(ProcessTable::new()), docker: Some(DockerClient::local()) };
         Ok(Self { engine, cache, grants, _ticker: ticker })
     }
 

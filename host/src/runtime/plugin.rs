@@ -95,7 +95,7 @@ impl Plugin {
 }
 
 /// Capabilities this host implements; others are refused at load.
-pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process];
+pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process, Capability::Docker];
 
 pub(crate) fn load(
     engine: &Engine,
@@ -138,6 +138,11 @@ pub(crate) fn load(
             platform::hoist::plugin::process::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
                 .map_err(link_err)?;
             plugin_grants.processes = grants.processes.clone();
+        }
+        if granted.contains(&Capability::Docker) {
+            platform::hoist::plugin::docker::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+                .map_err(link_err)?;
+            plugin_grants.docker = grants.docker.clone();
         }
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;

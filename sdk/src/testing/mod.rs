@@ -3,6 +3,7 @@
 //! - [`logs`] / [`take_logs`]: what the plugin logged on this thread.
 //! - [`set_now_ms`] / [`advance_ms`]: what [`clock::now_ms`](crate::clock::now_ms) returns.
 //! - [`FakeProcesses`]: the process table behind [`process`](crate::process).
+//! - [`FakeDocker`]: the container table behind [`docker`](crate::docker).
 //! - [`set_http_handler`]: answers [`http::send`](crate::http::send).
 //! - [`ContextBuilder`], [`ObservationBuilder`], [`AnalysisInputBuilder`],
 //!   [`DeployRequestBuilder`],
@@ -13,6 +14,7 @@
 
 mod builders;
 mod capture;
+mod docker;
 pub(crate) mod fake_host;
 mod harness;
 mod http;
@@ -25,5 +27,7 @@ pub use builders::{
 };
 pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
 pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
+pub use docker::FakeDocker;
+pub(crate) use docker::docker_fake;
 pub use http::set_http_handler;
 pub use processes::FakeProcesses;

@@ -9,14 +9,18 @@ use clap::Parser;
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "hoist-demo",
-    about = "Hoist's demo HTTP service: answers GET /, /healthz and /version on 127.0.0.1, \
+    about = "Hoist's demo HTTP service: answers GET /, /healthz and /version (on 127.0.0.1 unless --host), \
              with injectable errors, latency, slow start and failing health",
     disable_version_flag = true
 )]
 pub struct Config {
-    /// Port to listen on (127.0.0.1 only); 0 picks a free one, printed on stdout.
+    /// Port to listen on; 0 picks a free one, printed on stdout.
     #[arg(long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
+
+    /// Address to listen on: 127.0.0.1 by default; 0.0.0.0 inside a container.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
 
     /// Version label reported by `GET /` and `GET /version`.
     #[arg(long = "version", env = "DEMO_VERSION", default_value = "dev")]

@@ -46,9 +46,10 @@ where
             Ok(shutdown) => shutdown,
             Err(e) => return Err(format!("cannot install the SIGTERM handler: {e}")),
         };
-        server::serve(config.port, behaviour, config.drain_timeout(), shutdown)
+        let addr = std::net::SocketAddr::new(config.host, config.port);
+        server::serve(addr, behaviour, config.drain_timeout(), shutdown)
             .await
-            .map_err(|e| format!("cannot serve on 127.0.0.1:{}: {e}", config.port))
+            .map_err(|e| format!("cannot serve on {addr}: {e}"))
     });
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -2,7 +2,7 @@
 
 use std::convert::Infallible;
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,16 +18,16 @@ use tokio::net::TcpListener;
 
 use crate::behaviour::Behaviour;
 
-/// Bind 127.0.0.1:`port`, print `listening on ADDR` on stdout, serve until
+/// Bind `addr`, print `listening on ADDR` on stdout, serve until
 /// `shutdown` resolves, then stop accepting and let in-flight requests finish
 /// (for at most `drain_timeout`). Returns whether the drain completed in time.
 pub async fn serve(
-    port: u16,
+    addr: SocketAddr,
     behaviour: Behaviour,
     drain_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<bool> {
-    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     {
         let mut stdout = std::io::stdout().lock();

@@ -1,0 +1,107 @@
+//! The Swarm service calls of `hoist:plugin/docker`.
+//!
+//! Swarm cannot publish a port on 127.0.0.1 only (its routing mesh and
+//! host-mode publishing bind every interface), so a service spec with ports
+//! is refused: Hoist publishes nothing beyond loopback.
+
+use std::collections::HashMap;
+
+use bollard::errors::Error as EngineError;
+use bollard::models::{
+    ServiceSpec as EngineServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
+};
+use bollard::query_parameters::{ListServicesOptionsBuilder, UpdateServiceOptionsBuilder};
+
+use super::docker::{DockerClient, MAX_LIST};
+use crate::runtime::bindings::platform::hoist::plugin::docker::{DockerError, ServiceInfo, ServiceSpec};
+
+fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
+    if !spec.ports.is_empty() {
+        return Err(DockerError::Other(format!(
+            "service `{}`: Swarm cannot publish ports on 127.0.0.1 only; publish no ports",
+            spec.name
+        )));
+    }
+    let labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
+    Ok(EngineServiceSpec {
+        name: Some(spec.name.clone()),
+        labels: Some(labels.clone()),
+        task_template: Some(TaskSpec {
+            container_spec: Some(TaskSpecContainerSpec {
+                image: Some(spec.image.clone()),
+                labels: Some(labels),
+                env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                ..TaskSpecContainerSpec::default()
+            }),
+            ..TaskSpec::default()
+        }),
+        mode: Some(ServiceSpecMode {
+            replicated: Some(ServiceSpecModeReplicated { replicas: Some(i64::from(spec.replicas)) }),
+            ..ServiceSpecMode::default()
+        }),
+        ..EngineServiceSpec::default()
+    })
+}
+
+impl DockerClient {
+    pub async fn create_service(&self, spec: ServiceSpec) -> Result<String, DockerError> {
+        let body = engine_spec(&spec)?;
+        if !self.image_present(&spec.image).await? {
+            return Err(super::docker::image_missing(&spec.image));
+        }
+        let docker = self.engine().await?;
+        let created = docker
+            .create_service(body, None)
+            .await
+            .map_err(|err| self.map(err, &format!("service `{}`", spec.name)))?;
+        created.id.ok_or_else(|| DockerError::Other(format!("service `{}`: the engine returned no id", spec.name)))
+    }
+
+    pub async fn update_service(&self, id: &str, spec: ServiceSpec) -> Result<(), DockerError> {
+        let body = engine_spec(&spec)?;
+        let docker = self.engine().await?;
+        let current =
+            docker.inspect_service(id, None).await.map_err(|err| self.map(err, &format!("service `{id}`")))?;
+        let version = current.version.and_then(|v| v.index).and_then(|i| i32::try_from(i).ok()).unwrap_or(0);
+        let options = UpdateServiceOptionsBuilder::new().version(version).build();
+        docker
+            .update_service(id, body, options, None)
+            .await
+            .map(|_| ())
+            .map_err(|err| self.map(err, &format!("service `{id}`")))
+    }
+
+    pub async fn remove_service(&self, id: &str) -> Result<(), DockerError> {
+        let docker = self.engine().await?;
+        match docker.delete_service(id).await {
+            Ok(()) | Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+            Err(err) => Err(self.map(err, &format!("service `{id}`"))),
+        }
+    }
+
+    pub async fn list_services(&self, labels: &[(String, String)]) -> Result<Vec<ServiceInfo>, DockerError> {
+        let docker = self.engine().await?;
+        let mut filters: HashMap<String, Vec<String>> = HashMap::new();
+        filters.insert("label".into(), labels.iter().map(|(k, v)| format!("{k}={v}")).collect());
+        let options = ListServicesOptionsBuilder::new().filters(&filters).status(true).build();
+        let services = docker.list_services(Some(options)).await.map_err(|err| self.map(err, "services"))?;
+        Ok(services
+            .into_iter()
+            .take(MAX_LIST)
+            .map(|s| {
+                let spec = s.spec.unwrap_or_default();
+                let replicas = spec.mode.and_then(|m| m.replicated).and_then(|r| r.replicas).unwrap_or(0);
+                let running = s.service_status.and_then(|st| st.running_tasks).unwrap_or(0);
+                let mut labels: Vec<(String, String)> = spec.labels.unwrap_or_default().into_iter().collect();
+                labels.sort();
+                ServiceInfo {
+                    id: s.id.unwrap_or_default(),
+                    name: spec.name.unwrap_or_default(),
+                    labels,
+                    replicas: u32::try_from(replicas).unwrap_or(0),
+                    running_tasks: u32::try_from(running).unwrap_or(u32::MAX),
+                }
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,53 @@
+//! `builtin:docker` — runs each instance as a container on the local Docker
+//! engine through the `docker` capability (grant it with
+//! `capabilities = ["docker"]`).
+//!
+//! Config (JSON object, kebab-case): `stop-timeout-secs` (default 10) and
+//! `network` (optional; created when missing).
+//!
+//! A revision is a set of containers named
+//! `hoist-<service>-<env>-<rev>-<idx>` and labelled `hoist.service`,
+//! `hoist.environment`, `hoist.revision` and `hoist.index`. The service port
+//! is published on 127.0.0.1 on an engine-assigned port; the instance
+//! address is `127.0.0.1:<host port>`. Containers are found again by label,
+//! so a restarted control plane adopts them instead of duplicating them.
+
+mod config;
+mod ensure;
+mod labels;
+
+pub use config::Config;
+pub use labels::container_name;
+
+use hoist_sdk::docker;
+use hoist_sdk::platform::{Platform, PlatformError, RevisionSpec};
+use hoist_sdk::types::Instance;
+
+/// The docker platform.
+pub struct DockerPlatform;
+
+impl Platform for DockerPlatform {
+    fn ensure(spec: RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
+        ensure::ensure(&spec, replicas)
+    }
+
+    fn instances(service: String, environment: String, config: String) -> Result<Vec<Instance>, PlatformError> {
+        Config::parse(&config)?;
+        let found = docker::list_containers(&labels::selector(&service, &environment, None))
+            .map_err(|e| ensure::capability("listing containers", &e))?;
+        // The instance address is the first published port: the service port.
+        Ok(found.iter().map(|c| labels::to_instance(c, None)).collect())
+    }
+
+    fn remove(service: String, environment: String, revision: String, config: String) -> Result<(), PlatformError> {
+        let config = Config::parse(&config)?;
+        let found = docker::list_containers(&labels::selector(&service, &environment, Some(&revision)))
+            .map_err(|e| ensure::capability("listing containers", &e))?;
+        for c in &found {
+            ensure::remove(c, config.stop_timeout_secs)?;
+        }
+        Ok(())
+    }
+}
+
+hoist_sdk::export_platform!(DockerPlatform);
