@@ -83,3 +83,31 @@ macro_rules! export_platform {
         };
     };
 }
+
+/// The labels every platform puts on an instance so it can find it again
+/// (after a control-plane restart too) and tell revisions apart.
+pub mod labels {
+    pub const SERVICE: &str = "hoist.service";
+    pub const ENVIRONMENT: &str = "hoist.environment";
+    pub const REVISION: &str = "hoist.revision";
+    pub const INDEX: &str = "hoist.index";
+
+    /// The selector for a service in an environment, optionally one revision.
+    pub fn selector(service: &str, environment: &str, revision: Option<&str>) -> Vec<(String, String)> {
+        let mut pairs = vec![(SERVICE.to_owned(), service.to_owned()), (ENVIRONMENT.to_owned(), environment.to_owned())];
+        if let Some(revision) = revision {
+            pairs.push((REVISION.to_owned(), revision.to_owned()));
+        }
+        pairs
+    }
+
+    /// The value of label `key`.
+    pub fn get<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
+        labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// The instance index from `hoist.index` (unlabelled instances sort last).
+    pub fn index(labels: &[(String, String)]) -> u32 {
+        get(labels, INDEX).and_then(|i| i.parse().ok()).unwrap_or(u32::MAX)
+    }
+}

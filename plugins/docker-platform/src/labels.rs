@@ -4,22 +4,7 @@
 use hoist_sdk::docker::{ContainerInfo, Health};
 use hoist_sdk::types::{Instance, InstanceState};
 
-pub const SERVICE: &str = "hoist.service";
-pub const ENVIRONMENT: &str = "hoist.environment";
-pub const REVISION: &str = "hoist.revision";
-pub const INDEX: &str = "hoist.index";
-
-/// The selector for a service in an environment, optionally one revision.
-pub fn selector(service: &str, environment: &str, revision: Option<&str>) -> Vec<(String, String)> {
-    let mut pairs = vec![
-        (SERVICE.to_owned(), service.to_owned()),
-        (ENVIRONMENT.to_owned(), environment.to_owned()),
-    ];
-    if let Some(revision) = revision {
-        pairs.push((REVISION.to_owned(), revision.to_owned()));
-    }
-    pairs
-}
+pub use hoist_sdk::platform::labels::{INDEX, REVISION, selector};
 
 /// `hoist-<service>-<env>-<rev>-<idx>`, with characters Docker refuses in
 /// a name replaced by `_`.
@@ -32,12 +17,12 @@ pub fn container_name(service: &str, environment: &str, revision: &str, index: u
 
 /// The value of label `key`.
 pub fn get<'a>(container: &'a ContainerInfo, key: &str) -> Option<&'a str> {
-    container.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    hoist_sdk::platform::labels::get(&container.labels, key)
 }
 
 /// The instance index from `hoist.index` (unlabelled containers sort last).
 pub fn index(container: &ContainerInfo) -> u32 {
-    get(container, INDEX).and_then(|i| i.parse().ok()).unwrap_or(u32::MAX)
+    hoist_sdk::platform::labels::index(&container.labels)
 }
 
 /// Whether the engine runs the container (healthy or not).

@@ -4,37 +4,16 @@
 use hoist_sdk::process::{ProcessInfo, ProcessState};
 use hoist_sdk::types::{Instance, InstanceState};
 
-pub const SERVICE: &str = "hoist.service";
-pub const ENVIRONMENT: &str = "hoist.environment";
-pub const REVISION: &str = "hoist.revision";
-pub const INDEX: &str = "hoist.index";
-
-/// The selector for a service in an environment, optionally one revision.
-pub fn selector(service: &str, environment: &str, revision: Option<&str>) -> Vec<(String, String)> {
-    let mut pairs = vec![
-        (SERVICE.to_owned(), service.to_owned()),
-        (ENVIRONMENT.to_owned(), environment.to_owned()),
-    ];
-    if let Some(revision) = revision {
-        pairs.push((REVISION.to_owned(), revision.to_owned()));
-    }
-    pairs
-}
+pub use hoist_sdk::platform::labels::{INDEX, REVISION, selector};
 
 /// The value of label `key`.
 pub fn get<'a>(process: &'a ProcessInfo, key: &str) -> Option<&'a str> {
-    process
-        .labels
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    hoist_sdk::platform::labels::get(&process.labels, key)
 }
 
 /// The instance index from `hoist.index` (unlabelled processes sort last).
 pub fn index(process: &ProcessInfo) -> u32 {
-    get(process, INDEX)
-        .and_then(|i| i.parse().ok())
-        .unwrap_or(u32::MAX)
+    hoist_sdk::platform::labels::index(&process.labels)
 }
 
 /// How the host sees a process.
