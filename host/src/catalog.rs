@@ -15,8 +15,6 @@ pub enum CatalogError {
         "plugin `{plugin}`: source `builtin:{name}` names no builtin plugin; this hoist ships: {known}"
     )]
     UnknownBuiltin { plugin: String, name: String, known: String },
-    #[error("plugin `{plugin}` is not declared in {registry}")]
-    UnknownPlugin { plugin: String, registry: String },
     #[error(transparent)]
     Load(#[from] LoadError),
 }

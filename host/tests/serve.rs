@@ -139,18 +139,7 @@ fn instances(marker: &str) -> Vec<u32> {
 fn cleanup(marker: &str) {
     for pid in instances(marker) {
         // SAFETY: kill(2) has no memory-safety preconditions.
-        unsafe { libc_kill(pid as i32) };
-    }
-}
-
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn kill_raw(pid: i32, sig: i32) -> i32;
-}
-
-unsafe fn libc_kill(pid: i32) {
-    unsafe {
-        kill_raw(pid, 9);
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
     }
 }
 

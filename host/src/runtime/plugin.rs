@@ -158,7 +158,7 @@ pub(crate) fn load(
         let (export, world) = surface::expected_export(spec.kind);
         LoadError::WrongWorld {
             plugin: spec.name.clone(),
-            kind: kind_name(spec.kind).to_string(),
+            kind: spec.kind.as_str().to_string(),
             expected: format!("hoist:plugin/{export}"),
             world: format!("{world} ({err:#})"),
             found: exports_list(&surface),
@@ -181,10 +181,6 @@ pub(crate) fn load(
     })
 }
 
-pub fn kind_name(kind: PluginKind) -> &'static str {
-    kind.as_str()
-}
-
 fn exports_list(surface: &Surface) -> String {
     if surface.exports.is_empty() {
         return "nothing".into();
@@ -199,7 +195,7 @@ fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
             let (_, world) = surface::expected_export(spec.kind);
             LoadError::WrongWorld {
                 plugin,
-                kind: kind_name(spec.kind).to_string(),
+                kind: spec.kind.as_str().to_string(),
                 expected,
                 world: world.to_string(),
                 found: String::new(),

@@ -178,7 +178,7 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
             for other in store.active_rollouts()? {
                 if other.id != rollout.id {
                     while let Tick::At(t) = engine.tick(&other.id).await? {
-                        clock.set(t.max(clock_now(&clock)));
+                        clock.set(t.max(crate::engine::Clock::now_ms(clock.as_ref())));
                         ticks += 1;
                         if ticks > MAX_TICKS || t > scenario.until {
                             break;
@@ -209,7 +209,3 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
     })
 }
 
-fn clock_now(clock: &VirtualClock) -> u64 {
-    use crate::engine::Clock;
-    clock.now_ms()
-}
