@@ -10,3 +10,4 @@ pub mod controlplane;
 pub mod engine;
 pub mod runtime;
 pub mod simulate;
+pub mod stack;

@@ -3,4 +3,5 @@
 
 pub mod client;
 pub mod server;
+mod stacks;
 pub mod wire;

@@ -20,7 +20,7 @@ pub struct ApiState {
     pub auth_reads: bool,
 }
 
-type Shared = Arc<ApiState>;
+pub(super) type Shared = Arc<ApiState>;
 
 pub fn routes(state: Shared) -> Router {
     Router::new()
@@ -33,10 +33,11 @@ pub fn routes(state: Shared) -> Router {
         .route("/v1/services/{service}/{env}/history", get(history))
         .route("/v1/services/{service}/{env}/revisions", get(revisions))
         .route("/v1/services/{service}/{env}/rollback", post(rollback))
+        .merge(super::stacks::routes())
         .with_state(state)
 }
 
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub(super) StatusCode, pub(super) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -62,7 +63,7 @@ impl From<hoist_store::StoreError> for ApiError {
     }
 }
 
-fn authorize(state: &ApiState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
+pub(super) fn authorize(state: &ApiState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
     if !mutating && !state.auth_reads {
         return Ok(());
     }

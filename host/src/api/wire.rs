@@ -49,3 +49,12 @@ pub struct StatusView {
 pub struct ErrorBody {
     pub error: String,
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StackDeployBody {
+    pub definition: hoist_stack::StackDef,
+    pub environment: String,
+    pub requested_by: String,
+    #[serde(default)]
+    pub reason: String,
+}

@@ -148,7 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Registry(cmd) => registry::run(&cli, cmd),
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
-        Command::Stack(cmd) => stack::run(cmd),
+        Command::Stack(cmd) => stack::run(&cli, cmd),
         Command::Serve { listen, auth_reads } => serve::run(&cli, *listen, &cli.state, *auth_reads),
         Command::Deploy(args) => verbs::deploy(&cli, args),
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),

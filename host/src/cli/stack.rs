@@ -1,67 +1,241 @@
-//! `hoist stack import`: read a Docker Compose file as a Hoist stack.
+//! `hoist stack`: import a Compose file; deploy, follow, roll back stacks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 
-use super::{Output, table};
+use super::verbs::{block, client, who};
+use super::{Cli, Output, table};
+use crate::api::client::Client;
+use crate::api::wire::{StackDeployBody, VerbBody};
+use crate::stack::{StackPhase, StackRollout};
 
 #[derive(Subcommand, Debug)]
 pub enum StackCommand {
-    /// Import a Compose file: services, dependencies with their conditions,
-    /// start waves; keys Hoist does not import are listed by line.
+    /// Read a Compose file as a Hoist stack: prints it as stack TOML (or a
+    /// table / JSON); keys Hoist does not import are listed by line.
     Import {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t)]
+        output: ImportOutput,
+    },
+    /// Update the stack's changed services in dependency order, each with
+    /// its own strategy; a failure rolls back the updated ones in reverse
+    /// order. FILE is a stack TOML or a Compose file.
+    Deploy {
+        file: PathBuf,
+        #[arg(long)]
+        env: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Follow until it ends; exit 0 only if it completed.
+        #[arg(long)]
+        wait: bool,
+        #[arg(long, value_enum, default_value_t)]
         output: Output,
+    },
+    /// The stack's latest rollout and where each service stands.
+    Status {
+        stack: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// The stack's past rollouts.
+    History {
+        stack: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Roll back what the latest completed stack rollout updated, in
+    /// reverse dependency order.
+    Rollback {
+        stack: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long)]
+        wait: bool,
     },
 }
 
-pub fn run(cmd: &StackCommand) -> anyhow::Result<bool> {
-    let StackCommand::Import { file, output } = cmd;
-    let imported = hoist_stack::import(file)?;
-    if *output == Output::Json {
-        let services: Vec<serde_json::Value> = imported
-            .services
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "name": s.name, "image": s.image, "build": s.build, "command": s.command,
-                    "ports": s.ports, "env": s.env, "depends_on": s.depends_on,
-                    "healthcheck": s.healthcheck.as_ref().map(|h| serde_json::json!({
-                        "test": h.test, "interval_ms": h.interval_ms, "timeout_ms": h.timeout_ms,
-                        "retries": h.retries, "start_period_ms": h.start_period_ms })),
-                })
-            })
-            .collect();
-        let unsupported: Vec<String> = imported.unsupported.iter().map(ToString::to_string).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "services": services,
-                "start_order": imported.graph.start_order(),
-                "unsupported": unsupported,
-            }))?
-        );
-        return Ok(true);
+#[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
+pub enum ImportOutput {
+    #[default]
+    Toml,
+    Table,
+    Json,
+}
+
+pub fn run(cli: &Cli, cmd: &StackCommand) -> anyhow::Result<bool> {
+    match cmd {
+        StackCommand::Import { file, output } => import(file, *output),
+        StackCommand::Deploy { file, env, reason, wait, output } => deploy(cli, file, env, reason, *wait, *output),
+        StackCommand::Status { stack, env, output } => status(cli, stack, env, *output),
+        StackCommand::History { stack, env, output } => history(cli, stack, env, *output),
+        StackCommand::Rollback { stack, env, reason, wait } => rollback(cli, stack, env, reason, *wait),
     }
-    let rows: Vec<Vec<String>> = imported
-        .services
-        .iter()
-        .map(|s| {
-            let deps = s.depends_on.iter().map(|(d, c)| format!("{d} ({c:?})")).collect::<Vec<_>>().join(", ");
-            vec![
-                s.name.clone(),
-                s.image.clone().or_else(|| s.build.as_ref().map(|b| format!("build {b}"))).unwrap_or_default(),
-                if deps.is_empty() { "-".into() } else { deps },
-                if s.healthcheck.is_some() { "yes".into() } else { "-".into() },
-            ]
-        })
-        .collect();
-    print!("{}", table::render(&["SERVICE", "IMAGE", "DEPENDS ON", "HEALTHCHECK"], &rows));
-    println!("start order: {}", imported.graph.start_order().join(" → "));
-    for u in &imported.unsupported {
+}
+
+fn import(file: &Path, output: ImportOutput) -> anyhow::Result<bool> {
+    let loaded = hoist_stack::load(file)?;
+    for u in &loaded.unsupported {
         eprintln!("warning: {}: {u}", file.display());
     }
+    for n in &loaded.notes {
+        eprintln!("note: {}: {n}", file.display());
+    }
+    match output {
+        ImportOutput::Toml => print!("{}", hoist_stack::definition::to_toml(&loaded.stack).map_err(anyhow::Error::msg)?),
+        ImportOutput::Json => {
+            let unsupported: Vec<String> = loaded.unsupported.iter().map(ToString::to_string).collect();
+            let value = serde_json::json!({
+                "stack": loaded.stack,
+                "start_order": loaded.graph.start_order(),
+                "unsupported": unsupported,
+                "notes": loaded.notes,
+            });
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        ImportOutput::Table => {
+            let rows: Vec<Vec<String>> = loaded
+                .stack
+                .services
+                .iter()
+                .map(|(name, s)| {
+                    let deps = s.depends_on.iter().map(|(d, c)| format!("{d} ({c:?})")).collect::<Vec<_>>().join(", ");
+                    vec![
+                        name.clone(),
+                        s.image.clone().unwrap_or_else(|| s.command.join(" ")),
+                        if deps.is_empty() { "-".into() } else { deps },
+                        if s.readiness().is_some() { "yes".into() } else { "-".into() },
+                    ]
+                })
+                .collect();
+            print!("{}", table::render(&["SERVICE", "RUNS", "DEPENDS ON", "PROBE"], &rows));
+            println!("start order: {}", loaded.graph.start_order().join(" → "));
+        }
+    }
     Ok(true)
+}
+
+fn deploy(cli: &Cli, file: &Path, env: &str, reason: &str, wait: bool, output: Output) -> anyhow::Result<bool> {
+    let loaded = hoist_stack::load(file)?;
+    for u in &loaded.unsupported {
+        eprintln!("warning: {}: {u}", file.display());
+    }
+    for n in &loaded.notes {
+        eprintln!("note: {}: {n}", file.display());
+    }
+    let body = StackDeployBody { definition: loaded.stack, environment: env.into(), requested_by: who(), reason: reason.into() };
+    block(async {
+        let c = client(cli);
+        let r: StackRollout = c.post("/v1/stacks/deploy", &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        if output == Output::Json && !wait {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            return Ok(true);
+        }
+        let changed = r.services.values().filter(|s| s.state != crate::stack::ServiceState::Unchanged).count();
+        println!("stack rollout {} started: {changed} of {} services to update", r.id, r.services.len());
+        if wait { Ok(follow(&c, &r.id, output).await? == StackPhase::Completed) } else { Ok(true) }
+    })
+}
+
+/// Prints every change of a service's state until the stack rollout ends;
+/// returns its final phase.
+async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<StackPhase> {
+    let mut seen = std::collections::BTreeMap::new();
+    loop {
+        let r: StackRollout = c.get(&format!("/v1/stack-rollouts/{id}")).await?;
+        if output == Output::Table {
+            for (name, s) in &r.services {
+                let line = format!("{:?} {}", s.state, s.message);
+                if seen.get(name) != Some(&line) {
+                    println!("  {name:<16} {:<13} {}", state_name(s.state), s.message);
+                    seen.insert(name.clone(), line);
+                }
+            }
+        }
+        if r.phase.is_terminal() {
+            if output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("stack rollout {id} {}{}", r.phase.as_str(), r.outcome.map(|o| format!(": {o}")).unwrap_or_default());
+            }
+            return Ok(r.phase);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn state_name(s: crate::stack::ServiceState) -> String {
+    serde_json::to_value(s).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn status(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    block(async {
+        let list: Vec<StackRollout> = client(cli).get(&format!("/v1/stacks/{stack}/{env}/history")).await?;
+        let Some(r) = list.into_iter().next() else {
+            anyhow::bail!("stack `{stack}` has no rollout in `{env}`; start one with `hoist stack deploy FILE --env {env}`");
+        };
+        if output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            return Ok(true);
+        }
+        println!("stack {stack} in {env}: rollout {} {}{}", r.id, r.phase.as_str(), r.outcome.as_deref().map(|o| format!(": {o}")).unwrap_or_default());
+        let rows: Vec<Vec<String>> = r
+            .order
+            .iter()
+            .filter_map(|name| r.services.get(name).map(|s| (name, s)))
+            .map(|(name, s)| {
+                vec![
+                    name.clone(),
+                    state_name(s.state),
+                    s.version.clone(),
+                    s.rollout.clone().unwrap_or_else(|| "-".into()),
+                    s.message.clone(),
+                ]
+            })
+            .collect();
+        print!("{}", table::render(&["SERVICE", "STATE", "VERSION", "ROLLOUT", "DETAIL"], &rows));
+        Ok(true)
+    })
+}
+
+fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    block(async {
+        let list: Vec<StackRollout> = client(cli).get(&format!("/v1/stacks/{stack}/{env}/history")).await?;
+        if output == Output::Json {
+            println!("{}", serde_json::to_string_pretty(&list)?);
+            return Ok(true);
+        }
+        let rows: Vec<Vec<String>> = list
+            .iter()
+            .map(|r| {
+                let kind = match &r.kind {
+                    crate::stack::StackKind::Deploy => "deploy".to_string(),
+                    crate::stack::StackKind::Rollback { of } => format!("rollback of {of}"),
+                };
+                vec![r.id.clone(), kind, r.phase.as_str().into(), r.requested_by.clone(), r.outcome.clone().unwrap_or_default()]
+            })
+            .collect();
+        print!("{}", table::render(&["STACK ROLLOUT", "KIND", "PHASE", "BY", "OUTCOME"], &rows));
+        Ok(true)
+    })
+}
+
+fn rollback(cli: &Cli, stack: &str, env: &str, reason: &str, wait: bool) -> anyhow::Result<bool> {
+    block(async {
+        let c = client(cli);
+        let body = VerbBody { operator: who(), reason: reason.into() };
+        let r: StackRollout =
+            c.post(&format!("/v1/stacks/{stack}/{env}/rollback"), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        println!("stack rollback {} started", r.id);
+        if wait { Ok(follow(&c, &r.id, Output::Table).await? == StackPhase::RolledBack) } else { Ok(true) }
+    })
 }

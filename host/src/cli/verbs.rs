@@ -77,15 +77,15 @@ pub enum Verb {
     SkipStep { rollout: String, #[arg(long, default_value = "")] reason: String },
 }
 
-fn who() -> String {
+pub(super) fn who() -> String {
     std::env::var("HOIST_OPERATOR").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "operator".into())
 }
 
-fn client(cli: &Cli) -> Client {
+pub(super) fn client(cli: &Cli) -> Client {
     Client::new(&server_url(cli.server.as_deref(), &cli.state), client_token(&cli.state))
 }
 
-fn block<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+pub(super) fn block<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(f)
 }
 

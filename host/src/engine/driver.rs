@@ -59,6 +59,11 @@ impl Driver {
                 };
                 due.insert(id, next);
             }
+            // Stack rollouts react to their services' rollouts; one that
+            // started new rollouts gets them stepped at once.
+            if self.step_stacks().await {
+                continue;
+            }
             let now = self.engine.clock.now_ms();
             let sleep_ms = due.values().min().map_or(1_000, |t| t.saturating_sub(now)).clamp(1, 1_000);
             tokio::select! {
@@ -72,5 +77,29 @@ impl Driver {
                 _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
             }
         }
+    }
+
+    /// Steps every active stack rollout; `true` if that started rollouts.
+    async fn step_stacks(&self) -> bool {
+        let stacks = match self.engine.store.active_stack_rollouts() {
+            Ok(stacks) => stacks,
+            Err(err) => {
+                tracing::error!("cannot list active stack rollouts: {err}");
+                return false;
+            }
+        };
+        if stacks.is_empty() {
+            return false;
+        }
+        let count = || self.engine.store.active_rollouts().map(|r| r.len()).unwrap_or(0);
+        let before = count();
+        for stack in stacks {
+            match crate::stack::tick(&self.engine, &stack.id).await {
+                Ok(true) => tracing::info!(stack_rollout = %stack.id, "stack rollout ended"),
+                Ok(false) => {}
+                Err(err) => tracing::error!(stack_rollout = %stack.id, "stack step failed: {err}"),
+            }
+        }
+        count() > before
     }
 }

@@ -53,11 +53,18 @@ struct Inner {
     traffic: BTreeMap<String, TrafficDecl>,
     baseline: TrafficDecl,
     next_id: u64,
+    /// Start-up time per service, where it differs from the world's.
+    startup: BTreeMap<String, u64>,
 }
 
 impl World {
     pub fn new(clock: std::sync::Arc<VirtualClock>, startup_ms: u64, baseline: TrafficDecl) -> Self {
         Self { clock, startup_ms, inner: Mutex::new(Inner { baseline, ..Inner::default() }) }
+    }
+
+    /// Instances of `service` take `ms` to become ready.
+    pub fn set_startup(&self, service: &str, ms: u64) {
+        self.lock().startup.insert(service.to_string(), ms);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -135,6 +142,7 @@ impl Platform for World {
             let mut inner = self.lock();
             let key = (spec.service.clone(), spec.environment.clone());
             let mut next_id = inner.next_id;
+            let startup = inner.startup.get(&spec.service).copied().unwrap_or(self.startup_ms);
             let list = inner.instances.entry(key).or_default();
             let have = list.iter().filter(|i| i.revision == spec.revision).count() as u32;
             if have < replicas {
@@ -143,7 +151,7 @@ impl Platform for World {
                     list.push(SimInstance {
                         id: format!("{}-{next_id}", spec.revision),
                         revision: spec.revision.clone(),
-                        ready_at_ms: now + self.startup_ms,
+                        ready_at_ms: now + startup,
                         failed: false,
                     });
                 }

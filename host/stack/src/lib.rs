@@ -4,7 +4,9 @@
 //! the import of Docker Compose files.
 
 pub mod compose;
+pub mod definition;
 pub mod graph;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
+pub use definition::{Loaded, StackDef, StackError, StackService, load};
 pub use graph::{Condition, Graph, GraphError, Timing};

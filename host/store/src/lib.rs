@@ -40,6 +40,7 @@ mod log;
 mod revisions;
 mod rollouts;
 mod schema;
+mod stacks;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -54,6 +55,7 @@ pub use log::{DecisionRecord, LogFilter};
 pub use revisions::{NewRevision, Revision};
 pub use rollouts::{NewRollout, Phase, Rollout, Step};
 pub use schema::SCHEMA_VERSION;
+pub use stacks::StackRolloutRow;
 
 use error::Failure;
 

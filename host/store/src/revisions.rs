@@ -156,6 +156,16 @@ impl Store {
         })
     }
 
+    /// The service no longer has a current revision (it was removed, e.g.
+    /// when the stack rollout that created it was rolled back).
+    pub fn clear_current(&self, service: &str, environment: &str) -> Result<(), StoreError> {
+        self.write("clear current revision", |tx| {
+            tx.prepare_cached("UPDATE targets SET current_revision = NULL WHERE service = ?1 AND environment = ?2")?
+                .execute((service, environment))?;
+            Ok(())
+        })
+    }
+
     /// Delete old revisions of a service+environment, keeping the newest `keep`,
     /// the current one, and any that a non-terminal rollout uses as stable or
     /// candidate. Returns the ids deleted, oldest first. Ids are never reused.

@@ -129,8 +129,27 @@ CREATE TABLE locks (
 ) WITHOUT ROWID;
 "#;
 
+/// Schema version 2: stack rollouts. A row is the stack coordinator's whole
+/// state as one JSON document (the host owns its shape), written in one
+/// transaction per change; `active` marks rollouts a restart must resume.
+const V2: &str = r#"
+CREATE TABLE stack_rollouts (
+    id            TEXT    PRIMARY KEY,
+    stack         TEXT    NOT NULL,
+    environment   TEXT    NOT NULL,
+    seq           INTEGER NOT NULL,
+    phase         TEXT    NOT NULL,
+    active        INTEGER NOT NULL,
+    document      TEXT    NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    UNIQUE (stack, environment, seq)
+);
+CREATE INDEX stack_rollouts_active ON stack_rollouts (id) WHERE active = 1;
+"#;
+
 /// Forward-only migrations; `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

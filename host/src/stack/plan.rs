@@ -1,0 +1,214 @@
+//! Starting a stack rollout: which services change, what each returns to.
+
+use std::collections::BTreeMap;
+
+use hoist_stack::{StackDef, StackService};
+use hoist_store::DecisionRecord;
+
+use super::{ServiceRun, ServiceState, StackKind, StackPhase, StackRollout};
+use crate::engine::{Engine, EngineError, ServiceSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("stack `{stack}`: {message}")]
+    Invalid { stack: String, message: String },
+    #[error("stack `{stack}` in `{environment}` is being rolled out by `{owner}`; wait for it (`hoist stack status {stack} --env {environment}`)")]
+    Busy { stack: String, environment: String, owner: String },
+    #[error("stack `{stack}` has no completed rollout in `{environment}` to roll back")]
+    NothingToRollBack { stack: String, environment: String },
+    #[error("no stack rollout `{0}`")]
+    Unknown(String),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("state store: {0}")]
+    Store(#[from] hoist_store::StoreError),
+}
+
+/// What the engine deploys for a service of the stack.
+pub fn service_spec(s: &StackService) -> ServiceSpec {
+    ServiceSpec {
+        image: s.image.clone(),
+        command: s.command.clone(),
+        env: s.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        port: s.port,
+        replicas: s.replicas,
+        router: s.router.clone(),
+        probe: s.readiness(),
+    }
+}
+
+fn busy(engine: &Engine, stack: &str, environment: &str) -> Result<(), StackError> {
+    if let Some(active) = engine.store.active_stack_rollouts()?.into_iter().find(|r| r.stack == stack && r.environment == environment) {
+        return Err(StackError::Busy { stack: stack.into(), environment: environment.into(), owner: active.id });
+    }
+    Ok(())
+}
+
+fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<String>, StackError> {
+    let invalid = |message: String| StackError::Invalid { stack: def.name.clone(), message };
+    def.check().map_err(invalid)?;
+    let graph = def.graph().map_err(|e| invalid(e.to_string()))?;
+    let env = engine.envs.get(environment).ok_or_else(|| EngineError::UnknownEnvironment(environment.into()))?;
+    for (name, s) in &def.services {
+        if let Some(strategy) = &s.strategy
+            && env.strategy.plugin.name.as_ref() != strategy.as_str()
+            && !env.strategies.contains_key(strategy)
+        {
+            return Err(invalid(format!(
+                "service `{name}`: strategy `{strategy}` is not a strategy plugin of the registry (environment `{environment}`)"
+            )));
+        }
+    }
+    Ok(graph.start_order())
+}
+
+/// Starts a stack rollout: every service whose version or spec differs
+/// from what runs is updated, in dependency order, by the coordinator.
+pub fn deploy(engine: &Engine, def: &StackDef, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+    let order = check(engine, def, environment)?;
+    busy(engine, &def.name, environment)?;
+    let now = engine.clock.now_ms();
+    let active = engine.store.active_rollouts()?;
+    let mut services = BTreeMap::new();
+    for (name, s) in &def.services {
+        let version = s.version_label();
+        let current = engine.store.current(name, environment)?;
+        let same = current.as_ref().is_some_and(|c| {
+            c.version == version && serde_json::from_value::<ServiceSpec>(c.spec.clone()).is_ok_and(|spec| spec == service_spec(s))
+        });
+        let in_flight = active.iter().any(|r| &r.service == name && r.environment == environment);
+        let unchanged = same && !in_flight;
+        services.insert(
+            name.clone(),
+            ServiceRun {
+                state: if unchanged { ServiceState::Unchanged } else { ServiceState::Pending },
+                version,
+                previous: current.map(|c| c.id),
+                rollout: None,
+                candidate: None,
+                revert: None,
+                started_at_ms: None,
+                ready_at_ms: unchanged.then_some(now),
+                message: if unchanged { "unchanged".into() } else { String::new() },
+            },
+        );
+    }
+    let rollout = StackRollout {
+        id: String::new(),
+        stack: def.name.clone(),
+        environment: environment.into(),
+        kind: StackKind::Deploy,
+        phase: StackPhase::Running,
+        definition: def.clone(),
+        order,
+        services,
+        requested_by: operator.into(),
+        reason: reason.into(),
+        outcome: None,
+        started_at_ms: now,
+        updated_at_ms: now,
+    };
+    let changed: Vec<&String> = rollout.services.iter().filter(|(_, r)| r.state == ServiceState::Pending).map(|(n, _)| n).collect();
+    let input = serde_json::json!({ "verb": "stack-deploy", "changed": changed, "order": rollout.order });
+    create(engine, rollout, input)
+}
+
+/// Rolls back what the stack's latest completed rollout updated, in
+/// reverse dependency order, to the revisions that ran before it.
+pub fn rollback(engine: &Engine, stack: &str, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+    busy(engine, stack, environment)?;
+    let last = engine
+        .store
+        .stack_history(stack, environment, 50)?
+        .iter()
+        .map(StackRollout::from_row)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(StackError::Corrupt)?
+        .into_iter()
+        .find(|r| r.kind == StackKind::Deploy && r.phase == StackPhase::Completed)
+        .ok_or_else(|| StackError::NothingToRollBack { stack: stack.into(), environment: environment.into() })?;
+    let now = engine.clock.now_ms();
+    let mut services = BTreeMap::new();
+    for (name, run) in &last.services {
+        let current = engine.store.current(name, environment)?.map(|c| c.id);
+        let revert = run.state == ServiceState::Updated;
+        if revert && current != run.candidate {
+            return Err(StackError::Invalid {
+                stack: stack.into(),
+                message: format!(
+                    "service `{name}` was deployed again since `{}` (now on {}); roll it back with `hoist rollback {name} --env {environment}`",
+                    last.id,
+                    current.as_deref().unwrap_or("nothing")
+                ),
+            });
+        }
+        services.insert(
+            name.clone(),
+            ServiceRun {
+                state: if revert { ServiceState::Updated } else { ServiceState::Unchanged },
+                version: run.version.clone(),
+                previous: run.previous.clone(),
+                rollout: None,
+                candidate: run.candidate.clone(),
+                revert: None,
+                started_at_ms: None,
+                ready_at_ms: None,
+                message: String::new(),
+            },
+        );
+    }
+    let rollout = StackRollout {
+        id: String::new(),
+        stack: stack.into(),
+        environment: environment.into(),
+        kind: StackKind::Rollback { of: last.id.clone() },
+        phase: StackPhase::RollingBack,
+        definition: last.definition.clone(),
+        order: last.order.clone(),
+        services,
+        requested_by: operator.into(),
+        reason: reason.into(),
+        outcome: Some(format!("rollback of {} requested by {operator}", last.id)),
+        started_at_ms: now,
+        updated_at_ms: now,
+    };
+    let input = serde_json::json!({ "verb": "stack-rollback", "of": last.id });
+    create(engine, rollout, input)
+}
+
+fn create(engine: &Engine, mut rollout: StackRollout, input: serde_json::Value) -> Result<StackRollout, StackError> {
+    let row = engine.store.create_stack_rollout(
+        &rollout.stack,
+        &rollout.environment,
+        rollout.phase.as_str(),
+        &serde_json::Value::Null,
+        rollout.started_at_ms,
+    )?;
+    rollout.id = row.id;
+    engine.store.save_stack_rollout(&rollout.to_row())?;
+    record(engine, &rollout, &format!("stack:{}", rollout.stack), input, &rollout.reason.clone())?;
+    Ok(rollout)
+}
+
+/// Appends a stack decision to the audit log (under the stack rollout's id).
+pub(super) fn record(engine: &Engine, rollout: &StackRollout, service: &str, input: serde_json::Value, reason: &str) -> Result<(), StackError> {
+    engine.store.append_record(&DecisionRecord {
+        seq: 0,
+        rollout_id: Some(rollout.id.clone()),
+        step: None,
+        service: service.into(),
+        environment: rollout.environment.clone(),
+        at_ms: engine.clock.now_ms(),
+        kind: "stack".into(),
+        plugin: None,
+        plugin_digest: None,
+        input,
+        output: serde_json::Value::Null,
+        error: None,
+        operator: Some(rollout.requested_by.clone()),
+        reason: Some(reason.into()),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The stack file: `stack.toml`, or a Docker Compose file used directly.
+//!
+//! ```toml
+//! version = 1
+//! name = "shop"
+//!
+//! [services.db]
+//! image = "postgres:16"
+//! port = 5432
+//! probe = { kind = "tcp" }
+//!
+//! [services.api]
+//! image = "shop/api:2.4.1"
+//! port = 8080
+//! replicas = 3
+//! router = "127.0.0.1:8080"
+//! strategy = "canary"
+//! probe_path = "/healthz"
+//! depends_on = { db = "healthy" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hoist_probe::ProbeSpec;
+use serde::{Deserialize, Serialize};
+
+use crate::compose::{self, ComposeError, Imported, ImportedService, Unsupported};
+use crate::graph::{Condition, Graph, GraphError};
+
+/// A stack: services that depend on each other, deployed as one unit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackDef {
+    pub version: u32,
+    pub name: String,
+    pub services: BTreeMap<String, StackService>,
+}
+
+/// One service of a stack: what `hoist deploy` takes, plus its strategy and
+/// dependencies.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StackService {
+    /// The version label; default: a digest of the service's definition, so
+    /// an unchanged service is recognised and left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// The port the service listens on inside its instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// The service's front door on Hoist's router (host:port).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
+    /// A strategy plugin instead of the environment's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
+    /// Shorthand for an HTTP GET probe of this path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSpec>,
+    /// `{ dependency = "started" | "healthy" | "completed-successfully" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub depends_on: BTreeMap<String, Condition>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {message}", path.display())]
+    Toml { path: PathBuf, message: String },
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    #[error(transparent)]
+    Compose(#[from] ComposeError),
+    #[error("{}: {source}", path.display())]
+    Graph { path: PathBuf, source: GraphError },
+}
+
+/// A loaded stack and what the loading could not carry over.
+#[derive(Debug)]
+pub struct Loaded {
+    pub stack: StackDef,
+    pub graph: Graph,
+    /// Compose keys Hoist does not import, by line (empty for a TOML stack).
+    pub unsupported: Vec<Unsupported>,
+    /// Translations the reader should know about (e.g. a Compose healthcheck
+    /// turned into a TCP probe).
+    pub notes: Vec<String>,
+}
+
+impl StackDef {
+    /// The dependency graph; cycles and unknown dependencies are errors.
+    pub fn graph(&self) -> Result<Graph, GraphError> {
+        Graph::new(self.services.iter().map(|(name, s)| (name.clone(), s.depends_on.clone())).collect())
+    }
+
+    /// Checks what serde cannot: the version, names, something to run, probes.
+    pub fn check(&self) -> Result<(), String> {
+        if self.version != 1 {
+            return Err(format!("`version = {}` is not supported; this Hoist reads `version = 1`", self.version));
+        }
+        valid_name("stack", &self.name)?;
+        if self.services.is_empty() {
+            return Err("the stack has no services; add a [services.NAME] table".into());
+        }
+        for (name, s) in &self.services {
+            valid_name("service", name)?;
+            if s.image.is_none() && s.command.is_empty() {
+                return Err(format!("service `{name}`: nothing to run; set `image` (containers) or `command` (processes)"));
+            }
+            if s.replicas == 0 {
+                return Err(format!("service `{name}`: `replicas` must be at least 1"));
+            }
+            if s.probe.is_some() && s.probe_path.is_some() {
+                return Err(format!("service `{name}`: set `probe` or `probe_path`, not both"));
+            }
+            if let Some(p) = &s.probe {
+                p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StackService {
+    /// The readiness probe: `probe`, or an HTTP probe of `probe_path`.
+    pub fn readiness(&self) -> Option<ProbeSpec> {
+        self.probe.clone().or_else(|| self.probe_path.as_ref().map(|p| ProbeSpec::http(p.clone())))
+    }
+}
+
+fn valid_name(what: &str, name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.starts_with(|c: char| c.is_ascii_lowercase());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{what} name `{name}` must be 1-63 lowercase letters, digits, `-` or `_`, starting with a letter"))
+    }
+}
+
+/// Reads a stack from `stack.toml`, or from a Compose file (`.yml`/`.yaml`)
+/// named after its directory.
+pub fn load(path: &Path) -> Result<Loaded, StackError> {
+    let is_compose = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
+    let (stack, unsupported, notes) = if is_compose {
+        let imported = compose::import(path)?;
+        let name = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().to_lowercase()))
+            .unwrap_or_else(|| "stack".into());
+        let (stack, notes) = from_compose(&imported, &sanitize(&name));
+        (stack, imported.unsupported, notes)
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|source| StackError::Read { path: path.into(), source })?;
+        (parse(&text).map_err(|message| StackError::Toml { path: path.into(), message })?, Vec::new(), Vec::new())
+    };
+    stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
+    let graph = stack.graph().map_err(|source| StackError::Graph { path: path.into(), source })?;
+    Ok(Loaded { stack, graph, unsupported, notes })
+}
+
+/// Parses a stack TOML document (errors carry line and column).
+pub fn parse(text: &str) -> Result<StackDef, String> {
+    toml::from_str(text).map_err(|e| e.to_string().trim_end().to_string())
+}
+
+fn sanitize(name: &str) -> String {
+    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let s = s.trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string();
+    if s.is_empty() { "stack".into() } else { s }
+}
+
+/// A Compose import as a stack. The first port becomes the service's port
+/// and its published side the router's front door on 127.0.0.1; a
+/// healthcheck (a command run inside the container by Compose) becomes a
+/// TCP probe of that port with the same timings.
+pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) {
+    let mut notes = Vec::new();
+    let services = imported
+        .services
+        .iter()
+        .map(|s| (s.name.clone(), service_from_compose(s, &mut notes)))
+        .collect();
+    (StackDef { version: 1, name: name.to_string(), services }, notes)
+}
+
+fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackService {
+    let first = s.ports.first();
+    let port = first.map(|(_, container)| *container);
+    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}")));
+    if s.ports.len() > 1 {
+        notes.push(format!("service `{}`: only the first port ({}) is routed; Hoist gives a service one front door", s.name, port.unwrap_or(0)));
+    }
+    if s.image.is_none() && s.build.is_some() {
+        notes.push(format!("service `{}`: built from `{}`; build and tag the image, then set `image`", s.name, s.build.as_deref().unwrap_or(".")));
+    }
+    let probe = s.healthcheck.as_ref().and_then(|h| {
+        let Some(port) = port else {
+            notes.push(format!("service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe", s.name));
+            return None;
+        };
+        notes.push(format!("service `{}`: healthcheck `{}` becomes a TCP probe of port {port}", s.name, h.test.join(" ")));
+        let mut p = ProbeSpec::tcp();
+        if h.interval_ms > 0 {
+            p.interval = std::time::Duration::from_millis(h.interval_ms);
+        }
+        if h.timeout_ms > 0 {
+            p.timeout = std::time::Duration::from_millis(h.timeout_ms);
+        }
+        if let Some(n) = std::num::NonZeroU32::new(h.retries) {
+            p.failure_threshold = n;
+        }
+        Some(p)
+    });
+    StackService {
+        image: s.image.clone(),
+        command: s.command.clone(),
+        env: s.env.iter().cloned().collect(),
+        port,
+        router,
+        probe,
+        depends_on: s.depends_on.clone(),
+        ..StackService { replicas: 1, ..StackService::default() }
+    }
+}
+
+/// The stack as TOML (what `hoist stack import` prints).
+pub fn to_toml(stack: &StackDef) -> Result<String, String> {
+    toml::to_string_pretty(stack).map_err(|e| e.to_string())
+}
+
+impl StackService {
+    /// The version label: `version`, or `d-` and a digest of what the
+    /// service runs (dependencies and strategy excluded: changing them does
+    /// not change the service).
+    pub fn version_label(&self) -> String {
+        if let Some(v) = &self.version {
+            return v.clone();
+        }
+        use sha2::Digest;
+        let what = serde_json::json!({
+            "image": self.image, "command": self.command, "env": self.env, "port": self.port,
+            "replicas": self.replicas, "router": self.router, "probe": self.readiness(),
+        });
+        let digest = sha2::Sha256::digest(what.to_string().as_bytes());
+        format!("d-{}", &hex::encode(digest)[..12])
+    }
+}
