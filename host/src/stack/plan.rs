@@ -49,6 +49,7 @@ fn busy(engine: &Engine, stack: &str, environment: &str) -> Result<(), StackErro
 fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<String>, StackError> {
     let invalid = |message: String| StackError::Invalid { stack: def.name.clone(), message };
     def.check().map_err(invalid)?;
+    def.check_runnable().map_err(invalid)?;
     let graph = def.graph().map_err(|e| invalid(e.to_string()))?;
     let env = engine.envs.get(environment).ok_or_else(|| EngineError::UnknownEnvironment(environment.into()))?;
     for (name, s) in &def.services {

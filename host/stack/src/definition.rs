@@ -120,9 +120,6 @@ impl StackDef {
         }
         for (name, s) in &self.services {
             valid_name("service", name)?;
-            if s.image.is_none() && s.command.is_empty() {
-                return Err(format!("service `{name}`: nothing to run; set `image` (containers) or `command` (processes)"));
-            }
             if s.replicas == 0 {
                 return Err(format!("service `{name}`: `replicas` must be at least 1"));
             }
@@ -131,6 +128,19 @@ impl StackDef {
             }
             if let Some(p) = &s.probe {
                 p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StackDef {
+    /// Checks that every service has something to run (an import may
+    /// carry a service that is only `build:`; a deploy may not).
+    pub fn check_runnable(&self) -> Result<(), String> {
+        for (name, s) in &self.services {
+            if s.image.is_none() && s.command.is_empty() {
+                return Err(format!("service `{name}`: nothing to run; set `image` (containers) or `command` (processes)"));
             }
         }
         Ok(())
