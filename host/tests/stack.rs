@@ -51,19 +51,14 @@ strategy = "rolling"
 "#,
         )
         .unwrap();
-        let port = free_port();
-        let child = Command::new(HOIST)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(common(dir))
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !dir.join("state/serve.addr").exists() {
-            assert!(Instant::now() < deadline, "hoist serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { dir: dir.to_path_buf(), child, marker: marker.into() }
+        Self { dir: dir.to_path_buf(), child: serve(dir), marker: marker.into() }
+    }
+
+    /// `kill -9` of the control plane, then a new one on the same state.
+    fn kill9_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = serve(&self.dir);
     }
 
     fn hoist(&self, args: &[&str]) -> (bool, String) {
@@ -114,6 +109,38 @@ strategy = "rolling"
         let h = self.json(&["history", service, "--env", "test", "--output", "json"]);
         h["revisions"].as_array().map_or(0, Vec::len)
     }
+}
+
+fn serve(dir: &Path) -> Child {
+    let _ = std::fs::remove_file(dir.join("state/serve.addr"));
+    let port = free_port();
+    let child = Command::new(HOIST)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(common(dir))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !dir.join("state/serve.addr").exists() {
+        assert!(Instant::now() < deadline, "hoist serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// Live (non-zombie) processes whose command line contains `needle`.
+fn processes(needle: &str) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z");
+        if !zombie && String::from_utf8_lossy(&cmd).contains(needle) {
+            n += 1;
+        }
+    }
+    n
 }
 
 fn common(dir: &Path) -> Vec<String> {
@@ -237,4 +264,44 @@ fn a_cycle_is_refused_naming_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("stack.toml") && err.contains("a → b → a"), "{err}");
+}
+
+#[test]
+fn a_control_plane_killed_mid_stack_resumes_it_with_no_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("kil{}", std::process::id());
+    let mut plane = Plane::start(dir.path(), &marker);
+    let v1: BTreeMap<&str, (&str, u32)> =
+        [("db", ("v1", 2000)), ("cache", ("v1", 500)), ("api", ("v1", 500)), ("worker", ("v1", 0)), ("web", ("v1", 0))]
+            .into_iter()
+            .collect();
+    let file = plane.stack_file("v1.toml", &v1);
+    let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test"]);
+    assert!(ok, "{out}");
+    // Kill it while db is still starting (cache already on its way).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
+        if s["services"]["db"]["state"] == "deploying" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "db never started: {s:#}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    plane.kill9_and_restart();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let s = loop {
+        let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
+        if s["phase"] != "running" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the stack rollout did not resume: {s:#}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(s["phase"], "completed", "{s:#}");
+    for name in ["db", "cache", "api", "worker", "web"] {
+        assert_eq!(plane.current(name), "v1", "{name}");
+        assert_eq!(plane.revisions(name), 1, "{name}: one revision, no second deploy");
+        assert_eq!(processes(&format!("{name}-v1-{marker}")), 1, "{name}: exactly one instance, no duplicate, no orphan");
+    }
 }

@@ -111,7 +111,14 @@ async fn start_ready(engine: &Engine, r: &mut StackRollout, now: u64) -> Result<
             requested_by: format!("stack:{}", r.id),
             reason: format!("stack rollout {}: {why}", r.id),
         };
-        let result = engine.deploy(&request);
+        // A control plane killed after starting the rollout but before
+        // saving this document finds that rollout again instead of
+        // starting a second one.
+        let adopted = engine.store.history(&name, &r.environment, 1)?.into_iter().find(|o| o.requested_by == request.requested_by);
+        let result = match adopted {
+            Some(rollout) => Ok(rollout),
+            None => engine.deploy(&request),
+        };
         let Some(run) = r.services.get_mut(&name) else { continue };
         run.started_at_ms = Some(now);
         match result {
