@@ -249,6 +249,28 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     let history = plane.json(&["stack", "history", "shop", "--env", "test", "--output", "json"]);
     let phases: Vec<&str> = history.as_array().unwrap().iter().map(|r| r["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["rolled-back", "completed", "rolled-back", "completed"]);
+
+    // `stack down` removes everything, dependents first.
+    let (ok, out) = plane.hoist(&["stack", "down", "shop", "--env", "test", "--wait"]);
+    assert!(ok, "stack down: {out}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while processes(&plane.marker) > 0 {
+        assert!(Instant::now() < deadline, "instances left after `stack down`");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for name in ["db", "cache", "api", "worker", "web"] {
+        assert_eq!(plane.current(name), "none", "{name}");
+    }
+    let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
+    let log = plane.json(&["log", s["id"].as_str().unwrap(), "--output", "json"]);
+    let removed: Vec<String> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["reason"].as_str().filter(|r| r.starts_with("removing `")).map(|r| r[10..].split('`').next().unwrap().to_string()))
+        .collect();
+    let at = |s: &str| removed.iter().position(|r| r == s).unwrap_or_else(|| panic!("{s} not removed: {removed:?}"));
+    assert!(at("web") < at("api") && at("worker") < at("api") && at("api") < at("db") && at("api") < at("cache"), "{removed:?}");
 }
 
 #[test]

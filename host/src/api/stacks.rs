@@ -15,6 +15,7 @@ pub fn routes() -> Router<Shared> {
         .route("/v1/stacks/deploy", post(deploy))
         .route("/v1/stacks/{stack}/{env}/history", get(history))
         .route("/v1/stacks/{stack}/{env}/rollback", post(rollback))
+        .route("/v1/stacks/{stack}/{env}/down", post(down))
         .route("/v1/stack-rollouts/{id}", get(one))
 }
 
@@ -62,6 +63,18 @@ async fn rollback(
 ) -> Result<Response, ApiError> {
     authorize(&s, &headers, true)?;
     let r = stack::rollback(&s.driver.engine, &stack, &env, &body.operator, &body.reason)?;
+    s.driver.poke();
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn down(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    Path((stack, env)): Path<(String, String)>,
+    Json(body): Json<VerbBody>,
+) -> Result<Response, ApiError> {
+    authorize(&s, &headers, true)?;
+    let r = stack::teardown(&s.driver.engine, &stack, &env, &body.operator, &body.reason)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }

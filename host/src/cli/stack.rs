@@ -62,6 +62,16 @@ pub enum StackCommand {
         #[arg(long)]
         wait: bool,
     },
+    /// Remove every service of the stack, dependents first.
+    Down {
+        stack: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
@@ -78,7 +88,8 @@ pub fn run(cli: &Cli, cmd: &StackCommand) -> anyhow::Result<bool> {
         StackCommand::Deploy { file, env, reason, wait, output } => deploy(cli, file, env, reason, *wait, *output),
         StackCommand::Status { stack, env, output } => status(cli, stack, env, *output),
         StackCommand::History { stack, env, output } => history(cli, stack, env, *output),
-        StackCommand::Rollback { stack, env, reason, wait } => rollback(cli, stack, env, reason, *wait),
+        StackCommand::Rollback { stack, env, reason, wait } => unwind(cli, stack, env, reason, *wait, "rollback"),
+        StackCommand::Down { stack, env, reason, wait } => unwind(cli, stack, env, reason, *wait, "down"),
     }
 }
 
@@ -220,6 +231,7 @@ fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<
                 let kind = match &r.kind {
                     crate::stack::StackKind::Deploy => "deploy".to_string(),
                     crate::stack::StackKind::Rollback { of } => format!("rollback of {of}"),
+                    crate::stack::StackKind::Teardown => "down".to_string(),
                 };
                 vec![r.id.clone(), kind, r.phase.as_str().into(), r.requested_by.clone(), r.outcome.clone().unwrap_or_default()]
             })
@@ -229,13 +241,18 @@ fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<
     })
 }
 
-fn rollback(cli: &Cli, stack: &str, env: &str, reason: &str, wait: bool) -> anyhow::Result<bool> {
+/// `rollback` or `down`: both unwind services in reverse dependency order.
+fn unwind(cli: &Cli, stack: &str, env: &str, reason: &str, wait: bool, verb: &str) -> anyhow::Result<bool> {
     block(async {
         let c = client(cli);
         let body = VerbBody { operator: who(), reason: reason.into() };
         let r: StackRollout =
-            c.post(&format!("/v1/stacks/{stack}/{env}/rollback"), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
-        println!("stack rollback {} started", r.id);
-        if wait { Ok(follow(&c, &r.id, Output::Table).await? == StackPhase::RolledBack) } else { Ok(true) }
+            c.post(&format!("/v1/stacks/{stack}/{env}/{verb}"), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        println!("stack {verb} {} started", r.id);
+        if !wait {
+            return Ok(true);
+        }
+        let success = if verb == "down" { StackPhase::Completed } else { StackPhase::RolledBack };
+        Ok(follow(&c, &r.id, Output::Table).await? == success)
     })
 }

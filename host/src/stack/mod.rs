@@ -15,7 +15,7 @@ use hoist_stack::StackDef;
 use hoist_store::StackRolloutRow;
 use serde::{Deserialize, Serialize};
 
-pub use plan::{StackError, deploy, rollback};
+pub use plan::{StackError, deploy, rollback, teardown};
 pub use tick::tick;
 
 /// The stack rollout's phase.
@@ -105,6 +105,8 @@ pub enum StackKind {
     Deploy,
     /// Rolls back what the stack rollout `of` updated.
     Rollback { of: String },
+    /// Removes every service of the stack, dependents first.
+    Teardown,
 }
 
 /// A stack rollout: its definition and where each service stands.

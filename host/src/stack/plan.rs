@@ -179,6 +179,62 @@ pub fn rollback(engine: &Engine, stack: &str, environment: &str, operator: &str,
     create(engine, rollout, input)
 }
 
+/// Removes every running service of the stack in reverse dependency order
+/// (dependents first), as the stack's latest rollout defined it.
+pub fn teardown(engine: &Engine, stack: &str, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+    busy(engine, stack, environment)?;
+    let last = engine
+        .store
+        .stack_history(stack, environment, 1)?
+        .first()
+        .map(StackRollout::from_row)
+        .transpose()
+        .map_err(StackError::Corrupt)?
+        .ok_or_else(|| StackError::Invalid { stack: stack.into(), message: format!("no rollout in `{environment}`; nothing to tear down") })?;
+    let active = engine.store.active_rollouts()?;
+    let now = engine.clock.now_ms();
+    let mut services = BTreeMap::new();
+    for name in last.definition.services.keys() {
+        if let Some(busy) = active.iter().find(|r| &r.service == name && r.environment == environment) {
+            return Err(StackError::Invalid {
+                stack: stack.into(),
+                message: format!("service `{name}` is being deployed by rollout `{}`; abort it first (`hoist abort {}`)", busy.id, busy.id),
+            });
+        }
+        let current = engine.store.current(name, environment)?;
+        services.insert(
+            name.clone(),
+            ServiceRun {
+                state: if current.is_some() { ServiceState::Updated } else { ServiceState::Unchanged },
+                version: current.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+                previous: None,
+                rollout: None,
+                candidate: current.map(|c| c.id),
+                revert: None,
+                started_at_ms: None,
+                ready_at_ms: None,
+                message: String::new(),
+            },
+        );
+    }
+    let rollout = StackRollout {
+        id: String::new(),
+        stack: stack.into(),
+        environment: environment.into(),
+        kind: StackKind::Teardown,
+        phase: StackPhase::RollingBack,
+        definition: last.definition.clone(),
+        order: last.order.clone(),
+        services,
+        requested_by: operator.into(),
+        reason: reason.into(),
+        outcome: Some(format!("teardown requested by {operator}")),
+        started_at_ms: now,
+        updated_at_ms: now,
+    };
+    create(engine, rollout, serde_json::json!({ "verb": "stack-down" }))
+}
+
 fn create(engine: &Engine, mut rollout: StackRollout, input: serde_json::Value) -> Result<StackRollout, StackError> {
     let row = engine.store.create_stack_rollout(
         &rollout.stack,

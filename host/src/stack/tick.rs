@@ -251,8 +251,15 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
     let busy = r.services.values().any(|s| matches!(s.state, ServiceState::Updated | ServiceState::Reverting | ServiceState::Aborting));
     if !busy {
         let broken: Vec<&String> = r.services.iter().filter(|(_, s)| s.state == ServiceState::RevertFailed).map(|(n, _)| n).collect();
-        r.phase = if broken.is_empty() { StackPhase::RolledBack } else { StackPhase::Failed };
-        let note = if broken.is_empty() {
+        let teardown = r.kind == super::StackKind::Teardown;
+        r.phase = match (broken.is_empty(), teardown) {
+            (false, _) => StackPhase::Failed,
+            (true, true) => StackPhase::Completed,
+            (true, false) => StackPhase::RolledBack,
+        };
+        let note = if broken.is_empty() && teardown {
+            "every service removed, dependents first".to_string()
+        } else if broken.is_empty() {
             "every updated service is back on its previous revision".to_string()
         } else {
             format!("rollback failed for {broken:?}; see `hoist stack status {} --env {}`", r.stack, r.environment)
@@ -280,14 +287,16 @@ async fn revert(engine: &Engine, r: &mut StackRollout, name: &str) -> Result<(),
         (None, Some(candidate)) => match engine.platform.remove(name, &r.environment, candidate).await {
             Ok(()) => {
                 engine.store.clear_current(name, &r.environment)?;
-                (ServiceState::Removed, None, format!("new in this stack rollout: {candidate} removed"))
+                let why = if r.kind == super::StackKind::Teardown { "torn down" } else { "new in this stack rollout" };
+                (ServiceState::Removed, None, format!("{why}: {candidate} removed"))
             }
             Err(e) => (ServiceState::RevertFailed, None, format!("removing {candidate}: {e}")),
         },
         (None, None) => (ServiceState::Reverted, None, "nothing ran".into()),
     };
     let input = serde_json::json!({ "revert": name, "to": run.previous, "rollout": revert_id });
-    record(engine, r, name, input, &format!("rolling back `{name}`: {message}"))?;
+    let verb = if r.kind == super::StackKind::Teardown { "removing" } else { "rolling back" };
+    record(engine, r, name, input, &format!("{verb} `{name}`: {message}"))?;
     if let Some(entry) = r.services.get_mut(name) {
         entry.state = state;
         entry.revert = revert_id;
