@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use hoist::runtime::Runtime;
-use hoist::simulate::scenario::{EventDecl, Scenario, ServiceDecl, Target, TrafficDecl};
+use hoist::simulate::scenario::{EnsureFailure, EventDecl, FailureKind, Scenario, ServiceDecl, Target, TrafficDecl};
 use hoist::simulate::{Outcome, SimOptions, render_json, simulate, simulate_with};
 use hoist_tests::{Rng, examples, runtime};
 use serde_json::Value;
@@ -69,6 +69,8 @@ fn every_example_scenario_ends_as_expected() {
         ("blue-green-abort", "aborted", "r1", 3),
         ("recreate", "completed", "r2", 2),
         ("rolling", "rolled-back", "r1", 6),
+        ("missing-image", "rolled-back", "r1", 4),
+        ("instance-killed", "completed", "r2", 4),
     ];
     for (name, phase, stable, replicas) in expected {
         let o = run(&rt, &scenario(name));
@@ -114,7 +116,17 @@ fn the_same_scenario_replays_byte_for_byte() {
 fn killing_the_engine_after_any_persisted_step_ends_in_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(&dir);
-    for name in ["canary-bad", "canary-good", "blue-green", "blue-green-abort", "recreate", "rolling", "canary-manual"] {
+    for name in [
+        "canary-bad",
+        "canary-good",
+        "blue-green",
+        "blue-green-abort",
+        "recreate",
+        "rolling",
+        "canary-manual",
+        "missing-image",
+        "instance-killed",
+    ] {
         let s = scenario(name);
         let whole = run(&rt, &s);
         for k in 1..=whole.decisions {
@@ -183,17 +195,7 @@ fn generated(registry: PathBuf, replicas: u32, startup: u64, events: Vec<EventDe
 }
 
 fn event(time: u64) -> EventDecl {
-    EventDecl {
-        time,
-        revision: None,
-        error_rate: None,
-        p50_ms: None,
-        p95_ms: None,
-        p99_ms: None,
-        fail_instance: None,
-        operator: None,
-        reason: None,
-    }
+    EventDecl { time, ..EventDecl::default() }
 }
 
 /// Kubernetes' fenceposts: surge rounds up, unavailable down, never both 0.
@@ -292,4 +294,94 @@ fn canary_weights_only_rise_and_every_failure_restores_the_stable_revision() {
             other => panic!("case {case} {config}: ended {other}: {:?}", o.reason),
         }
     }
+}
+
+/// `missing-image` with the platform failing as `kind` from t=0, and
+/// working again at `recovers` (ms) if given.
+fn platform_failing(kind: FailureKind, recovers: Option<u64>) -> Scenario {
+    let mut s = scenario("missing-image");
+    let message = "engine answered HTTP 500".to_string();
+    s.events = vec![EventDecl {
+        revision: Some(Target::Candidate),
+        ensure_fails: Some(EnsureFailure { kind, message }),
+        ..event(0)
+    }];
+    if let Some(at) = recovers {
+        s.events.push(EventDecl { revision: Some(Target::Candidate), ensure_recovers: true, ..event(at) });
+    }
+    s
+}
+
+#[test]
+fn a_permanent_platform_error_rolls_back_at_once_with_the_platforms_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &scenario("missing-image"));
+    assert_eq!(o.phase, "rolled-back", "{:?}", o.reason);
+    assert!(o.ended_at_ms <= 2_000, "rolled back at {} ms, not at once", o.ended_at_ms);
+    let reason = o.reason.clone().unwrap();
+    assert!(
+        reason.contains("the platform cannot run r2: image `checkout:v42` is not present on the engine and no registry is configured"),
+        "{reason}"
+    );
+    assert!(o.timeline.iter().any(|e| e.kind == "rollback" && e.text.contains("checkout:v42")), "{:?}", o.timeline);
+    assert!(o.timeline.iter().any(|e| e.kind == "error" && e.text.contains("checkout:v42")), "{:?}", o.timeline);
+    assert_all_on(&o, "r1", 4);
+}
+
+#[test]
+fn a_first_deployment_the_platform_cannot_run_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let mut s = scenario("missing-image");
+    s.service.stable = None;
+    let o = run(&rt, &s);
+    assert_eq!(o.phase, "failed", "{:?}", o.reason);
+    assert!(o.ended_at_ms <= 2_000, "failed at {} ms, not at once", o.ended_at_ms);
+    assert!(o.reason.unwrap().contains("checkout:v42"));
+    assert_eq!(revisions(&o.final_observed), vec![], "{}", o.final_observed);
+}
+
+#[test]
+fn a_platform_that_keeps_failing_is_given_up_after_five_failures_over_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &platform_failing(FailureKind::Failed, None));
+    assert_eq!(o.phase, "rolled-back", "{:?}", o.reason);
+    assert!((60_000..65_000).contains(&o.ended_at_ms), "rolled back at {} ms", o.ended_at_ms);
+    let reason = o.reason.clone().unwrap();
+    assert!(reason.contains("times in a row over 60 s for r2; last: engine answered HTTP 500"), "{reason}");
+    assert_all_on(&o, "r1", 4);
+}
+
+#[test]
+fn a_short_streak_of_platform_failures_does_not_end_the_rollout() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &platform_failing(FailureKind::Failed, Some(30_000)));
+    assert_eq!(o.phase, "completed", "{:?}", o.reason);
+    assert_all_on(&o, "r2", 4);
+}
+
+#[test]
+fn an_unreachable_platform_is_retried_past_the_failure_streak_and_the_rollout_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &platform_failing(FailureKind::Unreachable, Some(180_000)));
+    assert_eq!(o.phase, "completed", "{:?}", o.reason);
+    assert!(o.ended_at_ms > 180_000);
+    assert!(o.timeline.iter().any(|e| e.kind == "error" && e.at_ms >= 150_000 && e.text.contains("HTTP 500")), "retried throughout");
+    assert_all_on(&o, "r2", 4);
+}
+
+#[test]
+fn a_killed_instance_is_recorded_and_replaced_by_the_platform() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &scenario("instance-killed"));
+    assert_eq!(o.phase, "completed", "{:?}", o.reason);
+    let event = o.timeline.iter().find(|e| e.kind == "instance").expect("the killed instance is recorded");
+    assert!(event.text.contains("of r2 has exited (killed by signal 9); the platform replaces it"), "{}", event.text);
+    assert!(event.at_ms <= 25_000, "killed at 20 s, seen at {} ms: the engine watches mid-step", event.at_ms);
+    assert_all_on(&o, "r2", 4);
 }

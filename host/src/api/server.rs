@@ -149,9 +149,12 @@ async fn status(State(s): State<Shared>, headers: HeaderMap, Path((service, env)
     let engine = &s.driver.engine;
     let current = engine.store.current(&service, &env)?;
     let rollout = engine.store.history(&service, &env, 1)?.into_iter().next();
-    let instances = engine.platform.instances(&service, &env).await.unwrap_or_default();
+    let (instances, platform_error) = match engine.platform.instances(&service, &env).await {
+        Ok(instances) => (instances, None),
+        Err(err) => (Vec::new(), Some(err)),
+    };
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
-    Ok(Json(StatusView { service, environment: env, current, rollout, observed }).into_response())
+    Ok(Json(StatusView { service, environment: env, current, rollout, observed, platform_error }).into_response())
 }
 
 async fn history(State(s): State<Shared>, headers: HeaderMap, Path((service, env)): Path<(String, String)>) -> Result<Response, ApiError> {

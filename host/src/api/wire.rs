@@ -43,6 +43,9 @@ pub struct StatusView {
     pub rollout: Option<hoist_store::Rollout>,
     /// Instances/ready per revision and weights, as observed now.
     pub observed: serde_json::Value,
+    /// Why the platform could not be observed now, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform_error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

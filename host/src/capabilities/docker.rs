@@ -34,6 +34,11 @@ const MAX_STOP_SECS: u32 = 120;
 const REQUEST_TIMEOUT_SECS: u64 = 120;
 const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
 
+/// Names the address and says what to do.
+fn unreachable(address: &str, err: &EngineError) -> String {
+    format!("engine unreachable at {address}: {err}; start the Docker engine, or set DOCKER_HOST to the engine to use")
+}
+
 /// A lazily connected handle on the local Docker engine, shared by calls.
 #[derive(Clone, Default)]
 pub struct DockerClient {
@@ -64,20 +69,20 @@ impl DockerClient {
         let address = self.address();
         self.inner
             .get_or_try_init(|| async {
-                let docker = Docker::connect_with_host(&address)
-                    .map_err(|err| DockerError::Unreachable(format!("engine unreachable at {address}: {err}")))?;
+                let docker =
+                    Docker::connect_with_host(&address).map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))?;
                 let docker = docker.with_timeout(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS));
                 // Speak the engine's API version (an older engine refuses a newer client).
                 docker
                     .negotiate_version()
                     .await
-                    .map_err(|err| DockerError::Unreachable(format!("engine unreachable at {address}: {err}")))
+                    .map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))
             })
             .await
     }
 
     fn unreachable(&self, err: &EngineError) -> DockerError {
-        DockerError::Unreachable(format!("engine unreachable at {}: {err}", self.address()))
+        DockerError::Unreachable(unreachable(&self.address(), err))
     }
 
     /// Maps an engine error; `subject` names what the call was about.

@@ -182,7 +182,10 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
         if let Some(r) = &s.rollout {
             println!("rollout {} ({} → {}): {} at step {}: {}", r.id, r.stable.as_deref().unwrap_or("-"), r.candidate, r.phase, r.step, r.status);
         }
-        println!("instances {}", s.observed["revisions"]);
+        match &s.platform_error {
+            Some(err) => println!("instances unknown: {err}"),
+            None => println!("instances {}", s.observed["revisions"]),
+        }
         println!("weights   {}", s.observed["weights"]);
         Ok(true)
     })

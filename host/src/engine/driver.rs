@@ -45,7 +45,7 @@ impl Driver {
             let ready: Vec<String> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
             for id in ready {
                 let next = match self.engine.tick(&id).await {
-                    Ok(Tick::At(t)) => t,
+                    Ok(Tick::At(t)) => t.min(now + self.engine.config.watch_ms),
                     Ok(Tick::Operator) => u64::MAX,
                     Ok(Tick::Done(phase)) => {
                         tracing::info!(rollout = %id, %phase, "rollout ended");

@@ -29,6 +29,9 @@ pub struct Memory {
     /// The strategy said `complete`; the host is finishing it.
     #[serde(default)]
     pub completing: bool,
+    /// Consecutive failed `ensure` calls that may heal by themselves.
+    #[serde(default)]
+    pub platform_failures: Option<FailureStreak>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -75,6 +78,15 @@ pub struct RollbackProgress {
     pub switched: bool,
     /// What the rollout ends as: `rolled-back` or `aborted`.
     pub outcome: String,
+}
+
+/// A run of failed platform calls with no success in between.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct FailureStreak {
+    pub count: u32,
+    pub since_ms: u64,
+    pub last: String,
 }
 
 impl Memory {

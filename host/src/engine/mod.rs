@@ -11,6 +11,7 @@ mod analysis;
 pub mod driver;
 pub mod memory;
 mod observe;
+mod platform_faults;
 pub mod plugin_platform;
 pub mod ports;
 pub mod probed_platform;
@@ -25,7 +26,7 @@ use hoist_store::{CommandKind, NewCommand, NewRevision, NewRollout, Phase, Rollo
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::Plugin;
-pub use ports::{Clock, Metrics, Platform, RevisionSpec, SystemClock, Traffic};
+pub use ports::{Clock, Metrics, Platform, PlatformFault, RevisionSpec, SystemClock, Traffic};
 pub use step::Tick;
 
 /// `{"revisions": {"r1": {"instances": n, "ready": m}}, "weights": {...}}`
@@ -60,10 +61,19 @@ pub struct EnvPlugins {
 pub struct EngineConfig {
     /// How often a waiting rollout re-observes.
     pub poll_ms: u64,
+    /// The drivers step a running rollout at least this often even when it
+    /// waits longer (a canary step, an analysis), so an instance that dies
+    /// meanwhile is seen and replaced. Such a step decides nothing.
+    pub watch_ms: u64,
     /// A rollout not completed by then is rolled back.
     pub progress_deadline_ms: u64,
     /// Consecutive strategy faults before the rollout is rolled back.
     pub max_faults: u32,
+    /// A rollout is rolled back after this many consecutive failed platform
+    /// calls (not counting an unreachable platform) ...
+    pub max_platform_failures: u32,
+    /// ... once they have lasted this long, so a blip does not end it.
+    pub platform_failure_window_ms: u64,
     /// Deploy lock lifetime, renewed at every step.
     pub lock_ttl_ms: u64,
     /// A rollback that cannot restore the stable revision fails after this.
@@ -81,8 +91,11 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             poll_ms: 1_000,
+            watch_ms: 5_000,
             progress_deadline_ms: 30 * 60_000,
             max_faults: 3,
+            max_platform_failures: 5,
+            platform_failure_window_ms: 60_000,
             lock_ttl_ms: 5 * 60_000,
             rollback_deadline_ms: 5 * 60_000,
             ready_recheck_ms: 30_000,

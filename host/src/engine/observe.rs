@@ -24,6 +24,22 @@ impl Observed {
         self.instances.iter().filter(|i| i.revision == revision).count() as u32
     }
 
+    /// Instances of the revision that have not ended.
+    pub fn live(&self, revision: &str) -> u32 {
+        self.instances.iter().filter(|i| i.revision == revision && !ended(i)).count() as u32
+    }
+
+    /// Instances that have ended (exited, killed) and are still listed.
+    pub fn ended(&self) -> impl Iterator<Item = &Instance> {
+        self.instances.iter().filter(|i| ended(i))
+    }
+
+    /// Whether the platform must act for the revision to have `replicas`
+    /// live instances and no ended ones.
+    pub fn needs_ensure(&self, revision: &str, replicas: u32) -> bool {
+        self.live(revision) != replicas || self.count(revision) != self.live(revision)
+    }
+
     /// `{"revisions": {"r1": {"instances": 10, "ready": 10}}, "weights": {"r1": 100}}`
     pub fn summary(&self) -> Value {
         let mut revisions: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
@@ -41,5 +57,22 @@ impl Observed {
         let weights: serde_json::Map<String, Value> =
             self.weights.iter().map(|w| (w.revision.clone(), json!(w.percent))).collect();
         json!({ "revisions": revisions, "weights": weights })
+    }
+}
+
+fn ended(i: &Instance) -> bool {
+    matches!(i.state, InstanceState::Exited(_))
+}
+
+/// "exited (exit code 137)", "stopping", ... for messages.
+pub fn state_text(state: &InstanceState) -> String {
+    match state {
+        InstanceState::Starting => "starting".into(),
+        InstanceState::Ready => "ready".into(),
+        InstanceState::Unready => "unready".into(),
+        InstanceState::Stopping => "stopping".into(),
+        InstanceState::Exited(how) if how == "exited" => "exited".into(),
+        InstanceState::Exited(how) => format!("exited ({how})"),
+        InstanceState::Other(what) => what.clone(),
     }
 }

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use super::Configured;
-use super::ports::{BoxFuture, Clock, Platform, RevisionSpec};
-use crate::runtime::bindings::base::hoist::plugin::types::Instance;
+use super::ports::{BoxFuture, Clock, Platform, PlatformFault, RevisionSpec};
+use crate::runtime::bindings::base::hoist::plugin::types::{Instance, PluginError};
 use crate::runtime::bindings::platform::exports::hoist::plugin::platform as wit;
 
 pub struct PluginPlatform<C: Clock> {
@@ -33,10 +33,23 @@ fn describe(e: &wit::PlatformError) -> String {
     }
 }
 
+/// What the engine does about a platform error: the plugin's typed case
+/// decides, never its wording.
+fn fault(plugin: &str, e: &wit::PlatformError) -> PlatformFault {
+    let message = format!("platform `{plugin}`: {}", describe(e));
+    match e {
+        wit::PlatformError::InvalidSpec(_) | wit::PlatformError::Plugin(PluginError::InvalidConfig(_)) => {
+            PlatformFault::Permanent(message)
+        }
+        wit::PlatformError::Unavailable(_) => PlatformFault::Unreachable(message),
+        _ => PlatformFault::Failed(message),
+    }
+}
+
 impl<C: Clock> Platform for PluginPlatform<C> {
-    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), String>> {
+    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), PlatformFault>> {
         Box::pin(async move {
-            let p = self.plugin(&spec.environment)?;
+            let p = self.plugin(&spec.environment).map_err(PlatformFault::Permanent)?;
             let wit_spec = wit::RevisionSpec {
                 service: spec.service.clone(),
                 environment: spec.environment.clone(),
@@ -48,8 +61,13 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 config: p.config.clone(),
                 extensions: vec![("hoist.version".into(), spec.version.clone())],
             };
-            let called = p.plugin.ensure(&wit_spec, replicas, self.clock.now_ms()).await.map_err(|e| e.to_string())?;
-            called.value.map(|_| ()).map_err(|e| describe(&e))
+            // A trap or timeout of the call is the plugin's fault, not the spec's.
+            let called = p
+                .plugin
+                .ensure(&wit_spec, replicas, self.clock.now_ms())
+                .await
+                .map_err(|e| PlatformFault::Failed(e.to_string()))?;
+            called.value.map(|_| ()).map_err(|e| fault(&p.plugin.name, &e))
         })
     }
 

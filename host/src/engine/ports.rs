@@ -31,9 +31,31 @@ pub struct RevisionSpec {
     pub probe: Option<hoist_probe::ProbeSpec>,
 }
 
+/// Why the platform did not make a revision's instances true, by what the
+/// engine should do about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlatformFault {
+    /// Retrying cannot help (a missing image, a bad command): the rollout
+    /// is rolled back at once with this reason.
+    Permanent(String),
+    /// The platform cannot be reached: retried until the progress deadline,
+    /// since rolling back would need the same platform.
+    Unreachable(String),
+    /// Anything else: retried, but a streak of them rolls the rollout back.
+    Failed(String),
+}
+
+impl std::fmt::Display for PlatformFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Permanent(m) | Self::Unreachable(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
 /// A platform: makes "revision R has N instances" true, lists instances.
 pub trait Platform: Send + Sync {
-    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), String>>;
+    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), PlatformFault>>;
     fn instances<'a>(&'a self, service: &'a str, environment: &'a str) -> BoxFuture<'a, Result<Vec<Instance>, String>>;
     fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }

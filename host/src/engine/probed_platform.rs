@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use hoist_probe::{ProbeSpec, Prober};
 
-use super::ports::{BoxFuture, Platform, RevisionSpec};
+use super::ports::{BoxFuture, Platform, PlatformFault, RevisionSpec};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState};
 
 pub struct ProbedPlatform<P: Platform> {
@@ -72,7 +72,7 @@ impl<P: Platform> ProbedPlatform<P> {
 }
 
 impl<P: Platform> Platform for ProbedPlatform<P> {
-    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), String>> {
+    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), PlatformFault>> {
         if let Some(probe) = &spec.probe {
             self.declare(&spec.service, &spec.environment, &spec.revision, probe.clone());
         }

@@ -8,6 +8,8 @@ use serde_json::{Value, json};
 use super::analysis::verdict_of;
 use super::memory::{Memory, PendingAnalysis, RollbackProgress, Wait};
 use super::observe::Observed;
+use super::platform_faults::{Judgement, judge};
+use super::ports::PlatformFault;
 use super::{Engine, EngineError};
 use crate::runtime::bindings::base::hoist::plugin::types::{Revision, Weight};
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{
@@ -31,6 +33,8 @@ pub enum Tick {
 /// What one step collects to persist.
 struct Pass {
     records: Vec<DecisionRecord>,
+    /// Failed `ensure` calls of the forward path: (revision, fault).
+    faults: Vec<(String, PlatformFault)>,
 }
 
 impl Pass {
@@ -65,7 +69,7 @@ impl Engine {
             return Ok(Tick::Done(r.phase));
         }
         let mut mem = Memory::from_json(&r.intent);
-        let mut pass = Pass { records: Vec::new() };
+        let mut pass = Pass { records: Vec::new(), faults: Vec::new() };
 
         let commands = self.store.take_commands(id, now)?;
         let woke = !commands.is_empty();
@@ -112,13 +116,23 @@ impl Engine {
         let observed = match self.observe(&r).await {
             Ok(o) => o,
             Err(err) => {
-                pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err.clone());
-                r.status = format!("cannot observe the platform: {err}; retrying");
+                let status = format!("cannot observe the platform, retrying; the rollout goes on once it answers: {err}");
+                // Once per distinct error, not once per poll of an outage.
+                if r.status != status {
+                    pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err.clone());
+                }
+                r.status = status;
                 self.persist(&mut r, &mem, now, None, pass)?;
                 return Ok(Tick::At(now + self.config.poll_ms));
             }
         };
+        let rolling_back = mem.rollback.is_some();
+        let streak = mem.platform_failures.clone();
+        note_ended(&r, &mem, &observed, now, &mut pass);
         self.reconcile(&r, &mem, &observed, now, &mut pass).await;
+        if !rolling_back && let Some(reason) = self.judge_platform(&mut r, &mut mem, &mut pass, now) {
+            begin_rollback(&mut mem, reason, failed_outcome(&r), now);
+        }
 
         if mem.rollback.is_some() {
             return self.rollback_step(r, mem, &observed, now, pass).await;
@@ -162,7 +176,7 @@ impl Engine {
                 Wait::Operator { .. } => false,
             };
         if !due {
-            if !pass.records.is_empty() {
+            if !pass.records.is_empty() || mem.platform_failures != streak {
                 self.persist(&mut r, &mem, now, None, pass)?;
             }
             return Ok(self.next(&r, &mem, now));
@@ -272,11 +286,15 @@ impl Engine {
             return Err(EngineError::Halted(r.step));
         }
 
-        let mut pass = Pass { records: Vec::new() };
+        let mut pass = Pass { records: Vec::new(), faults: Vec::new() };
         if mem.rollback.is_some() {
             return self.rollback_step(r, mem, observed, now, pass).await;
         }
         self.reconcile(&r, &mem, observed, now, &mut pass).await;
+        if let Some(reason) = self.judge_platform(&mut r, &mut mem, &mut pass, now) {
+            begin_rollback(&mut mem, reason, failed_outcome(&r), now);
+            return self.rollback_step(r, mem, observed, now, pass).await;
+        }
         if mem.completing {
             return self.complete(r, mem, observed, now, pass).await;
         }
@@ -291,11 +309,13 @@ impl Engine {
     /// moves onto them, and taken away only after traffic has left them (a
     /// revision going to zero is drained on the router first).
     async fn reconcile(&self, r: &Rollout, mem: &Memory, observed: &Observed, now: u64, pass: &mut Pass) {
+        // Ended instances (a killed container, a crashed process) do not
+        // count: the platform's `ensure` clears and replaces them.
         let (ups, downs): (Vec<_>, Vec<_>) = mem
             .replicas
             .iter()
-            .filter(|(revision, replicas)| observed.count(revision) != **replicas)
-            .partition(|(revision, replicas)| **replicas > observed.count(revision));
+            .filter(|(revision, replicas)| observed.needs_ensure(revision, **replicas))
+            .partition(|(revision, replicas)| **replicas > observed.live(revision));
         for (revision, replicas) in ups {
             self.scale(r, revision, *replicas, now, pass).await;
         }
@@ -320,11 +340,12 @@ impl Engine {
     async fn scale(&self, r: &Rollout, revision: &str, replicas: u32, now: u64, pass: &mut Pass) {
         let result = match self.spec_of(&r.service, &r.environment, revision) {
             Ok((spec, _)) => self.platform.ensure(&spec, replicas).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(PlatformFault::Failed(e.to_string())),
         };
         if let Err(err) = result {
             let rec = pass.record(r, now, "apply", json!({ "scale": revision, "replicas": replicas }), Value::Null);
-            rec.error = Some(err);
+            rec.error = Some(err.to_string());
+            pass.faults.push((revision.to_string(), err));
         }
     }
 
@@ -408,7 +429,11 @@ impl Engine {
     async fn rollback_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
         let Some(mut rb) = mem.rollback.clone() else { return Ok(self.next(&r, &mem, now)) };
         mem.analysis = None;
-        let outcome = if rb.outcome == "aborted" { Phase::Aborted } else { Phase::RolledBack };
+        let outcome = match rb.outcome.as_str() {
+            "aborted" => Phase::Aborted,
+            "failed" => Phase::Failed,
+            _ => Phase::RolledBack,
+        };
         let Some(stable) = r.stable.clone() else {
             // A first deployment has nothing to return to: remove it.
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
@@ -421,10 +446,11 @@ impl Engine {
         mem.replicas.insert(stable.clone(), replicas);
         mem.replicas.remove(&r.candidate);
         let ready = observed.ready(&stable);
-        if observed.count(&stable) != replicas {
+        if observed.needs_ensure(&stable, replicas) {
             let (spec, _) = self.spec_of(&r.service, &r.environment, &stable)?;
             if let Err(err) = self.platform.ensure(&spec, replicas).await {
-                pass.record(&r, now, "apply", json!({ "scale": stable, "replicas": replicas }), Value::Null).error = Some(err);
+                pass.record(&r, now, "apply", json!({ "scale": stable, "replicas": replicas }), Value::Null).error =
+                    Some(err.to_string());
             }
         }
         if !rb.switched && ready >= 1 {
@@ -469,7 +495,7 @@ impl Engine {
         let target = r.candidate.clone();
         let (spec, replicas) = self.spec_of(&r.service, &r.environment, &target)?;
         mem.replicas.insert(target.clone(), replicas);
-        if observed.count(&target) != replicas {
+        if observed.needs_ensure(&target, replicas) {
             let _ = self.platform.ensure(&spec, replicas).await;
         }
         let ready = observed.ready(&target);
@@ -484,6 +510,19 @@ impl Engine {
         r.status = format!("rollback to {target}: {ready}/{replicas} ready");
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::At(now + self.config.poll_ms))
+    }
+
+    /// Judges the platform faults of a reconciliation: a reason to roll
+    /// back, or the status to show while retrying.
+    fn judge_platform(&self, r: &mut Rollout, mem: &mut Memory, pass: &mut Pass, now: u64) -> Option<String> {
+        match judge(mem, &pass.faults, now, &self.config) {
+            Judgement::Fine => None,
+            Judgement::Retry(status) => {
+                r.status = status;
+                None
+            }
+            Judgement::GiveUp(reason) => Some(reason),
+        }
     }
 
     fn end(&self, mut r: Rollout, mut mem: Memory, phase: Phase, reason: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
@@ -533,6 +572,10 @@ impl Engine {
         if let Some(deadline) = r.deadline_ms {
             at = Some(at.map_or(deadline, |t| t.min(deadline)));
         }
+        // A failing platform is retried at every poll, whatever the wait.
+        if mem.platform_failures.is_some() {
+            at = Some(at.map_or(now + self.config.poll_ms, |t| t.min(now + self.config.poll_ms)));
+        }
         match at {
             Some(t) => Tick::At(t.max(now)),
             None => Tick::Operator,
@@ -545,10 +588,33 @@ fn begin_rollback(mem: &mut Memory, reason: String, outcome: Phase, now: u64) {
         reason,
         started_ms: now,
         switched: false,
-        outcome: if outcome == Phase::Aborted { "aborted".into() } else { "rolled-back".into() },
+        outcome: match outcome {
+            Phase::Aborted => "aborted".into(),
+            Phase::Failed => "failed".into(),
+            _ => "rolled-back".into(),
+        },
     });
     mem.analysis = None;
     mem.wait = Wait::Now;
+}
+
+/// Records each ended instance (a killed container, a crashed process) of
+/// a revision that should run: the reconciliation then replaces it.
+fn note_ended(r: &Rollout, mem: &Memory, observed: &Observed, now: u64, pass: &mut Pass) {
+    for i in observed.ended() {
+        if mem.replicas.get(&i.revision).is_some_and(|n| *n > 0) {
+            let state = super::observe::state_text(&i.state);
+            let input = json!({ "revision": i.revision, "instance": i.id, "state": state });
+            pass.record(r, now, "instance", input, Value::Null).reason =
+                Some(format!("instance {} of {} has {state}; the platform replaces it", i.id, i.revision));
+        }
+    }
+}
+
+/// A rollout the platform cannot carry: rolled back to its stable revision,
+/// or failed when there is none to return to.
+fn failed_outcome(r: &Rollout) -> Phase {
+    if r.stable.is_some() { Phase::RolledBack } else { Phase::Failed }
 }
 
 fn revisions_other_than(observed: &Observed, mem: &Memory, keep: &str) -> Vec<String> {

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use hoist_registry::Registry;
 use hoist_store::{CommandKind, NewRevision, Phase, Store};
 
-use super::scenario::{Scenario, Target, TrafficDecl};
+use super::scenario::{FailureKind, Scenario, Target, TrafficDecl};
 use super::timeline::{self, Entry};
 use super::world::{VirtualClock, World};
 use crate::catalog;
-use crate::engine::{DeployRequest, Engine, EngineConfig, ServiceSpec, Tick};
+use crate::engine::{DeployRequest, Engine, EngineConfig, PlatformFault, ServiceSpec, Tick};
 use crate::runtime::Runtime;
 
 /// Most engine steps one simulation may take (a strategy that never waits
@@ -139,6 +139,24 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
                 let which = world.fail_instance(rev, n).unwrap_or_else(|| format!("{rev} instance #{n} (absent)"));
                 script.push(Entry::note(now, format!("instance {which} fails its readiness probe")));
             }
+            if let (Some(n), Some(rev)) = (event.kill_instance, &revision) {
+                let which = world.kill_instance(rev, n).unwrap_or_else(|| format!("{rev} instance #{n} (absent)"));
+                script.push(Entry::note(now, format!("instance {which} is killed")));
+            }
+            if let (Some(failure), Some(rev)) = (&event.ensure_fails, &revision) {
+                let message = failure.message.clone();
+                let fault = match failure.kind {
+                    FailureKind::Permanent => PlatformFault::Permanent(message),
+                    FailureKind::Unreachable => PlatformFault::Unreachable(message),
+                    FailureKind::Failed => PlatformFault::Failed(message),
+                };
+                script.push(Entry::note(now, format!("the platform fails to run {rev}: {fault}")));
+                world.fail_ensure(rev, Some(fault));
+            }
+            if let (true, Some(rev)) = (event.ensure_recovers, &revision) {
+                world.fail_ensure(rev, None);
+                script.push(Entry::note(now, format!("the platform runs {rev} again")));
+            }
             if let Some(verb) = &event.operator {
                 let kind = CommandKind::parse(verb)
                     .ok_or_else(|| anyhow::anyhow!("scenario `{}`: unknown operator verb `{verb}`", scenario.name))?;
@@ -165,7 +183,9 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
                 other => other?,
             };
             wake = match tick {
-                Tick::At(t) => Some(t.max(now)),
+                // Watched like the live driver does, so a killed instance
+                // is seen before the step ends.
+                Tick::At(t) => Some(t.max(now).min(now + engine.config.watch_ms)),
                 Tick::Operator => None,
                 Tick::Done(_) => {
                     if events.peek().is_none() {

@@ -61,7 +61,7 @@ pub struct TrafficDecl {
 }
 
 /// Something that happens at a virtual time.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct EventDecl {
     #[serde(deserialize_with = "duration")]
@@ -80,12 +80,42 @@ pub struct EventDecl {
     /// The n-th instance (0-based, in creation order) fails its probe.
     #[serde(default)]
     pub fail_instance: Option<usize>,
+    /// The n-th instance (0-based, in creation order) exits, as a killed
+    /// container or a crashed process does.
+    #[serde(default)]
+    pub kill_instance: Option<usize>,
+    /// From now on the platform fails to run the revision.
+    #[serde(default)]
+    pub ensure_fails: Option<EnsureFailure>,
+    /// The platform runs the revision again.
+    #[serde(default)]
+    pub ensure_recovers: bool,
     /// An operator verb: promote, promote-full, skip-step, abort, pause,
     /// resume, approve, or rollback-to:REV.
     #[serde(default)]
     pub operator: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// How the platform fails: `{ kind = "permanent", message = "image … is not present" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct EnsureFailure {
+    pub kind: FailureKind,
+    pub message: String,
+}
+
+/// The platform error's case, as a platform plugin reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// `invalid-spec`: retrying cannot help.
+    Permanent,
+    /// `unavailable`: the platform cannot be reached.
+    Unreachable,
+    /// Any other error.
+    Failed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

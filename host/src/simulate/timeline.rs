@@ -11,7 +11,7 @@ use super::scenario::TrafficDecl;
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub at_ms: u64,
-    /// `note`, `admit`, `decide`, `analysis`, `operator`, `rollback`, `end`, `error`.
+    /// `note`, `admit`, `decide`, `analysis`, `operator`, `instance`, `rollback`, `end`, `error`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<u64>,
@@ -53,6 +53,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                     r.reason.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
                 ),
             ),
+            "instance" => ("instance", r.reason.clone().unwrap_or_default()),
             "rollback" => ("rollback", format!("traffic back on the stable revision: {}", r.reason.as_deref().unwrap_or(""))),
             "apply" | "error" => ("error", format!("{} {}", r.input, r.error.as_deref().unwrap_or(""))),
             "complete" => ("end", format!("completed: {} is stable", r.input["stable"].as_str().unwrap_or("?"))),
@@ -61,7 +62,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
         let mut e = Entry::note(r.at_ms, text);
         e.kind = kind.into();
         // What led to a decision comes before it; what followed, after.
-        let rank = if matches!(kind, "admit" | "operator" | "analysis") { 1 } else { 3 };
+        let rank = if matches!(kind, "admit" | "operator" | "analysis" | "instance") { 1 } else { 3 };
         e.order = (rank, r.seq);
         if r.error.is_some() && kind != "error" {
             e.text.push_str(&format!(" [error: {}]", r.error.as_deref().unwrap_or("")));

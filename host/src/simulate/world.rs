@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::scenario::TrafficDecl;
-use crate::engine::ports::{BoxFuture, Clock, Metrics, Platform, RevisionSpec, Traffic};
+use crate::engine::ports::{BoxFuture, Clock, Metrics, Platform, PlatformFault, RevisionSpec, Traffic};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState, Weight};
 use crate::runtime::bindings::health::exports::hoist::plugin::health::RevisionMetrics;
 
@@ -34,6 +34,8 @@ struct SimInstance {
     revision: String,
     ready_at_ms: u64,
     failed: bool,
+    /// Ended, as a killed container does; listed until `ensure` clears it.
+    exited: bool,
 }
 
 type Key = (String, String);
@@ -55,6 +57,8 @@ struct Inner {
     next_id: u64,
     /// Start-up time per service, where it differs from the world's.
     startup: BTreeMap<String, u64>,
+    /// Revisions the platform fails to run, and how.
+    ensure_faults: BTreeMap<String, PlatformFault>,
 }
 
 impl World {
@@ -83,6 +87,7 @@ impl World {
                 revision: revision.into(),
                 ready_at_ms: 0,
                 failed: false,
+                exited: false,
             });
         }
         inner.weights.insert(key, vec![Weight { revision: revision.into(), percent: 100 }]);
@@ -112,6 +117,23 @@ impl World {
         None
     }
 
+    /// The n-th instance of `revision` (creation order) exits.
+    pub fn kill_instance(&self, revision: &str, n: usize) -> Option<String> {
+        let mut inner = self.lock();
+        let victim = inner.instances.values_mut().flat_map(|l| l.iter_mut()).filter(|i| i.revision == revision).nth(n)?;
+        victim.exited = true;
+        Some(victim.id.clone())
+    }
+
+    /// From now on `ensure` of `revision` fails with `fault` (or works again).
+    pub fn fail_ensure(&self, revision: &str, fault: Option<PlatformFault>) {
+        let mut inner = self.lock();
+        match fault {
+            Some(f) => inner.ensure_faults.insert(revision.to_string(), f),
+            None => inner.ensure_faults.remove(revision),
+        };
+    }
+
     fn characteristics(&self, inner: &Inner, revision: &str) -> TrafficDecl {
         inner.traffic.get(revision).cloned().unwrap_or_else(|| inner.baseline.clone())
     }
@@ -136,14 +158,19 @@ fn merge(into: &mut TrafficDecl, change: &TrafficDecl) {
 }
 
 impl Platform for World {
-    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), String>> {
+    fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), PlatformFault>> {
         Box::pin(async move {
             let now = self.clock.now_ms();
             let mut inner = self.lock();
+            if let Some(fault) = inner.ensure_faults.get(&spec.revision) {
+                return Err(fault.clone());
+            }
             let key = (spec.service.clone(), spec.environment.clone());
             let mut next_id = inner.next_id;
             let startup = inner.startup.get(&spec.service).copied().unwrap_or(self.startup_ms);
             let list = inner.instances.entry(key).or_default();
+            // Like the real platforms, ended instances are cleared and replaced.
+            list.retain(|i| !(i.revision == spec.revision && i.exited));
             let have = list.iter().filter(|i| i.revision == spec.revision).count() as u32;
             if have < replicas {
                 for _ in have..replicas {
@@ -153,6 +180,7 @@ impl Platform for World {
                         revision: spec.revision.clone(),
                         ready_at_ms: now + startup,
                         failed: false,
+                        exited: false,
                     });
                 }
             } else {
@@ -188,7 +216,9 @@ impl Platform for World {
                 .map(|list| {
                     list.iter()
                         .map(|i| {
-                            let (state, ready_for) = if i.failed {
+                            let (state, ready_for) = if i.exited {
+                                (InstanceState::Exited("killed by signal 9".into()), None)
+                            } else if i.failed {
                                 (InstanceState::Unready, None)
                             } else if now >= i.ready_at_ms {
                                 (InstanceState::Ready, Some(now - i.ready_at_ms))
@@ -245,7 +275,7 @@ impl Metrics for World {
             .and_then(|ws| ws.iter().find(|w| w.revision == revision))
             .map_or(0.0, |w| f64::from(w.percent) / 100.0);
         let instances = inner.instances.get(&key).map(|l| l.iter().filter(|i| i.revision == revision).collect::<Vec<_>>()).unwrap_or_default();
-        let ready = instances.iter().filter(|i| !i.failed && to_ms >= i.ready_at_ms).count() as u32;
+        let ready = instances.iter().filter(|i| !i.failed && !i.exited && to_ms >= i.ready_at_ms).count() as u32;
         let failed = instances.iter().filter(|i| i.failed).count() as u32;
         let seconds = to_ms.saturating_sub(from_ms) as f64 / 1000.0;
         let requests = (c.rps.unwrap_or(0.0) * share * seconds).floor() as u64;
