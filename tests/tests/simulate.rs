@@ -321,7 +321,7 @@ fn a_permanent_platform_error_rolls_back_at_once_with_the_platforms_reason() {
     assert!(o.ended_at_ms <= 2_000, "rolled back at {} ms, not at once", o.ended_at_ms);
     let reason = o.reason.clone().unwrap();
     assert!(
-        reason.contains("the platform cannot run r2: image `checkout:v42` is not present on the engine and no registry is configured"),
+        reason.contains("cannot run r2: image `checkout:v42` is not present on the engine and no registry is configured"),
         "{reason}"
     );
     assert!(o.timeline.iter().any(|e| e.kind == "rollback" && e.text.contains("checkout:v42")), "{:?}", o.timeline);

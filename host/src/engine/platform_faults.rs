@@ -29,7 +29,7 @@ pub(super) fn judge(mem: &mut Memory, faults: &[(String, PlatformFault)], now: u
         faults.iter().find(|(_, f)| matches!(f, PlatformFault::Permanent(_)))
     {
         mem.platform_failures = None;
-        return Judgement::GiveUp(format!("the platform cannot run {revision}: {msg}"));
+        return Judgement::GiveUp(format!("cannot run {revision}: {msg}"));
     }
     let Some((revision, last)) = faults.last() else {
         mem.platform_failures = None;
@@ -78,7 +78,7 @@ mod tests {
         let faults = vec![("r2".into(), PlatformFault::Permanent("image `x` is not present".into()))];
         assert_eq!(
             judge(&mut mem, &faults, 0, &EngineConfig::default()),
-            Judgement::GiveUp("the platform cannot run r2: image `x` is not present".into())
+            Judgement::GiveUp("cannot run r2: image `x` is not present".into())
         );
     }
 

@@ -23,20 +23,21 @@ impl<C: Clock> PluginPlatform<C> {
     }
 }
 
-fn describe(e: &wit::PlatformError) -> String {
+/// The error as operators read it, naming the platform plugin.
+fn describe(plugin: &str, e: &wit::PlatformError) -> String {
     match e {
-        wit::PlatformError::Unavailable(s) => format!("platform unavailable: {s}"),
-        wit::PlatformError::InvalidSpec(s) => format!("invalid spec: {s}"),
-        wit::PlatformError::Capability(s) => format!("capability failed: {s}"),
-        wit::PlatformError::Plugin(p) => format!("plugin error: {p:?}"),
-        wit::PlatformError::Other(s) => s.clone(),
+        wit::PlatformError::Unavailable(s) => format!("platform `{plugin}` is unavailable: {s}"),
+        wit::PlatformError::InvalidSpec(s) => format!("platform `{plugin}` refused the spec: {s}"),
+        wit::PlatformError::Capability(s) => format!("platform `{plugin}`: a capability call failed: {s}"),
+        wit::PlatformError::Plugin(p) => format!("platform `{plugin}` failed: {p:?}"),
+        wit::PlatformError::Other(s) => format!("platform `{plugin}`: {s}"),
     }
 }
 
 /// What the engine does about a platform error: the plugin's typed case
 /// decides, never its wording.
 fn fault(plugin: &str, e: &wit::PlatformError) -> PlatformFault {
-    let message = format!("platform `{plugin}`: {}", describe(e));
+    let message = describe(plugin, e);
     match e {
         wit::PlatformError::InvalidSpec(_) | wit::PlatformError::Plugin(PluginError::InvalidConfig(_)) => {
             PlatformFault::Permanent(message)
@@ -79,7 +80,7 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 .instances(service, environment, &p.config, self.clock.now_ms())
                 .await
                 .map_err(|e| e.to_string())?;
-            called.value.map_err(|e| describe(&e))
+            called.value.map_err(|e| describe(&p.plugin.name, &e))
         })
     }
 
@@ -91,7 +92,7 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 .remove(service, environment, revision, &p.config, self.clock.now_ms())
                 .await
                 .map_err(|e| e.to_string())?;
-            called.value.map_err(|e| describe(&e))
+            called.value.map_err(|e| describe(&p.plugin.name, &e))
         })
     }
 }
