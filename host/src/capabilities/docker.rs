@@ -4,7 +4,8 @@
 //! The host connects lazily to the local engine (`DOCKER_HOST`, else
 //! `unix:///var/run/docker.sock`). Ports are only ever published on
 //! 127.0.0.1. Engine errors become domain errors a user can read. The
-//! Swarm service calls are in `docker_swarm.rs`.
+//! Swarm calls are in `docker_swarm.rs` (services, networks) and
+//! `docker_tasks.rs` (tasks and their addresses).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::runtime::bindings::platform::hoist::plugin::docker::{
-    ContainerInfo, ContainerSpec, DockerError, Health, Host, PortBinding as WitPort, ServiceInfo, ServiceSpec,
+    ContainerInfo, ContainerSpec, DockerError, Health, Host, PortBinding as WitPort, ServiceInfo, ServiceSpec, TaskInfo,
 };
 use crate::runtime::host_state::HostState;
 
@@ -257,10 +258,9 @@ fn port_conflict(message: &str) -> String {
     }
 }
 
-fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
-    let config = c.config.unwrap_or_default();
-    let state = c.state.unwrap_or_default();
-    let health = match state.health.and_then(|h| h.status) {
+/// The HEALTHCHECK status of an inspected container.
+pub(super) fn health_of(c: &ContainerInspectResponse) -> Health {
+    match c.state.as_ref().and_then(|s| s.health.as_ref()).and_then(|h| h.status.as_ref()) {
         None => Health::None,
         Some(s) => match s.as_ref() {
             "" | "none" => Health::None,
@@ -269,7 +269,13 @@ fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
             "unhealthy" => Health::Unhealthy,
             other => Health::Other(other.to_string()),
         },
-    };
+    }
+}
+
+fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
+    let health = health_of(&c);
+    let config = c.config.unwrap_or_default();
+    let state = c.state.unwrap_or_default();
     let mut ports = Vec::new();
     for (key, bindings) in c.network_settings.and_then(|n| n.ports).unwrap_or_default() {
         let Some(container_port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else { continue };
@@ -344,6 +350,12 @@ impl Host for HostState {
     }
     async fn list_services(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ServiceInfo>, DockerError> {
         self.docker()?.list_services(&labels).await
+    }
+    async fn list_tasks(&mut self, service: String) -> Result<Vec<TaskInfo>, DockerError> {
+        self.docker()?.list_tasks(&service).await
+    }
+    async fn ensure_swarm_network(&mut self, name: String) -> Result<(), DockerError> {
+        self.docker()?.ensure_swarm_network(&name).await
     }
 }
 

@@ -1,14 +1,17 @@
-//! The Swarm service calls of `hoist:plugin/docker`.
+//! The Swarm service calls of `hoist:plugin/docker` (tasks and their
+//! addresses are in `docker_tasks.rs`).
 //!
 //! Swarm cannot publish a port on 127.0.0.1 only (its routing mesh and
 //! host-mode publishing bind every interface), so a service spec with ports
-//! is refused: Hoist publishes nothing beyond loopback.
+//! is refused: Hoist publishes nothing beyond loopback. Tasks are reached on
+//! a network instead (extension `network`, see `ensure_swarm_network`).
 
 use std::collections::HashMap;
 
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    ServiceSpec as EngineServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
+    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec as EngineServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
 };
 use bollard::query_parameters::{ListServicesOptionsBuilder, UpdateServiceOptionsBuilder};
 
@@ -23,6 +26,18 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
         )));
     }
     let labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
+    let extension = |key: &str| spec.extensions.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let networks = extension("network")
+        .map(|name| vec![NetworkAttachmentConfig { target: Some(name.to_owned()), ..NetworkAttachmentConfig::default() }]);
+    let stop_grace_period = match extension("stop-grace-ms") {
+        None => None,
+        Some(ms) => Some(ms.parse::<i64>().ok().filter(|ms| (0..=3_600_000).contains(ms)).ok_or_else(|| {
+            DockerError::Other(format!(
+                "service `{}`: extension `stop-grace-ms` = `{ms}` is not a number of milliseconds up to 3600000",
+                spec.name
+            ))
+        })? * 1_000_000),
+    };
     Ok(EngineServiceSpec {
         name: Some(spec.name.clone()),
         labels: Some(labels.clone()),
@@ -31,8 +46,10 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
                 image: Some(spec.image.clone()),
                 labels: Some(labels),
                 env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+                stop_grace_period,
                 ..TaskSpecContainerSpec::default()
             }),
+            networks,
             ..TaskSpec::default()
         }),
         mode: Some(ServiceSpecMode {
@@ -53,7 +70,7 @@ impl DockerClient {
         let created = docker
             .create_service(body, None)
             .await
-            .map_err(|err| self.map(err, &format!("service `{}`", spec.name)))?;
+            .map_err(|err| self.map_swarm(err, &format!("service `{}`", spec.name)))?;
         created.id.ok_or_else(|| DockerError::Other(format!("service `{}`: the engine returned no id", spec.name)))
     }
 
@@ -61,21 +78,45 @@ impl DockerClient {
         let body = engine_spec(&spec)?;
         let docker = self.engine().await?;
         let current =
-            docker.inspect_service(id, None).await.map_err(|err| self.map(err, &format!("service `{id}`")))?;
+            docker.inspect_service(id, None).await.map_err(|err| self.map_swarm(err, &format!("service `{id}`")))?;
         let version = current.version.and_then(|v| v.index).and_then(|i| i32::try_from(i).ok()).unwrap_or(0);
         let options = UpdateServiceOptionsBuilder::new().version(version).build();
         docker
             .update_service(id, body, options, None)
             .await
             .map(|_| ())
-            .map_err(|err| self.map(err, &format!("service `{id}`")))
+            .map_err(|err| self.map_swarm(err, &format!("service `{id}`")))
+    }
+
+    /// A swarm-scoped attachable bridge: each node gets its own bridge,
+    /// reachable from that node, so the router on a node reaches its tasks.
+    pub async fn ensure_swarm_network(&self, name: &str) -> Result<(), DockerError> {
+        let docker = self.engine().await?;
+        match docker.inspect_network(name, None).await {
+            Ok(_) => return Ok(()),
+            Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => {}
+            Err(err) => return Err(self.map_swarm(err, &format!("network `{name}`"))),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            scope: Some("swarm".into()),
+            attachable: Some(true),
+            labels: Some(HashMap::from([("hoist.network".to_owned(), "swarm".to_owned())])),
+            ..NetworkCreateRequest::default()
+        };
+        match docker.create_network(request).await {
+            // 409: created concurrently.
+            Ok(_) | Err(EngineError::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
+            Err(err) => Err(self.map_swarm(err, &format!("network `{name}`"))),
+        }
     }
 
     pub async fn remove_service(&self, id: &str) -> Result<(), DockerError> {
         let docker = self.engine().await?;
         match docker.delete_service(id).await {
             Ok(()) | Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-            Err(err) => Err(self.map(err, &format!("service `{id}`"))),
+            Err(err) => Err(self.map_swarm(err, &format!("service `{id}`"))),
         }
     }
 
@@ -84,7 +125,7 @@ impl DockerClient {
         let mut filters: HashMap<String, Vec<String>> = HashMap::new();
         filters.insert("label".into(), labels.iter().map(|(k, v)| format!("{k}={v}")).collect());
         let options = ListServicesOptionsBuilder::new().filters(&filters).status(true).build();
-        let services = docker.list_services(Some(options)).await.map_err(|err| self.map(err, "services"))?;
+        let services = docker.list_services(Some(options)).await.map_err(|err| self.map_swarm(err, "services"))?;
         Ok(services
             .into_iter()
             .take(MAX_LIST)
@@ -103,5 +144,23 @@ impl DockerClient {
                 }
             })
             .collect())
+    }
+}
+
+impl DockerClient {
+    /// Like `map`, and a node outside a swarm is named with the fix: the
+    /// Swarm platform cannot be reached there.
+    pub(super) fn map_swarm(&self, err: EngineError, subject: &str) -> DockerError {
+        match err {
+            EngineError::DockerResponseServerError { status_code: 503, message }
+                if message.contains("not a swarm manager") || message.contains("not part of a swarm") =>
+            {
+                DockerError::Unreachable(format!(
+                    "{subject}: the engine at {} is not a Swarm manager; run `docker swarm init` (or join a swarm) first",
+                    self.address()
+                ))
+            }
+            other => self.map(other, subject),
+        }
     }
 }

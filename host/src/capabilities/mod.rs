@@ -5,5 +5,6 @@
 pub mod clock;
 pub mod docker;
 mod docker_swarm;
+mod docker_tasks;
 pub mod log;
 pub mod process;
