@@ -6,7 +6,7 @@
 //! [`testing::FakeDocker`](crate::testing::FakeDocker) container table.
 
 pub use crate::bindings::platform::hoist::plugin::docker::{
-    ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec,
+    ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec, TaskInfo,
 };
 
 /// Create a container (not started); returns its id. Ports are published
@@ -53,20 +53,37 @@ pub fn ensure_network(name: &str) -> Result<(), DockerError> {
     imp::ensure_network(name)
 }
 
+/// Create a replicated Swarm service; returns its id. Ports must be empty
+/// (Swarm cannot publish on 127.0.0.1 only); see the record's extensions.
 pub fn create_service(spec: &ServiceSpec) -> Result<String, DockerError> {
     imp::create_service(spec)
 }
 
+/// Replace a service's spec (e.g. its replicas).
 pub fn update_service(id: &str, spec: &ServiceSpec) -> Result<(), DockerError> {
     imp::update_service(id, spec)
 }
 
+/// Remove a service and its tasks; one that is gone is fine.
 pub fn remove_service(id: &str) -> Result<(), DockerError> {
     imp::remove_service(id)
 }
 
+/// Swarm services whose labels include every given pair.
 pub fn list_services(labels: &[(String, String)]) -> Result<Vec<ServiceInfo>, DockerError> {
     imp::list_services(labels)
+}
+
+/// The tasks of a Swarm service (by id or name), current ones and recent
+/// history, with state, health and addresses.
+pub fn list_tasks(service: &str) -> Result<Vec<TaskInfo>, DockerError> {
+    imp::list_tasks(service)
+}
+
+/// Create the swarm-scoped attachable bridge network `name` unless it
+/// exists; a task's address on it is reachable from the task's node.
+pub fn ensure_swarm_network(name: &str) -> Result<(), DockerError> {
+    imp::ensure_swarm_network(name)
 }
 
 #[cfg(target_family = "wasm")]

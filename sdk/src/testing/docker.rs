@@ -3,10 +3,11 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::docker::{ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec};
+use super::swarm::FakeSwarm;
+use crate::docker::{ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec, TaskInfo};
 
 #[derive(Debug, Default)]
-struct Engine {
+pub(super) struct Engine {
     next_id: u32,
     next_port: u16,
     containers: BTreeMap<String, Fake>,
@@ -14,6 +15,7 @@ struct Engine {
     networks: BTreeSet<String>,
     stopped: Vec<(String, u32)>,
     unreachable: bool,
+    pub(super) swarm: FakeSwarm,
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +35,7 @@ thread_local! {
 /// Containers get ids `c1`, `c2`, ...; a created container is `created`,
 /// a started one `running` with host ports from 30000 for requested port 0.
 /// Only images added with [`FakeDocker::add_image`] are present.
+/// It is also a single-node swarm manager (see the Swarm methods).
 #[derive(Debug, Clone, Copy)]
 pub struct FakeDocker {
     _private: (),
@@ -50,7 +53,7 @@ impl FakeDocker {
         Self { _private: () }
     }
 
-    fn with<R>(self, f: impl FnOnce(&mut Engine) -> R) -> R {
+    pub(super) fn with<R>(self, f: impl FnOnce(&mut Engine) -> R) -> R {
         ENGINE.with(|e| f(&mut e.borrow_mut()))
     }
 
@@ -60,13 +63,17 @@ impl FakeDocker {
         self
     }
 
+    pub(super) fn has_image(self, image: &str) -> bool {
+        self.with(|e| e.images.contains(image))
+    }
+
     /// Make every call fail with `unreachable`.
     pub fn set_unreachable(self, unreachable: bool) -> Self {
         self.with(|e| e.unreachable = unreachable);
         self
     }
 
-    fn reachable(self) -> Result<(), DockerError> {
+    pub(super) fn reachable(self) -> Result<(), DockerError> {
         if self.with(|e| e.unreachable) {
             return Err(DockerError::Unreachable("engine unreachable at fake://".to_owned()));
         }
@@ -237,17 +244,23 @@ pub(crate) mod docker_fake {
     pub(crate) fn ensure_network(name: &str) -> Result<(), DockerError> {
         FakeDocker::current().ensure_network(name)
     }
-    pub(crate) fn create_service(_spec: &ServiceSpec) -> Result<String, DockerError> {
-        Err(DockerError::Other("the fake engine has no Swarm".to_owned()))
+    pub(crate) fn create_service(spec: &ServiceSpec) -> Result<String, DockerError> {
+        FakeDocker::current().create_service(spec)
     }
-    pub(crate) fn update_service(_id: &str, _spec: &ServiceSpec) -> Result<(), DockerError> {
-        Err(DockerError::Other("the fake engine has no Swarm".to_owned()))
+    pub(crate) fn update_service(id: &str, spec: &ServiceSpec) -> Result<(), DockerError> {
+        FakeDocker::current().update_service(id, spec)
     }
-    pub(crate) fn remove_service(_id: &str) -> Result<(), DockerError> {
-        Err(DockerError::Other("the fake engine has no Swarm".to_owned()))
+    pub(crate) fn remove_service(id: &str) -> Result<(), DockerError> {
+        FakeDocker::current().remove_service(id)
     }
-    pub(crate) fn list_services(_labels: &[(String, String)]) -> Result<Vec<ServiceInfo>, DockerError> {
-        Ok(Vec::new())
+    pub(crate) fn list_services(labels: &[(String, String)]) -> Result<Vec<ServiceInfo>, DockerError> {
+        FakeDocker::current().list_services(labels)
+    }
+    pub(crate) fn list_tasks(service: &str) -> Result<Vec<TaskInfo>, DockerError> {
+        FakeDocker::current().list_tasks(service)
+    }
+    pub(crate) fn ensure_swarm_network(name: &str) -> Result<(), DockerError> {
+        FakeDocker::current().ensure_swarm_network(name)
     }
 }
 

@@ -3,7 +3,7 @@
 //! - [`logs`] / [`take_logs`]: what the plugin logged on this thread.
 //! - [`set_now_ms`] / [`advance_ms`]: what [`clock::now_ms`](crate::clock::now_ms) returns.
 //! - [`FakeProcesses`]: the process table behind [`process`](crate::process).
-//! - [`FakeDocker`]: the container table behind [`docker`](crate::docker).
+//! - [`FakeDocker`]: the containers, Swarm services and tasks behind [`docker`](crate::docker).
 //! - [`set_http_handler`]: answers [`http::send`](crate::http::send).
 //! - [`ContextBuilder`], [`ObservationBuilder`], [`AnalysisInputBuilder`],
 //!   [`DeployRequestBuilder`],
@@ -20,6 +20,7 @@ mod harness;
 mod http;
 mod processes;
 mod sim;
+mod swarm;
 
 pub use builders::{
     AnalysisInputBuilder, ContextBuilder, DeployRequestBuilder, MetricsBuilder, ObservationBuilder,
