@@ -17,6 +17,7 @@ const BUILTINS: &[&str] = &[
     "approval_gate",
     "local_process",
     "docker_platform",
+    "swarm_platform",
 ];
 
 fn main() {

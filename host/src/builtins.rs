@@ -71,6 +71,12 @@ pub const BUILTINS: &[Builtin] = &[
         bytes: wasm!("docker_platform.wasm"),
         summary: "runs revisions as containers on the local Docker engine through the `docker` capability",
     },
+    Builtin {
+        name: "swarm",
+        kind: PluginKind::Platform,
+        bytes: wasm!("swarm_platform.wasm"),
+        summary: "runs each revision as a Docker Swarm service through the `docker` capability",
+    },
 ];
 
 /// The builtin called `name`, if any.
