@@ -75,7 +75,8 @@ pub fn list_services(labels: &[(String, String)]) -> Result<Vec<ServiceInfo>, Do
 }
 
 /// The tasks of a Swarm service (by id or name), current ones and recent
-/// history, with state, health and addresses.
+/// history, with state, health and addresses; `NotFound` when the service
+/// does not exist.
 pub fn list_tasks(service: &str) -> Result<Vec<TaskInfo>, DockerError> {
     imp::list_tasks(service)
 }

@@ -164,3 +164,25 @@ impl DockerClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_outside_a_swarm_is_named_with_the_fix() {
+        let client = DockerClient::at("unix:///var/run/docker.sock");
+        let err = EngineError::DockerResponseServerError {
+            status_code: 503,
+            message: "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect \
+                      this node to swarm and try again."
+                .into(),
+        };
+        let DockerError::Unreachable(msg) = client.map_swarm(err, "service `web`") else { panic!("wrong variant") };
+        assert_eq!(
+            msg,
+            "service `web`: the engine at unix:///var/run/docker.sock is not a Swarm manager; run `docker swarm init` \
+             (or join a swarm) first"
+        );
+    }
+}

@@ -58,7 +58,12 @@ pub fn instances(service: &str, environment: &str, config: &str) -> Result<Vec<I
     for s in &found {
         let revision = labels::get(&s.labels, REVISION).unwrap_or_default();
         let port = labels::get(&s.labels, PORT).and_then(|p| p.parse().ok());
-        let tasks = docker::list_tasks(&s.id).map_err(|e| capability(&format!("listing tasks of `{}`", s.name), &e))?;
+        let tasks = match docker::list_tasks(&s.id) {
+            Ok(tasks) => tasks,
+            // Removed since it was listed: it has no instances.
+            Err(DockerError::NotFound(_)) => continue,
+            Err(e) => return Err(capability(&format!("listing tasks of `{}`", s.name), &e)),
+        };
         out.extend(tasks.iter().filter_map(|t| tasks::to_instance(t, revision, &config.network, port)));
     }
     Ok(out)

@@ -209,17 +209,17 @@ impl FakeDocker {
         Ok(self.services().into_iter().filter(|s| labels.iter().all(|l| s.labels.contains(l))).collect())
     }
 
-    /// Tasks of a service by id or name; none for an unknown service.
+    /// Tasks of a service by id or name; `NotFound` for an unknown one.
     pub fn list_tasks(self, service: &str) -> Result<Vec<TaskInfo>, DockerError> {
         self.manager()?;
-        Ok(self.with(|e| {
+        self.with(|e| {
             e.swarm
                 .services
                 .iter()
                 .find(|(id, s)| *id == service || s.spec.name == service)
                 .map(|(_, s)| s.tasks.clone())
-                .unwrap_or_default()
-        }))
+                .ok_or_else(|| DockerError::NotFound(format!("service `{service}`: service {service} not found")))
+        })
     }
 
     pub fn ensure_swarm_network(self, name: &str) -> Result<(), DockerError> {
