@@ -1,9 +1,12 @@
 //! The host's `docker` capability against the real engine: readable errors
 //! (missing image, port conflict) and the Swarm service calls (a single-node
-//! swarm is initialised for the test and left afterwards). Fails, never
+//! swarm is initialised for the test if needed and left afterwards). Fails, never
 //! skips, when the engine is unreachable.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/swarm.rs"]
+mod swarm;
 
 use std::process::Command;
 
@@ -30,12 +33,6 @@ fn local_image() -> String {
         .expect("no local image: run `cargo xtask images` first")
 }
 
-struct Leave;
-impl Drop for Leave {
-    fn drop(&mut self) {
-        let _ = docker(&["swarm", "leave", "--force"]);
-    }
-}
 
 #[test]
 fn missing_image_unreachable_engine_and_port_conflict_read_well() {
@@ -76,9 +73,9 @@ fn missing_image_unreachable_engine_and_port_conflict_read_well() {
 fn swarm_services_are_created_listed_updated_and_removed() {
     let rt = tokio();
     let image = local_image();
-    let init = docker(&["swarm", "init", "--advertise-addr", "127.0.0.1"]);
-    assert!(init.status.success(), "docker swarm init: {}", String::from_utf8_lossy(&init.stderr));
-    let _leave = Leave;
+    // Initialised (and left) only if the engine is not in a swarm already,
+    // under the lock every Swarm test takes.
+    let _swarm = swarm::Swarm::join();
     let client = DockerClient::local();
     let name = format!("hoist-svc-{}", std::process::id());
     let mut spec = ServiceSpec {
