@@ -43,6 +43,12 @@ pub struct Config {
     #[arg(long, env = "DEMO_FAIL_HEALTH_AFTER_MS")]
     pub fail_health_after_ms: Option<u64>,
 
+    /// Do not serve: ask the service on 127.0.0.1:PORT for `GET /healthz`
+    /// and exit 0 if it answers 200, else 1. For a Docker HEALTHCHECK in an
+    /// image with no shell or curl: `CMD ["/hoist-demo", "--check-health"]`.
+    #[arg(long)]
+    pub check_health: bool,
+
     /// On SIGTERM/SIGINT, wait at most this long for in-flight requests.
     #[arg(long, env = "DEMO_DRAIN_TIMEOUT_MS", default_value_t = 30_000)]
     pub drain_timeout_ms: u64,

@@ -5,6 +5,7 @@
 
 mod behaviour;
 mod config;
+mod healthcheck;
 mod server;
 
 use std::process::ExitCode;
@@ -30,6 +31,9 @@ where
             return ExitCode::from(2);
         }
     };
+    if config.check_health {
+        return healthcheck::run(config.port);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

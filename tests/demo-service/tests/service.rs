@@ -253,3 +253,29 @@ fn sigterm_when_idle_exits_zero_at_once() {
     demo.terminate();
     assert!(demo.wait_exit(Duration::from_secs(2)).success());
 }
+
+#[test]
+fn check_health_exits_0_only_once_healthz_answers_200() {
+    let demo = Demo::start(&["--startup-ms", "400"]);
+    let check = || {
+        Command::new(env!("CARGO_BIN_EXE_hoist-demo"))
+            .args(["--check-health", "--port", &demo.addr.port().to_string()])
+            .output()
+            .unwrap()
+    };
+    let starting = check();
+    assert_eq!(starting.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&starting.stderr).contains("answered 503"));
+    poll_until(&demo, 200);
+    assert_eq!(check().status.code(), Some(0));
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    assert_eq!(
+        Command::new(env!("CARGO_BIN_EXE_hoist-demo"))
+            .args(["--check-health", "--port", &nobody.to_string()])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+}
