@@ -81,7 +81,9 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         )
     };
 
-    if cand.available >= replicas && old_total == 0 {
+    // Every candidate is available: all traffic to it, the last old
+    // instances stop, done (no need to watch them go).
+    if cand.available >= replicas {
         let mut actions = Vec::new();
         if cand.count != replicas {
             actions.push(scale(candidate, replicas));
@@ -91,6 +93,9 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             ctx,
             &[(candidate.to_owned(), cand.ready.min(replicas))],
         );
+        for (rev, _) in &olds {
+            actions.push(scale(rev, 0));
+        }
         actions.push(Action::Complete);
         return Ok(Decision {
             state: hoist_sdk::state::encode(&state)?,
@@ -122,9 +127,6 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     } else if cand.count > replicas {
         (replicas, "scaling")
     } else {
-        let max_total = replicas.saturating_add(surge);
-        let total = cand.count + old_total;
-        let up = max_total.saturating_sub(total).min(replicas - cand.count);
         let min_available = replicas.saturating_sub(unavailable);
         let all_available = cand.available + olds.iter().map(|(_, c)| c.available).sum::<u32>();
         let mut budget = all_available.saturating_sub(min_available);
@@ -133,13 +135,18 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             target.2 = target.1.count - down;
             budget -= down;
         }
+        // Room left under the surge once this decision's scale-downs are
+        // applied (they come first), so the next batch starts now rather
+        // than one observation later.
+        let max_total = replicas.saturating_add(surge);
+        let total = cand.count + old_targets.iter().map(|t| t.2).sum::<u32>();
+        let up = max_total.saturating_sub(total).min(replicas - cand.count);
         (cand.count + up, "scaling")
     };
 
+    // Traffic leaves the instances to stop, they stop, then the candidate
+    // grows: in this order the surge bound holds at every moment.
     let mut actions = Vec::new();
-    if cand_target != cand.count {
-        actions.push(scale(candidate, cand_target));
-    }
     let mut ready: Vec<(String, u32)> = vec![(candidate.to_owned(), cand.ready.min(cand_target))];
     ready.extend(
         old_targets
@@ -151,6 +158,9 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         if *target != c.count {
             actions.push(scale(rev, *target));
         }
+    }
+    if cand_target != cand.count {
+        actions.push(scale(candidate, cand_target));
     }
 
     let (wait, phase) = if cand.ready < cand_target {
