@@ -23,7 +23,10 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, auth_reads: bool) -> any
     let store = Arc::new(Store::open(state.join("state.db"))?);
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {
-        let plane = controlplane::build(runtime, &registry, store, EngineConfig::default())?;
+        // A rollout waiting for readiness looks again every 250 ms (as in
+        // `hoist demo`): each health-gated batch starts that much sooner.
+        let config = EngineConfig { poll_ms: 250, ..EngineConfig::default() };
+        let plane = controlplane::build(runtime, &registry, store, config)?;
         let api = routes(Arc::new(ApiState { driver: plane.driver.clone(), token, auth_reads }));
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = listener.local_addr()?;
