@@ -59,7 +59,11 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     if !out.status.success() {
         bail!("hoist demo failed:\n{text}");
     }
-    Ok(())
+    // Rolling update and rollback of 10 replicas: Hoist on containers vs
+    // `docker service update` on Swarm, on the local engine.
+    let demo = static_demo(root)?;
+    let demo = demo.display().to_string();
+    run(root, &root.join("target/release/docker-rollout"), &[demo.as_str()])
 }
 
 fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
@@ -73,18 +77,7 @@ fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
 /// The demo service as a static binary in a `FROM scratch` image tagged
 /// `hoist-demo:e2e`, built locally: no registry is involved.
 fn images(root: &Path) -> anyhow::Result<()> {
-    let target = "x86_64-unknown-linux-gnu";
-    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("+ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p hoist-demo-service --target {target}");
-    let status = Command::new(cargo_bin)
-        .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("building the static demo service failed ({status})");
-    }
-    let binary = root.join("target").join(target).join("release").join("hoist-demo");
+    let binary = static_demo(root)?;
     let context = root.join("target").join("docker-context");
     std::fs::create_dir_all(&context)?;
     std::fs::copy(&binary, context.join("hoist-demo")).with_context(|| format!("copying {}", binary.display()))?;
@@ -100,4 +93,20 @@ fn images(root: &Path) -> anyhow::Result<()> {
         bail!("docker build failed ({status}); is the engine reachable?");
     }
     Ok(())
+}
+
+/// The demo service linked statically (it runs in `FROM scratch` images).
+fn static_demo(root: &Path) -> anyhow::Result<PathBuf> {
+    let target = "x86_64-unknown-linux-gnu";
+    let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    eprintln!("+ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p hoist-demo-service --target {target}");
+    let status = Command::new(cargo_bin)
+        .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("building the static demo service failed ({status})");
+    }
+    Ok(root.join("target").join(target).join("release").join("hoist-demo"))
 }
