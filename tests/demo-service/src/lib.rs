@@ -1,9 +1,11 @@
 //! `hoist-demo`: the small HTTP service Hoist deploys in its demo and
 //! end-to-end tests. See `hoist-demo --help` for the knobs. The `hoist`
 //! binary embeds it too (`hoist demo-service ...`), so the demo needs no
-//! second build.
+//! second build. `hoist-demo check` is its health check as a command (for
+//! `FROM scratch` images, which have no curl).
 
 mod behaviour;
+pub mod check;
 mod config;
 mod healthcheck;
 mod server;
@@ -17,13 +19,18 @@ use crate::behaviour::Behaviour;
 use crate::config::Config;
 
 /// Runs the service with these command-line arguments (the first is the
-/// program name) until SIGTERM.
+/// program name) until SIGTERM; `check` as the first argument runs the
+/// health check instead.
 pub fn run<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
     let started = Instant::now();
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    if args.get(1).is_some_and(|a| a == "check") {
+        return check::run(args.into_iter().skip(1));
+    }
     let config = match Config::try_parse_from(args) {
         Ok(config) => config,
         Err(e) => {
