@@ -63,6 +63,8 @@ pub struct ImportedService {
 /// What an import produced.
 #[derive(Debug)]
 pub struct Imported {
+    /// The top-level `name:` (Compose's project name), if the file sets one.
+    pub name: Option<String>,
     pub services: Vec<ImportedService>,
     pub graph: Graph,
     pub unsupported: Vec<Unsupported>,
@@ -141,7 +143,8 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     }
     let deps = out.iter().map(|s| (s.name.clone(), s.depends_on.clone())).collect();
     let graph = Graph::new(deps).map_err(|source| ComposeError::Graph { path: path.into(), source })?;
-    Ok(Imported { services: out, graph, unsupported })
+    let name = doc.get("name").and_then(Value::as_str).map(str::to_string);
+    Ok(Imported { name, services: out, graph, unsupported })
 }
 
 fn words(v: &Value) -> Vec<String> {

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compose::{self, ComposeError, Imported, ImportedService, Unsupported};
 use crate::graph::{Condition, Graph, GraphError};
+use crate::healthcheck;
 
 /// A stack: services that depend on each other, deployed as one unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,16 +168,18 @@ fn valid_name(what: &str, name: &str) -> Result<(), String> {
 }
 
 /// Reads a stack from `stack.toml`, or from a Compose file (`.yml`/`.yaml`)
-/// named after its directory.
+/// named by its top-level `name:` or else after its directory.
 pub fn load(path: &Path) -> Result<Loaded, StackError> {
     let is_compose = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
     let (stack, unsupported, notes) = if is_compose {
         let imported = compose::import(path)?;
-        let name = path
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().to_lowercase()))
-            .unwrap_or_else(|| "stack".into());
+        // Compose's own rule: the top-level `name:`, else the directory.
+        let name = imported.name.clone().map(|n| n.to_lowercase()).unwrap_or_else(|| {
+            path.canonicalize()
+                .ok()
+                .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|n| n.to_string_lossy().to_lowercase()))
+                .unwrap_or_else(|| "stack".into())
+        });
         let (stack, notes) = from_compose(&imported, &sanitize(&name));
         (stack, imported.unsupported, notes)
     } else {
@@ -201,8 +204,8 @@ fn sanitize(name: &str) -> String {
 
 /// A Compose import as a stack. The first port becomes the service's port
 /// and its published side the router's front door on 127.0.0.1; a
-/// healthcheck (a command run inside the container by Compose) becomes a
-/// TCP probe of that port with the same timings.
+/// healthcheck becomes a probe of that port with the same timings: HTTP when
+/// it is an HTTP GET of the port, else TCP (see [`healthcheck`]).
 pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) {
     let mut notes = Vec::new();
     let services = imported
@@ -228,18 +231,9 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
             notes.push(format!("service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe", s.name));
             return None;
         };
-        notes.push(format!("service `{}`: healthcheck `{}` becomes a TCP probe of port {port}", s.name, h.test.join(" ")));
-        let mut p = ProbeSpec::tcp();
-        if h.interval_ms > 0 {
-            p.interval = std::time::Duration::from_millis(h.interval_ms);
-        }
-        if h.timeout_ms > 0 {
-            p.timeout = std::time::Duration::from_millis(h.timeout_ms);
-        }
-        if let Some(n) = std::num::NonZeroU32::new(h.retries) {
-            p.failure_threshold = n;
-        }
-        Some(p)
+        let (probe, note) = healthcheck::translate(&s.name, h, port);
+        notes.push(note);
+        Some(probe)
     });
     StackService {
         image: s.image.clone(),

@@ -6,6 +6,7 @@
 pub mod compose;
 pub mod definition;
 pub mod graph;
+pub mod healthcheck;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
 pub use definition::{Loaded, StackDef, StackError, StackService, load};

@@ -73,3 +73,16 @@ fn a_cycle_is_named() {
     let err = import(&file).unwrap_err().to_string();
     assert!(err.contains("a → b → c → a"), "{err}");
 }
+
+#[test]
+fn loading_a_compose_file_names_the_stack_and_says_what_each_healthcheck_became() {
+    let loaded = hoist_stack::load(&example()).unwrap();
+    assert_eq!(loaded.stack.name, "shop", "the top-level `name:` wins over the directory");
+    let redis = &loaded.stack.services["redis"];
+    assert!(matches!(redis.probe.as_ref().map(|p| &p.kind), Some(hoist_probe::ProbeKind::Tcp)));
+    assert!(
+        loaded.notes.iter().any(|n| n.contains("`redis`") && n.contains("TCP probe of port 6379")),
+        "{:#?}",
+        loaded.notes
+    );
+}
