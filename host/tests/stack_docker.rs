@@ -1,0 +1,316 @@
+//! `hoist stack` end to end on the real Docker engine, from a Compose file
+//! used directly. v1 (db, cache → api → web, healthchecks `hoist-demo
+//! check`) starts in dependency order; v2 changes api, adds worker and
+//! breaks web (never healthy): the stack rollout ends rolled back — api back
+//! on v1, worker removed, db and cache untouched — and no container of the
+//! failed revisions remains. Every container of the test is removed at the
+//! end, also on failure. An unreachable engine fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
+const IMAGE: &str = "hoist-demo:e2e";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn docker(args: &[&str]) -> std::process::Output {
+    Command::new("docker").args(args).output().expect("the docker CLI is not installed")
+}
+
+/// Fails (never skips) when the engine is unreachable; builds the image
+/// from this tree, so it has `hoist-demo check`.
+fn build_image() {
+    let info = docker(&["version", "--format", "{{.Server.Version}}"]);
+    assert!(
+        info.status.success(),
+        "the Docker engine is unreachable (DOCKER_HOST={:?}); start it or point DOCKER_HOST at one: {}",
+        std::env::var("DOCKER_HOST").ok(),
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let target = "x86_64-unknown-linux-gnu";
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "static demo build failed: {}", String::from_utf8_lossy(&out.stderr));
+    let context = tempfile::tempdir().unwrap();
+    std::fs::copy(root().join("target").join(target).join("release/hoist-demo"), context.path().join("hoist-demo")).unwrap();
+    let dockerfile = root().join("tests/docker/Dockerfile");
+    let out = docker(&["build", "-q", "-t", IMAGE, "-f", &dockerfile.display().to_string(), &context.path().display().to_string()]);
+    assert!(out.status.success(), "docker build failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `hoist serve` over a Docker environment, and the services of the test.
+/// Dropping it kills the control plane first (so nothing recreates a
+/// container), then removes every container of those services.
+struct Plane {
+    dir: PathBuf,
+    child: Option<Child>,
+    services: Vec<String>,
+}
+
+impl Plane {
+    fn start(dir: &Path, services: Vec<String>) -> Self {
+        // A candidate that makes no progress for 3 s is rolled back.
+        std::fs::write(
+            dir.join("registry.toml"),
+            r#"version = 1
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+config = { max-surge = 1, max-unavailable = 0, progress-deadline-ms = 3000 }
+
+[plugins.docker]
+kind = "platform"
+source = "builtin:docker"
+capabilities = ["docker"]
+config = { stop-timeout-secs = 1 }
+
+[environments.test]
+platform = "docker"
+strategy = "rolling"
+"#,
+        )
+        .unwrap();
+        let mut plane = Self { dir: dir.to_path_buf(), child: None, services };
+        let child = Command::new(HOIST)
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(plane.common())
+            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
+            .spawn()
+            .unwrap();
+        plane.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !dir.join("state/serve.addr").exists() {
+            assert!(Instant::now() < deadline, "hoist serve did not start: {}", plane.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        plane
+    }
+
+    fn common(&self) -> Vec<String> {
+        let d = |p: &str| self.dir.join(p).display().to_string();
+        vec!["--registry".into(), d("registry.toml"), "--state".into(), d("state"), "--cache-dir".into(), d("cache")]
+    }
+
+    fn hoist(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let (ok, out) = self.hoist(args);
+        assert!(ok, "hoist {args:?}: {out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("hoist {args:?}: {e}: {out}"))
+    }
+
+    /// The id of the service's current (stable) revision.
+    fn current(&self, service: &str) -> String {
+        let s = self.json(&["status", service, "--env", "test", "--output", "json"]);
+        s["current"]["id"].as_str().unwrap_or("none").to_string()
+    }
+
+    fn revisions(&self, service: &str) -> usize {
+        let h = self.json(&["history", service, "--env", "test", "--output", "json"]);
+        h["revisions"].as_array().map_or(0, Vec::len)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Plane {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for service in &self.services {
+            let ids: Vec<String> = containers(service).into_iter().map(|(id, _)| id).collect();
+            if !ids.is_empty() {
+                let mut args = vec!["rm", "-f"];
+                args.extend(ids.iter().map(String::as_str));
+                let _ = docker(&args);
+            }
+        }
+    }
+}
+
+/// (container id, `hoist.revision` label) of every container of the
+/// service, in any state.
+fn containers(service: &str) -> Vec<(String, String)> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label=hoist.service={service}"),
+        "--format",
+        "{{.ID}} {{.Label \"hoist.revision\"}}",
+    ]);
+    assert!(out.status.success(), "docker ps: {}", String::from_utf8_lossy(&out.stderr));
+    let mut found: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(id, rev)| (id.to_string(), rev.to_string())))
+        .collect();
+    found.sort();
+    found
+}
+
+/// A service of the Compose file: its startup delay, what it depends on
+/// (`name: condition`), and its port mapping.
+struct Svc<'a> {
+    version: &'a str,
+    startup_ms: u64,
+    depends_on: &'a [(&'a str, &'a str)],
+    port: String,
+}
+
+fn compose(project: &str, prefix: &str, services: &BTreeMap<&str, Svc>) -> String {
+    let mut text = format!("name: {project}\nservices:\n");
+    for (name, s) in services {
+        text.push_str(&format!(
+            "  {prefix}-{name}:\n    image: {IMAGE}\n    environment:\n      DEMO_VERSION: {name}-{version}\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"{port}\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: 200ms\n      timeout: 1s\n      retries: 3\n",
+            version = s.version,
+            startup = s.startup_ms,
+            port = s.port,
+        ));
+        if !s.depends_on.is_empty() {
+            text.push_str("    depends_on:\n");
+            for (dep, condition) in s.depends_on {
+                text.push_str(&format!("      {prefix}-{dep}:\n        condition: {condition}\n"));
+            }
+        }
+    }
+    text
+}
+
+fn get(port: u16) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let status = buf.get(9..12).and_then(|c| c.parse().ok())?;
+    Some((status, buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
+}
+
+fn ms(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a time: {v}"))
+}
+
+#[test]
+fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_together() {
+    build_image();
+    let started = Instant::now();
+    let prefix = format!("sd{}", std::process::id());
+    let project = format!("{prefix}-shop");
+    let name = |s: &str| format!("{prefix}-{s}");
+    let all = ["db", "cache", "api", "web", "worker"];
+    let dir = tempfile::tempdir().unwrap();
+    let plane = Plane::start(dir.path(), all.iter().map(|s| name(s)).collect());
+    let web_port = free_port();
+    let file = dir.path().join("docker-compose.yml");
+    let write = |services: &BTreeMap<&str, Svc>| std::fs::write(&file, compose(&project, &prefix, services)).unwrap();
+
+    // v1: api needs db healthy but cache only started (cache is slow).
+    let mut v1: BTreeMap<&str, Svc> = BTreeMap::new();
+    v1.insert("db", Svc { version: "v1", startup_ms: 800, depends_on: &[], port: "8080".into() });
+    v1.insert("cache", Svc { version: "v1", startup_ms: 3000, depends_on: &[], port: "8080".into() });
+    v1.insert(
+        "api",
+        Svc { version: "v1", startup_ms: 300, depends_on: &[("db", "service_healthy"), ("cache", "service_started")], port: "8080".into() },
+    );
+    v1.insert(
+        "web",
+        Svc { version: "v1", startup_ms: 0, depends_on: &[("api", "service_healthy")], port: format!("127.0.0.1:{web_port}:8080") },
+    );
+    write(&v1);
+    let f = file.to_str().unwrap();
+    let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
+    assert!(ok, "stack v1 did not complete: {out}\n{}", plane.log());
+    assert!(out.contains("becomes an HTTP probe of /healthz on port 8080"), "the healthcheck translation is reported: {out}");
+
+    let s = plane.json(&["stack", "status", &project, "--env", "test", "--output", "json"]);
+    assert_eq!(s["phase"], "completed", "{s:#}");
+    let svc = |n: &str| s["services"][name(n)].clone();
+    assert!(ms(&svc("api")["started_at_ms"]) >= ms(&svc("db")["ready_at_ms"]), "api before db was healthy: {s:#}");
+    assert!(ms(&svc("web")["started_at_ms"]) >= ms(&svc("api")["ready_at_ms"]), "web before api was healthy: {s:#}");
+    assert!(ms(&svc("db")["started_at_ms"]).abs_diff(ms(&svc("cache")["started_at_ms"])) < 500, "db and cache together: {s:#}");
+    assert!(ms(&svc("api")["started_at_ms"]) < ms(&svc("cache")["ready_at_ms"]), "api waited for cache to be healthy: {s:#}");
+
+    let mut v1_containers = BTreeMap::new();
+    let mut v1_revision = BTreeMap::new();
+    for n in ["db", "cache", "api", "web"] {
+        let found = containers(&name(n));
+        assert_eq!(found.len(), 1, "{n}: one running container: {found:?}");
+        v1_revision.insert(n, plane.current(&name(n)));
+        assert_eq!(found[0].1, v1_revision[n], "{n}'s container is its current revision");
+        v1_containers.insert(n, found);
+    }
+    // The published port of web is its front door on Hoist's router.
+    let (status, body) = get(web_port).unwrap_or_else(|| panic!("web does not answer on {web_port}"));
+    assert_eq!((status, body.contains("web-v1")), (200, true), "{body}");
+
+    // v2: db and cache unchanged; api good; a new worker; web never healthy.
+    let mut v2 = v1;
+    v2.get_mut("api").unwrap().version = "v2";
+    v2.get_mut("web").unwrap().version = "v2";
+    v2.get_mut("web").unwrap().startup_ms = 600_000;
+    v2.insert("worker", Svc { version: "v2", startup_ms: 0, depends_on: &[("api", "service_healthy")], port: "8080".into() });
+    write(&v2);
+    let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
+    assert!(!ok, "a stack rollout with a failing service must not exit 0: {out}");
+    let s = plane.json(&["stack", "status", &project, "--env", "test", "--output", "json"]);
+    assert_eq!(s["phase"], "rolled-back", "{s:#}\n{}", plane.log());
+    let state = |n: &str| s["services"][name(n)]["state"].as_str().unwrap().to_string();
+    assert_eq!(
+        [state("db"), state("cache"), state("api"), state("web"), state("worker")],
+        ["unchanged", "unchanged", "reverted", "failed", "removed"],
+        "{s:#}"
+    );
+    for n in ["db", "cache", "api", "web"] {
+        assert_eq!(plane.current(&name(n)), v1_revision[n], "{n} is on its v1 revision");
+    }
+    // Unchanged services were not touched: same containers, one revision.
+    for n in ["db", "cache"] {
+        assert_eq!(containers(&name(n)), v1_containers[n], "{n}'s container was replaced");
+        assert_eq!(plane.revisions(&name(n)), 1, "{n}");
+    }
+    // Only v1's containers remain; the new worker is gone.
+    for n in ["api", "web"] {
+        let found = containers(&name(n));
+        assert!(
+            found.len() == 1 && found[0].1 == v1_revision[n],
+            "{n}: a container of the failed revision remains: {found:?} (v1 is {})",
+            v1_revision[n]
+        );
+    }
+    assert_eq!(containers(&name("worker")), Vec::new(), "the new worker is removed");
+    let (status, body) = get(web_port).unwrap_or_else(|| panic!("web does not answer on {web_port}"));
+    assert_eq!((status, body.contains("web-v1")), (200, true), "v1 still serves: {body}");
+
+    drop(plane);
+    for n in all {
+        assert_eq!(containers(&name(n)), Vec::new(), "{n}: containers left behind");
+    }
+    eprintln!("stack on docker: {:.1} s", started.elapsed().as_secs_f64());
+}
