@@ -1,0 +1,117 @@
+//! `stack-bench`: a 30-service stack with a known critical path started on
+//! the local Docker engine by `hoist stack deploy --wait` and by `docker
+//! compose up --wait`, from the same Compose file, in the same run.
+//! Prints one `name value unit` line per figure (`cargo xtask bench`).
+//!
+//! Each run starts from a clean engine (this benchmark's containers and
+//! Compose project removed) and ends clean again, also on error. Hoist's
+//! control plane is started before its clock runs.
+
+mod docker;
+mod hoist;
+mod topology;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::docker::{Compose, preflight, remove_services};
+
+const IMAGE: &str = "hoist-demo:e2e";
+const PROJECT: &str = "hoist-stack-bench";
+/// The healthcheck interval of every service; Hoist probes at the same
+/// interval (the Compose healthcheck becomes its probe).
+const INTERVAL_MS: u64 = 200;
+
+fn main() -> anyhow::Result<()> {
+    let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
+    let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(3);
+    preflight(IMAGE)?;
+    let (compose, compose_version) = Compose::detect()?;
+    let services = topology::services("sb");
+    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+    let critical = topology::critical_path_ms(&services)?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("docker-compose.yml");
+    std::fs::write(&file, topology::compose_file(PROJECT, IMAGE, &services, INTERVAL_MS))?;
+    // The `hoist` built beside this binary, unless `--hoist PATH`.
+    let hoist = match flag("--hoist") {
+        Some(path) => path.into(),
+        None => std::env::current_exe()?.parent().context("no directory of the benchmark binary")?.join("hoist"),
+    };
+
+    let clean = || -> anyhow::Result<()> {
+        compose.down(PROJECT, &file)?;
+        remove_services(&names)
+    };
+    // Removes everything of the benchmark also when a run fails.
+    let guard = Guard(&clean);
+    clean()?;
+    let mut hoist_times = Vec::new();
+    let mut compose_times = Vec::new();
+    for run in 0..runs {
+        let took = compose.up(PROJECT, &file, services.len())?;
+        compose.down(PROJECT, &file)?;
+        compose_times.push(took);
+
+        let state = tempfile::tempdir()?;
+        let serve = hoist::Serve::start(&hoist, state.path())?;
+        let took = serve.deploy(&file)?;
+        if run == 0 {
+            report_lag(&serve.status(PROJECT)?, &services)?;
+        }
+        drop(serve);
+        remove_services(&names)?;
+        hoist_times.push(took);
+        eprintln!("run {}: hoist {} ms, compose {} ms", run + 1, took.as_millis(), compose_times[run].as_millis());
+    }
+    drop(guard);
+
+    let hoist_ms = median_ms(&mut hoist_times);
+    let compose_ms = median_ms(&mut compose_times);
+    println!("# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {INTERVAL_MS} ms; median of {runs} runs; compose: {compose_version}", services.len());
+    figure("stack_critical_path", critical as f64, "ms");
+    figure("stack_hoist_deploy", hoist_ms, "ms");
+    figure("stack_hoist_over_critical_path", hoist_ms / critical as f64, "ratio");
+    figure("stack_compose_up", compose_ms, "ms");
+    figure("stack_compose_over_critical_path", compose_ms / critical as f64, "ratio");
+    figure("stack_hoist_over_compose", hoist_ms / compose_ms, "ratio");
+    Ok(())
+}
+
+/// How late Hoist started each service after its dependencies were
+/// healthy, and took to see it healthy after its declared delay (stderr,
+/// for profiling; not a figure).
+fn report_lag(status: &serde_json::Value, services: &[topology::Service]) -> anyhow::Result<()> {
+    let at = |name: &str, key: &str| status["services"][name][key].as_u64().with_context(|| format!("`{name}` has no {key} in {status}"));
+    let begin = status["started_at_ms"].as_u64().context("no started_at_ms")?;
+    let (mut start_lag, mut ready_lag) = (0u64, 0u64);
+    for s in services {
+        let deps_ready = s.depends_on.iter().map(|d| at(d, "ready_at_ms")).collect::<anyhow::Result<Vec<_>>>()?.into_iter().max().unwrap_or(begin);
+        let started = at(&s.name, "started_at_ms")?;
+        let ready = at(&s.name, "ready_at_ms")?;
+        start_lag = start_lag.max(started.saturating_sub(deps_ready));
+        ready_lag = ready_lag.max(ready.saturating_sub(started + s.startup_ms));
+    }
+    eprintln!("hoist: worst start after dependencies healthy {start_lag} ms; worst healthy after start + delay {ready_lag} ms");
+    Ok(())
+}
+
+struct Guard<'a>(&'a dyn Fn() -> anyhow::Result<()>);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = (self.0)() {
+            eprintln!("stack-bench: cleanup failed: {e:#}; remove containers labelled hoist.service=sb-* and `docker-compose -p {PROJECT} down`");
+        }
+    }
+}
+
+fn median_ms(v: &mut [Duration]) -> f64 {
+    v.sort();
+    v.get(v.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+}
+
+fn figure(name: &str, value: f64, unit: &str) {
+    println!("{name} {value:.2} {unit}");
+}

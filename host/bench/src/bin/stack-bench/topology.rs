@@ -1,0 +1,79 @@
+//! The benchmark's stack: 30 services of the demo image in three layers
+//! (8 data services → 12 apps → 10 edge services), each depending on its
+//! layer below with `condition: service_healthy`, with fixed start-up delays
+//! (`DEMO_STARTUP_MS`), so the critical path is known in advance.
+
+use std::collections::BTreeMap;
+
+use hoist_stack::{Condition, Graph, Timing};
+
+pub struct Service {
+    pub name: String,
+    pub startup_ms: u64,
+    pub depends_on: Vec<String>,
+}
+
+/// Start-up delays per layer, in ms. Data services are slowest, as in life.
+const DATA: [u64; 8] = [1500, 2200, 900, 1800, 2600, 1200, 700, 2000];
+const APPS: [u64; 12] = [800, 1200, 400, 1600, 1000, 600, 1400, 900, 500, 1100, 700, 1300];
+const EDGE: [u64; 10] = [300, 600, 200, 800, 400, 500, 700, 250, 350, 450];
+
+pub fn services(prefix: &str) -> Vec<Service> {
+    let name = |layer: &str, i: usize| format!("{prefix}-{layer}{i:02}");
+    let mut out = Vec::new();
+    for (i, ms) in DATA.iter().enumerate() {
+        out.push(Service { name: name("data", i), startup_ms: *ms, depends_on: vec![] });
+    }
+    // Each app needs two data services; each edge service one or two apps.
+    for (i, ms) in APPS.iter().enumerate() {
+        let deps = vec![name("data", i % DATA.len()), name("data", (i * 3 + 1) % DATA.len())];
+        out.push(Service { name: name("app", i), startup_ms: *ms, depends_on: dedup(deps) });
+    }
+    for (i, ms) in EDGE.iter().enumerate() {
+        let deps = if i % 2 == 0 { vec![name("app", i)] } else { vec![name("app", i), name("app", (i + 5) % APPS.len())] };
+        out.push(Service { name: name("edge", i), startup_ms: *ms, depends_on: dedup(deps) });
+    }
+    out
+}
+
+fn dedup(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The least time in which the stack can be healthy given the declared
+/// delays alone (no container start, no probe interval): `Graph::critical_path`.
+pub fn critical_path_ms(services: &[Service]) -> anyhow::Result<u64> {
+    let deps = services
+        .iter()
+        .map(|s| (s.name.clone(), s.depends_on.iter().map(|d| (d.clone(), Condition::Healthy)).collect()))
+        .collect();
+    let graph = Graph::new(deps)?;
+    let timing: BTreeMap<String, Timing> = services
+        .iter()
+        .map(|s| (s.name.clone(), Timing { started_ms: 0, healthy_ms: s.startup_ms, completed_ms: s.startup_ms }))
+        .collect();
+    Ok(graph.critical_path(&timing))
+}
+
+/// The Compose file, as a Compose user writes it: image, environment, a
+/// loopback port, a healthcheck by the image's own `check` command every
+/// `interval_ms`, long-syntax `depends_on`.
+pub fn compose_file(project: &str, image: &str, services: &[Service], interval_ms: u64) -> String {
+    let mut text = format!("name: {project}\nservices:\n");
+    for s in services {
+        text.push_str(&format!(
+            "  {name}:\n    image: {image}\n    environment:\n      DEMO_VERSION: v1\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"127.0.0.1::8080\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: {interval_ms}ms\n      timeout: 1s\n      retries: 3\n",
+            name = s.name,
+            startup = s.startup_ms,
+        ));
+        if !s.depends_on.is_empty() {
+            text.push_str("    depends_on:\n");
+            for d in &s.depends_on {
+                text.push_str(&format!("      {d}:\n        condition: service_healthy\n"));
+            }
+        }
+    }
+    text
+}
