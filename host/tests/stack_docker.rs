@@ -188,7 +188,7 @@ fn compose(project: &str, prefix: &str, services: &BTreeMap<&str, Svc>) -> Strin
     let mut text = format!("name: {project}\nservices:\n");
     for (name, s) in services {
         text.push_str(&format!(
-            "  {prefix}-{name}:\n    image: {IMAGE}\n    environment:\n      DEMO_VERSION: {name}-{version}\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"{port}\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: 200ms\n      timeout: 1s\n      retries: 3\n",
+            "  {prefix}-{name}:\n    image: {IMAGE}\n    environment:\n      DEMO_VERSION: {name}-{version}\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"{port}\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: 200ms\n      timeout: 1s\n      retries: 3\n      start_period: 30s\n",
             version = s.version,
             startup = s.startup_ms,
             port = s.port,

@@ -32,8 +32,10 @@ fn main() -> anyhow::Result<()> {
     let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
     let critical = topology::critical_path_ms(&services)?;
     let dir = tempfile::tempdir()?;
-    let file = dir.path().join("docker-compose.yml");
-    std::fs::write(&file, topology::compose_file(PROJECT, IMAGE, &services, INTERVAL_MS))?;
+    // In a directory named like the project: Hoist names the stack after it.
+    std::fs::create_dir(dir.path().join(PROJECT))?;
+    let file = dir.path().join(PROJECT).join("docker-compose.yml");
+    std::fs::write(&file, topology::compose_file(IMAGE, &services, INTERVAL_MS))?;
     // The `hoist` built beside this binary, unless `--hoist PATH`.
     let hoist = match flag("--hoist") {
         Some(path) => path.into(),

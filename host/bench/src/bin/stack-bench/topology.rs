@@ -60,11 +60,13 @@ pub fn critical_path_ms(services: &[Service]) -> anyhow::Result<u64> {
 /// The Compose file, as a Compose user writes it: image, environment, a
 /// loopback port, a healthcheck by the image's own `check` command every
 /// `interval_ms`, long-syntax `depends_on`.
-pub fn compose_file(project: &str, image: &str, services: &[Service], interval_ms: u64) -> String {
-    let mut text = format!("name: {project}\nservices:\n");
+/// No top-level `name:` (Compose v1 refuses it): the directory names the
+/// project for Hoist, `-p` for Compose.
+pub fn compose_file(image: &str, services: &[Service], interval_ms: u64) -> String {
+    let mut text = "services:\n".to_string();
     for s in services {
         text.push_str(&format!(
-            "  {name}:\n    image: {image}\n    environment:\n      DEMO_VERSION: v1\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"127.0.0.1::8080\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: {interval_ms}ms\n      timeout: 1s\n      retries: 3\n",
+            "  {name}:\n    image: {image}\n    environment:\n      DEMO_VERSION: v1\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"127.0.0.1::8080\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: {interval_ms}ms\n      timeout: 1s\n      retries: 3\n      start_period: 30s\n",
             name = s.name,
             startup = s.startup_ms,
         ));
