@@ -54,6 +54,7 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
             }
         }
     }
+    let readiness = platform.changes();
     let engine = Arc::new(Engine {
         store,
         clock: Arc::new(SystemClock),
@@ -64,5 +65,5 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
         config,
         stats: Default::default(),
     });
-    Ok(ControlPlane { driver: Driver::new(engine), traffic, runtime })
+    Ok(ControlPlane { driver: Driver::with_readiness(engine, readiness), traffic, runtime })
 }

@@ -17,6 +17,10 @@ use crate::spec::{ProbeSpec, SpecError};
 
 type Targets = Mutex<HashMap<String, Entry>>;
 
+/// Called with a target's id when it becomes ready, stops being ready, or
+/// is marked failed — so a caller can react at once instead of polling.
+pub type OnChange = Arc<dyn Fn(&str) + Send + Sync>;
+
 struct Entry {
     health: TargetHealth,
     /// Tells this entry's task from one started by a later `add` of the same id.
@@ -45,6 +49,7 @@ pub struct Prober {
     targets: Arc<Targets>,
     runtime: Handle,
     next_generation: u64,
+    on_change: Option<OnChange>,
 }
 
 impl Prober {
@@ -54,7 +59,13 @@ impl Prober {
             targets: Arc::new(Mutex::new(HashMap::new())),
             runtime,
             next_generation: 0,
+            on_change: None,
         }
+    }
+
+    /// Calls `f` whenever a target added from now on changes readiness.
+    pub fn on_change(&mut self, f: OnChange) {
+        self.on_change = Some(f);
     }
 
     /// Start probing `addr` under `id`. Adding an id again replaces the
@@ -81,6 +92,7 @@ impl Prober {
                 spec,
                 addr,
                 Instant::now(),
+                self.on_change.clone(),
             ))
             .abort_handle();
         if let Some(old) = targets.insert(
@@ -167,7 +179,13 @@ async fn watch(
     spec: ProbeSpec,
     addr: SocketAddr,
     added: Instant,
+    on_change: Option<OnChange>,
 ) {
+    let changed = |id: &str| {
+        if let Some(f) = &on_change {
+            f(id);
+        }
+    };
     let start = tokio::time::Instant::from_std(added) + spec.initial_delay;
     let mut ticks = tokio::time::interval_at(start, spec.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -194,17 +212,24 @@ async fn watch(
                     );
                     health.fail(reason);
                 });
+                changed(&id);
                 return;
             }
             _ = ticks.tick() => {
                 let result = probe_once(&spec, addr).await;
                 let at = Instant::now();
+                let mut flipped = false;
                 let still_tracked = update(&targets, &id, generation, |health| {
+                    let was = health.ready;
                     health.record(&result, at, &spec);
+                    flipped = was != health.ready;
                     ever_ready |= health.ready;
                 });
                 if !still_tracked {
                     return;
+                }
+                if flipped {
+                    changed(&id);
                 }
             }
         }

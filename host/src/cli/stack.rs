@@ -180,7 +180,8 @@ async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<StackPha
             }
             return Ok(r.phase);
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Short: `--wait` returning late would be counted against the stack.
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

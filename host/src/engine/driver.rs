@@ -1,23 +1,46 @@
 //! Drives every active rollout in real time: each is stepped when the time
-//! it asked for comes, or at once when an operator command or a new
-//! deployment pokes the driver.
+//! it asked for comes, at once when an operator command or a new
+//! deployment pokes the driver, and at once when one of its service's
+//! instances changes readiness (no waiting for the next poll).
+//!
+//! Steps run concurrently on the driver's task (a step mostly waits on the
+//! platform, e.g. a container being created), and the loop reacts to each
+//! one as it ends: a slow step never holds back the others, nor the stack
+//! rollouts that wait for a service to end.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
-use super::{Engine, Tick};
+use super::ports::BoxFuture;
+use super::probed_platform::ReadinessChanges;
+use super::{Engine, EngineError, Tick};
+
+/// Rollouts stepped at the same time; the bound keeps a burst of new
+/// rollouts from flooding the platform.
+const CONCURRENT_STEPS: usize = 16;
 
 pub struct Driver {
     pub engine: Arc<Engine>,
     poke: Notify,
+    readiness: Option<Arc<ReadinessChanges>>,
 }
+
+type Step = BoxFuture<'static, (String, Result<Tick, EngineError>)>;
 
 impl Driver {
     pub fn new(engine: Arc<Engine>) -> Arc<Self> {
-        Arc::new(Self { engine, poke: Notify::new() })
+        Arc::new(Self { engine, poke: Notify::new(), readiness: None })
+    }
+
+    /// A driver that also steps a rollout when its instances change
+    /// readiness, as reported by Hoist's probes.
+    pub fn with_readiness(engine: Arc<Engine>, readiness: Arc<ReadinessChanges>) -> Arc<Self> {
+        Arc::new(Self { engine, poke: Notify::new(), readiness: Some(readiness) })
     }
 
     /// Wakes the loop now (after a deploy or an operator command).
@@ -25,39 +48,43 @@ impl Driver {
         self.poke.notify_one();
     }
 
-    /// Steps rollouts until `stop` resolves. Rollouts found in the store at
-    /// start (a restart) are resumed.
+    /// Steps rollouts until `stop` resolves; steps under way are finished
+    /// first. Rollouts found in the store at start (a restart) are resumed.
     pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        // When each active rollout wants its next step.
         let mut due: BTreeMap<String, u64> = BTreeMap::new();
+        // The (service, environment) of each active rollout.
+        let mut owner: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut steps: FuturesUnordered<Step> = FuturesUnordered::new();
+        let mut stepping: BTreeSet<String> = BTreeSet::new();
+        // Being stepped when something asked for a step: step again at once.
+        let mut again: BTreeSet<String> = BTreeSet::new();
         loop {
             let now = self.engine.clock.now_ms();
             match self.engine.active() {
                 Ok(active) => {
-                    let ids: Vec<String> = active.into_iter().map(|r| r.id).collect();
-                    due.retain(|id, _| ids.contains(id));
-                    for id in ids {
-                        due.entry(id).or_insert(now);
+                    owner = active.into_iter().map(|r| (r.id, (r.service, r.environment))).collect();
+                    due.retain(|id, _| owner.contains_key(id) || stepping.contains(id));
+                    for id in owner.keys() {
+                        due.entry(id.clone()).or_insert(now);
                     }
                 }
                 Err(err) => tracing::error!("cannot list active rollouts: {err}"),
             }
-            let ready: Vec<String> = due.iter().filter(|(_, at)| **at <= now).map(|(id, _)| id.clone()).collect();
+            let ready: Vec<String> = due
+                .iter()
+                .filter(|(id, at)| **at <= now && !stepping.contains(*id))
+                .map(|(id, _)| id.clone())
+                .take(CONCURRENT_STEPS.saturating_sub(stepping.len()))
+                .collect();
             for id in ready {
-                let next = match self.engine.tick(&id).await {
-                    Ok(Tick::At(t)) => t.min(now + self.engine.config.watch_ms),
-                    Ok(Tick::Operator) => u64::MAX,
-                    Ok(Tick::Done(phase)) => {
-                        tracing::info!(rollout = %id, %phase, "rollout ended");
-                        due.remove(&id);
-                        continue;
-                    }
-                    Err(err) => {
-                        tracing::error!(rollout = %id, "step failed: {err}");
-                        now + self.engine.config.poll_ms
-                    }
-                };
-                due.insert(id, next);
+                stepping.insert(id.clone());
+                let engine = self.engine.clone();
+                steps.push(Box::pin(async move {
+                    let tick = engine.tick(&id).await;
+                    (id, tick)
+                }));
             }
             // Stack rollouts react to their services' rollouts; one that
             // started new rollouts gets them stepped at once.
@@ -65,13 +92,56 @@ impl Driver {
                 continue;
             }
             let now = self.engine.clock.now_ms();
-            let sleep_ms = due.values().min().map_or(1_000, |t| t.saturating_sub(now)).clamp(1, 1_000);
+            let sleep_ms = if stepping.len() >= CONCURRENT_STEPS {
+                1_000 // a step ending wakes the loop
+            } else {
+                due.iter().filter(|(id, _)| !stepping.contains(*id)).map(|(_, t)| t.saturating_sub(now)).min().unwrap_or(1_000)
+            }
+            .clamp(1, 1_000);
             tokio::select! {
-                _ = &mut stop => return,
+                _ = &mut stop => {
+                    while steps.next().await.is_some() {}
+                    return;
+                }
+                Some((id, tick)) = steps.next(), if !steps.is_empty() => {
+                    stepping.remove(&id);
+                    let now = self.engine.clock.now_ms();
+                    let next = match tick {
+                        Ok(Tick::At(t)) => t.min(now + self.engine.config.watch_ms),
+                        Ok(Tick::Operator) => u64::MAX,
+                        Ok(Tick::Done(phase)) => {
+                            tracing::info!(rollout = %id, %phase, "rollout ended");
+                            due.remove(&id);
+                            again.remove(&id);
+                            continue;
+                        }
+                        Err(err) => {
+                            tracing::error!(rollout = %id, "step failed: {err}");
+                            now + self.engine.config.poll_ms
+                        }
+                    };
+                    let next = if again.remove(&id) { now } else { next };
+                    due.insert(id, next);
+                }
                 _ = self.poke.notified() => {
-                    // An operator command: step its rollout now.
+                    // An operator command or a new rollout: step now.
+                    let now = self.engine.clock.now_ms();
                     for at in due.values_mut() {
-                        *at = (*at).min(self.engine.clock.now_ms());
+                        *at = (*at).min(now);
+                    }
+                    again.extend(stepping.iter().cloned());
+                }
+                _ = readiness_changed(self.readiness.as_deref()) => {
+                    // Step the rollouts of the services whose readiness changed.
+                    let changed = self.readiness.as_deref().map(ReadinessChanges::take).unwrap_or_default();
+                    let now = self.engine.clock.now_ms();
+                    for (id, at) in due.iter_mut() {
+                        if owner.get(id).is_some_and(|key| changed.contains(key)) {
+                            *at = (*at).min(now);
+                            if stepping.contains(id) {
+                                again.insert(id.clone());
+                            }
+                        }
                     }
                 }
                 _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
@@ -91,8 +161,12 @@ impl Driver {
         if stacks.is_empty() {
             return false;
         }
-        let count = || self.engine.store.active_rollouts().map(|r| r.len()).unwrap_or(0);
-        let before = count();
+        // Compared by id: a service that completed and one that started in
+        // the same step leave the count unchanged.
+        let ids = || -> BTreeSet<String> {
+            self.engine.store.active_rollouts().map(|r| r.into_iter().map(|r| r.id).collect()).unwrap_or_default()
+        };
+        let before = ids();
         for stack in stacks {
             match crate::stack::tick(&self.engine, &stack.id).await {
                 Ok(true) => tracing::info!(stack_rollout = %stack.id, "stack rollout ended"),
@@ -100,6 +174,13 @@ impl Driver {
                 Err(err) => tracing::error!(stack_rollout = %stack.id, "stack step failed: {err}"),
             }
         }
-        count() > before
+        ids().iter().any(|id| !before.contains(id))
+    }
+}
+
+async fn readiness_changed(readiness: Option<&ReadinessChanges>) {
+    match readiness {
+        Some(r) => r.changed().await,
+        None => std::future::pending().await,
     }
 }

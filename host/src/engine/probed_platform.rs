@@ -2,9 +2,12 @@
 //! a running process is not a ready one. Each instance with an address is
 //! probed as its revision's spec says; it counts as ready once its probe's
 //! success threshold is met, and as unready after its failure threshold.
+//! Every change of readiness is reported through [`ReadinessChanges`], so
+//! the driver steps the rollouts waiting for it at once instead of at their
+//! next poll.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use hoist_probe::{ProbeSpec, Prober};
 
@@ -16,12 +19,50 @@ pub struct ProbedPlatform<P: Platform> {
     prober: Mutex<Prober>,
     /// Probe spec per (service, environment, revision).
     specs: Mutex<BTreeMap<(String, String, String), ProbeSpec>>,
+    changes: Arc<ReadinessChanges>,
+}
+
+/// The (service, environment) pairs whose instances changed readiness since
+/// the last [`take`](Self::take), and a wake-up for whoever waits on them.
+#[derive(Default)]
+pub struct ReadinessChanges {
+    changed: Mutex<BTreeSet<(String, String)>>,
+    notify: tokio::sync::Notify,
+}
+
+impl ReadinessChanges {
+    /// Resolves after a change (at once if one came since the last call).
+    pub async fn changed(&self) {
+        self.notify.notified().await;
+    }
+
+    pub fn take(&self) -> BTreeSet<(String, String)> {
+        std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// `target` is a prober id, `service/environment/instance`.
+    fn mark(&self, target: &str) {
+        let mut parts = target.splitn(3, '/');
+        if let (Some(service), Some(environment)) = (parts.next(), parts.next()) {
+            self.changed.lock().unwrap_or_else(|p| p.into_inner()).insert((service.into(), environment.into()));
+            self.notify.notify_one();
+        }
+    }
 }
 
 impl<P: Platform> ProbedPlatform<P> {
     /// Must be created inside a tokio runtime (probes run on it).
     pub fn new(inner: P, runtime: tokio::runtime::Handle) -> Self {
-        Self { inner, prober: Mutex::new(Prober::new(runtime)), specs: Mutex::new(BTreeMap::new()) }
+        let changes = Arc::new(ReadinessChanges::default());
+        let mut prober = Prober::new(runtime);
+        let sink = changes.clone();
+        prober.on_change(Arc::new(move |target: &str| sink.mark(target)));
+        Self { inner, prober: Mutex::new(prober), specs: Mutex::new(BTreeMap::new()), changes }
+    }
+
+    /// Where readiness changes are reported.
+    pub fn changes(&self) -> Arc<ReadinessChanges> {
+        self.changes.clone()
     }
 
     /// Declares how a revision's instances are probed (also after a restart,
@@ -76,7 +117,17 @@ impl<P: Platform> Platform for ProbedPlatform<P> {
         if let Some(probe) = &spec.probe {
             self.declare(&spec.service, &spec.environment, &spec.revision, probe.clone());
         }
-        self.inner.ensure(spec, replicas)
+        Box::pin(async move {
+            self.inner.ensure(spec, replicas).await?;
+            // Probe new instances from now, not from the next observation,
+            // so their readiness is known as soon as it comes.
+            if spec.probe.is_some()
+                && let Ok(instances) = self.inner.instances(&spec.service, &spec.environment).await
+            {
+                self.overlay(&spec.service, &spec.environment, instances);
+            }
+            Ok(())
+        })
     }
 
     fn instances<'a>(&'a self, service: &'a str, environment: &'a str) -> BoxFuture<'a, Result<Vec<Instance>, String>> {
