@@ -2,6 +2,7 @@
 //! `docker compose up` with its wait for health, and teardown of only this
 //! benchmark's containers and project.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -119,4 +120,32 @@ pub fn remove_services(services: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How long the engine took from creating each service's container to
+/// running it (`Created` → `State.StartedAt`), in ms: time no orchestrator
+/// on this engine can save.
+pub fn engine_start_ms(services: &[String]) -> anyhow::Result<BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    for s in services {
+        let ids = docker(&["ps", "-q", "--filter", &format!("label=hoist.service={s}")])?;
+        let Some(id) = String::from_utf8_lossy(&ids.stdout).lines().next().map(str::to_owned) else { continue };
+        let times = docker(&["inspect", "-f", "{{.Created}} {{.State.StartedAt}}", &id])?;
+        let text = String::from_utf8_lossy(&times.stdout).into_owned();
+        let mut words = text.split_whitespace().map(seconds_of_day);
+        if let (Some(Some(created)), Some(Some(started))) = (words.next(), words.next()) {
+            // Across midnight the difference is negative by a day.
+            let took = (started - created).rem_euclid(86_400.0);
+            out.insert(s.clone(), (took * 1e3) as u64);
+        }
+    }
+    Ok(out)
+}
+
+/// `2026-11-25T16:46:44.123456789Z` → seconds since midnight (UTC).
+fn seconds_of_day(stamp: &str) -> Option<f64> {
+    let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
+    let mut parts = time.split(':');
+    let (h, m, s) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    Some(h * 3600.0 + m * 60.0 + s)
 }

@@ -45,6 +45,12 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 /// The least time in which the stack can be healthy given the declared
 /// delays alone (no container start, no probe interval): `Graph::critical_path`.
 pub fn critical_path_ms(services: &[Service]) -> anyhow::Result<u64> {
+    critical_path_with(services, &BTreeMap::new())
+}
+
+/// The same with `extra` ms added to a service's delay (e.g. the time the
+/// engine took to start its container).
+pub fn critical_path_with(services: &[Service], extra: &BTreeMap<String, u64>) -> anyhow::Result<u64> {
     let deps = services
         .iter()
         .map(|s| (s.name.clone(), s.depends_on.iter().map(|d| (d.clone(), Condition::Healthy)).collect()))
@@ -52,7 +58,10 @@ pub fn critical_path_ms(services: &[Service]) -> anyhow::Result<u64> {
     let graph = Graph::new(deps)?;
     let timing: BTreeMap<String, Timing> = services
         .iter()
-        .map(|s| (s.name.clone(), Timing { started_ms: 0, healthy_ms: s.startup_ms, completed_ms: s.startup_ms }))
+        .map(|s| {
+            let healthy_ms = s.startup_ms + extra.get(&s.name).copied().unwrap_or(0);
+            (s.name.clone(), Timing { started_ms: 0, healthy_ms, completed_ms: healthy_ms })
+        })
         .collect();
     Ok(graph.critical_path(&timing))
 }
