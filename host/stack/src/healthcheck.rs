@@ -79,10 +79,15 @@ fn http_check(test: &[String], port: u16) -> Option<(String, Option<StatusRange>
     }
 }
 
-/// `hoist-demo check [--port N] [--path P] [--host H]`: 2xx only. Without
+/// `hoist-demo check [--port N] [--path P] [--host H]` (or `hoist-demo
+/// --check-health`): 2xx only. Without
 /// `--port` it checks `$PORT`, which Hoist's platforms set to the service's
 /// port.
 fn demo_check(args: &[String], port: u16) -> Option<(String, Option<StatusRange>)> {
+    // `--check-health` is the same check as a flag: GET /healthz on $PORT.
+    if args == ["--check-health"] {
+        return Some(("/healthz".into(), StatusRange::new(200, 299).ok()));
+    }
     if args.first().map(String::as_str) != Some("check") {
         return None;
     }
@@ -168,6 +173,7 @@ mod tests {
     #[test]
     fn http_checks_of_the_own_port_become_http_probes() {
         assert_eq!(kind(&["/hoist-demo", "check"], 8080), "http /healthz 200-299");
+        assert_eq!(kind(&["/hoist-demo", "--check-health"], 8080), "http /healthz 200-299");
         assert_eq!(kind(&["/hoist-demo", "check", "--port", "9000", "--path=/ready"], 9000), "http /ready 200-299");
         assert_eq!(kind(&["curl", "-f", "http://localhost:8080/healthz"], 8080), "http /healthz");
         assert_eq!(kind(&["curl", "-fsS", "http://127.0.0.1:8080/"], 8080), "http /");
