@@ -63,7 +63,12 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     // `docker service update` on Swarm, on the local engine.
     let demo = static_demo(root)?;
     let demo = demo.display().to_string();
-    run(root, &root.join("target/release/docker-rollout"), &[demo.as_str()])
+    run(root, &root.join("target/release/docker-rollout"), &[demo.as_str()])?;
+    // A 30-service stack on the same engine: Hoist against its critical
+    // path and against Compose, from one Compose file (the image needs
+    // `hoist-demo check`, so it is rebuilt from this tree).
+    images(root)?;
+    run(root, &root.join("target/release/stack-bench"), &[])
 }
 
 fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {

@@ -19,13 +19,14 @@ use crate::docker::{Compose, preflight, remove_services};
 
 const IMAGE: &str = "hoist-demo:e2e";
 const PROJECT: &str = "hoist-stack-bench";
-/// The healthcheck interval of every service; Hoist probes at the same
-/// interval (the Compose healthcheck becomes its probe).
+/// The healthcheck interval of every service (`--interval-ms`); Hoist
+/// probes at the same interval (the Compose healthcheck becomes its probe).
 const INTERVAL_MS: u64 = 200;
 
 fn main() -> anyhow::Result<()> {
     let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
     let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(3);
+    let interval_ms: u64 = flag("--interval-ms").map(|n| n.parse()).transpose()?.unwrap_or(INTERVAL_MS);
     preflight(IMAGE)?;
     let (compose, compose_version) = Compose::detect()?;
     let services = topology::services("sbench");
@@ -35,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     // In a directory named like the project: Hoist names the stack after it.
     std::fs::create_dir(dir.path().join(PROJECT))?;
     let file = dir.path().join(PROJECT).join("docker-compose.yml");
-    std::fs::write(&file, topology::compose_file(IMAGE, &services, INTERVAL_MS))?;
+    std::fs::write(&file, topology::compose_file(IMAGE, &services, interval_ms))?;
     // The `hoist` built beside this binary, unless `--hoist PATH`.
     let hoist = match flag("--hoist") {
         Some(path) => path.into(),
@@ -73,7 +74,7 @@ fn main() -> anyhow::Result<()> {
 
     let hoist_ms = median_ms(&mut hoist_times);
     let compose_ms = median_ms(&mut compose_times);
-    println!("# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {INTERVAL_MS} ms; median of {runs} runs; compose: {compose_version}", services.len());
+    println!("# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {interval_ms} ms; median of {runs} runs; compose: {compose_version}", services.len());
     figure("stack_critical_path", critical as f64, "ms");
     figure("stack_hoist_deploy", hoist_ms, "ms");
     figure("stack_hoist_over_critical_path", hoist_ms / critical as f64, "ratio");
