@@ -54,6 +54,14 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
             }
         }
     }
+    // Services at rest get their probes back too (the at-rest watcher
+    // gives them their front door).
+    for rev in store.current_revisions()? {
+        let spec: ServiceSpec = serde_json::from_value(rev.spec).unwrap_or_default();
+        if let Some(probe) = spec.probe {
+            platform.declare(&rev.service, &rev.environment, &rev.id, probe);
+        }
+    }
     let readiness = platform.changes();
     let engine = Arc::new(Engine {
         store,

@@ -257,3 +257,30 @@ fn recreate_replaces_every_instance_and_leaves_none_of_the_old() {
     assert_eq!((old, new), (0, 3));
     assert!(body.contains(&format!("v2-{marker}")), "{body}");
 }
+
+#[test]
+fn a_restarted_control_plane_gives_a_service_at_rest_its_front_door_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("ar{}", std::process::id());
+    let mut plane = Plane::new(dir.path(), "rolling", r#"{ max-surge = 1, max-unavailable = 0 }"#);
+    let router = free_port();
+    plane.deploy("v1", &marker, router, true, 0);
+    assert_eq!(get(router).map(|r| r.0), Ok(200));
+    plane.kill9();
+    assert!(get(router).is_err(), "the router died with the control plane");
+    plane.start();
+    // No rollout is in flight: the at-rest watcher brings the front door
+    // back on the current revision and routes to its adopted instances.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        match get(router) {
+            Ok((200, body)) => break body,
+            other => assert!(Instant::now() < deadline, "no front door after the restart: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let left = instances(&marker).len();
+    cleanup(&marker);
+    assert!(body.contains(&format!("v1-{marker}")), "{body}");
+    assert_eq!(left, 3, "the same 3 instances, adopted, none started again");
+}

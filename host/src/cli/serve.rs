@@ -46,6 +46,12 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, auth_reads: bool) -> any
                 let _ = rx.changed().await;
             }
         }));
+        let at_rest_task = tokio::spawn(crate::engine::at_rest::run(plane.driver.engine.clone(), {
+            let mut rx = stop_rx.clone();
+            async move {
+                let _ = rx.changed().await;
+            }
+        }));
         let server = axum::serve(listener, api).with_graceful_shutdown({
             let mut rx = stop_rx;
             async move {
@@ -58,6 +64,7 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, auth_reads: bool) -> any
         eprintln!("hoist serve: stopping; running instances are left serving and will be adopted on restart");
         let _ = stop_tx.send(true);
         let _ = driver_task.await;
+        let _ = at_rest_task.await;
         let _ = server_task.await;
         Ok::<_, anyhow::Error>(())
     })?;

@@ -7,6 +7,7 @@
 //! resumes by re-applying the stored intent and deciding again.
 
 mod admission;
+pub mod at_rest;
 mod analysis;
 pub mod driver;
 pub mod memory;

@@ -144,6 +144,20 @@ impl Store {
         })
     }
 
+    /// The current revision of every service+environment that has one.
+    pub fn current_revisions(&self) -> Result<Vec<Revision>, StoreError> {
+        self.read("list current revisions", |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {} FROM targets t JOIN revisions r
+                   ON r.service = t.service AND r.environment = t.environment AND r.id = t.current_revision
+                 ORDER BY t.service, t.environment",
+                COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
+            ))?;
+            let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
     /// Make `id` the current (stable) revision. The revision must exist.
     pub fn set_current(
         &self,

@@ -1,0 +1,68 @@
+//! Services at rest (no rollout in flight) keep their front door: after a
+//! control-plane restart the router comes back on the current revision,
+//! and it keeps following the instances (a replaced or failing instance
+//! gains or loses traffic without waiting for the next deploy).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use super::{Engine, ServiceSpec};
+use crate::runtime::bindings::base::hoist::plugin::types::Weight;
+
+/// How often services at rest are observed.
+pub const AT_REST_MS: u64 = 1_000;
+
+impl Engine {
+    /// One pass over every service at rest: front door attached, all
+    /// traffic on the current revision, routing to its ready instances.
+    pub async fn watch_at_rest(&self) {
+        let busy: BTreeSet<(String, String)> = match self.store.active_rollouts() {
+            Ok(active) => active.into_iter().map(|r| (r.service, r.environment)).collect(),
+            Err(err) => {
+                tracing::warn!("services at rest: cannot list active rollouts: {err}");
+                return;
+            }
+        };
+        let current = match self.store.current_revisions() {
+            Ok(current) => current,
+            Err(err) => {
+                tracing::warn!("services at rest: cannot list current revisions: {err}");
+                return;
+            }
+        };
+        for rev in current {
+            if busy.contains(&(rev.service.clone(), rev.environment.clone())) {
+                continue;
+            }
+            let Ok(spec) = serde_json::from_value::<ServiceSpec>(rev.spec.clone()) else { continue };
+            let Some(listen) = &spec.router else { continue };
+            if let Err(err) = self.traffic.attach(&rev.service, &rev.environment, listen) {
+                tracing::warn!(service = %rev.service, "services at rest: {err}");
+                continue;
+            }
+            let on_current = self.traffic.weights(&rev.service, &rev.environment);
+            if !(on_current.len() == 1 && on_current[0].revision == rev.id) {
+                let weights = [Weight { revision: rev.id.clone(), percent: 100 }];
+                if let Err(err) = self.traffic.set_weights(&rev.service, &rev.environment, &weights) {
+                    tracing::warn!(service = %rev.service, "services at rest: {err}");
+                }
+            }
+            match self.platform.instances(&rev.service, &rev.environment).await {
+                Ok(instances) => self.traffic.observe(&rev.service, &rev.environment, &instances, self.clock.now_ms()),
+                Err(err) => tracing::debug!(service = %rev.service, "services at rest: cannot list instances: {err}"),
+            }
+        }
+    }
+}
+
+/// Watches services at rest until `stop` resolves.
+pub async fn run(engine: std::sync::Arc<Engine>, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        engine.watch_at_rest().await;
+        tokio::select! {
+            _ = &mut stop => return,
+            _ = tokio::time::sleep(Duration::from_millis(AT_REST_MS)) => {}
+        }
+    }
+}
