@@ -98,6 +98,23 @@ pub struct ServiceRun {
     pub message: String,
 }
 
+impl ServiceRun {
+    /// A service as a stack rollout plans it, before anything ran.
+    pub fn planned(state: ServiceState, version: String, previous: Option<String>, candidate: Option<String>) -> Self {
+        Self {
+            state,
+            version,
+            previous,
+            rollout: None,
+            candidate,
+            revert: None,
+            started_at_ms: None,
+            ready_at_ms: None,
+            message: String::new(),
+        }
+    }
+}
+
 /// What a stack rollout does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

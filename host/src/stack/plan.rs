@@ -84,15 +84,14 @@ pub fn deploy(engine: &Engine, def: &StackDef, environment: &str, operator: &str
         services.insert(
             name.clone(),
             ServiceRun {
-                state: if unchanged { ServiceState::Unchanged } else { ServiceState::Pending },
-                version,
-                previous: current.map(|c| c.id),
-                rollout: None,
-                candidate: None,
-                revert: None,
-                started_at_ms: None,
                 ready_at_ms: unchanged.then_some(now),
                 message: if unchanged { "unchanged".into() } else { String::new() },
+                ..ServiceRun::planned(
+                    if unchanged { ServiceState::Unchanged } else { ServiceState::Pending },
+                    version,
+                    current.map(|c| c.id),
+                    None,
+                )
             },
         );
     }
@@ -147,17 +146,12 @@ pub fn rollback(engine: &Engine, stack: &str, environment: &str, operator: &str,
         }
         services.insert(
             name.clone(),
-            ServiceRun {
-                state: if revert { ServiceState::Updated } else { ServiceState::Unchanged },
-                version: run.version.clone(),
-                previous: run.previous.clone(),
-                rollout: None,
-                candidate: run.candidate.clone(),
-                revert: None,
-                started_at_ms: None,
-                ready_at_ms: None,
-                message: String::new(),
-            },
+            ServiceRun::planned(
+                if revert { ServiceState::Updated } else { ServiceState::Unchanged },
+                run.version.clone(),
+                run.previous.clone(),
+                run.candidate.clone(),
+            ),
         );
     }
     let rollout = StackRollout {
@@ -204,17 +198,12 @@ pub fn teardown(engine: &Engine, stack: &str, environment: &str, operator: &str,
         let current = engine.store.current(name, environment)?;
         services.insert(
             name.clone(),
-            ServiceRun {
-                state: if current.is_some() { ServiceState::Updated } else { ServiceState::Unchanged },
-                version: current.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
-                previous: None,
-                rollout: None,
-                candidate: current.map(|c| c.id),
-                revert: None,
-                started_at_ms: None,
-                ready_at_ms: None,
-                message: String::new(),
-            },
+            ServiceRun::planned(
+                if current.is_some() { ServiceState::Updated } else { ServiceState::Unchanged },
+                current.as_ref().map(|c| c.version.clone()).unwrap_or_default(),
+                None,
+                current.map(|c| c.id),
+            ),
         );
     }
     let rollout = StackRollout {
