@@ -34,7 +34,7 @@ fn infinite_loop_is_stopped_within_its_time_limit() {
     let started = Instant::now();
     let err = spin.decide(&rolling_context(1_000)).expect_err("a spinning plugin cannot answer");
     let elapsed = started.elapsed();
-    assert!(matches!(err, CallError::Timeout { ref plugin, limit: l } if plugin == "spin" && l == limit), "{err:?}");
+    assert!(matches!(err.error, CallError::Timeout { ref plugin, limit: l } if plugin == "spin" && l == limit), "{err:?}");
     assert!(elapsed >= limit, "stopped before its limit: {elapsed:?}");
     // Generous bound: epochs tick every millisecond; CI machines stall.
     assert!(elapsed < limit * 3, "took {elapsed:?} to stop a {limit:?} plugin");
@@ -75,7 +75,7 @@ fn memory_growth_past_the_limit_is_refused() {
     )
     .unwrap();
     let err = hog.decide(&rolling_context(1_000)).expect_err("the hog cannot answer");
-    match &err {
+    match &err.error {
         CallError::MemoryLimit { plugin, limit: l, requested } => {
             assert_eq!(plugin, "memhog");
             assert_eq!(*l, limit);
@@ -95,13 +95,14 @@ fn a_panic_is_a_typed_trap_carrying_the_message() {
     let panicky = load(&rt, spec("panicky", "fixture_panic", PluginKind::Strategy, &[])).unwrap();
     for _ in 0..3 {
         let err = panicky.decide(&rolling_context(1_000)).expect_err("a panic is an error");
-        match &err {
-            CallError::Trap { plugin, stderr, .. } => {
+        match &err.error {
+            CallError::Panic { plugin, message, .. } => {
                 assert_eq!(plugin, "panicky");
-                assert!(stderr.contains("fixture panicked on purpose"), "stderr: {stderr}");
+                assert_eq!(message, "fixture panicked on purpose");
             }
-            other => panic!("expected a trap, got {other:?}"),
+            other => panic!("expected a panic, got {other:?}"),
         }
+        assert!(err.to_string().starts_with("plugin `panicky` panicked: fixture panicked on purpose"), "{err}");
         assert_still_answers(&good);
     }
 }
@@ -117,7 +118,7 @@ fn an_oversized_output_is_refused() {
     )
     .unwrap();
     let err = big.decide(&rolling_context(1_000)).expect_err("8 MiB of status is refused");
-    match &err {
+    match &err.error {
         CallError::OutputTooLarge { plugin, what, size, limit } => {
             assert_eq!(plugin, "oversized");
             assert_eq!(*what, "a status");
@@ -229,7 +230,7 @@ async fn a_guest_blocked_in_a_host_call_is_stopped_by_the_call_timeout() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
     let err = slow.ensure(&revision, 1, 0).await.expect_err("blocked in stop for 60 s");
-    assert!(matches!(err, CallError::Timeout { .. }), "{err:?}");
+    assert!(matches!(err.error, CallError::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < limit * 4, "took {:?}", started.elapsed());
     // The process is still the host's, found by label, not orphaned.
     let left = table.find(&[("hoist.service".into(), "slow-test".into())]);

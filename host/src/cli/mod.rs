@@ -131,14 +131,17 @@ pub enum Command {
 
 impl Cli {
     fn runtime(&self) -> anyhow::Result<Runtime> {
-        let cache = if self.no_cache {
+        Runtime::new(self.cache_setting())
+    }
+
+    fn cache_setting(&self) -> CacheSetting {
+        if self.no_cache {
             CacheSetting::Off
         } else if let Some(dir) = &self.cache_dir {
             CacheSetting::At(dir.clone())
         } else {
             CacheSetting::Default
-        };
-        Runtime::new(cache)
+        }
     }
 }
 
@@ -166,7 +169,9 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
 
 fn simulate(cli: &Cli, path: &std::path::Path, output: Output) -> anyhow::Result<bool> {
     let scenario = crate::simulate::scenario::Scenario::load(path)?;
-    let runtime = cli.runtime()?;
+    // Fuel, not wall time, bounds each call: the same scenario gives the
+    // same bytes on any machine.
+    let runtime = Runtime::deterministic(cli.cache_setting())?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let outcome = tokio.block_on(crate::simulate::simulate(&runtime, &scenario))?;
     match output {

@@ -250,7 +250,25 @@ pub fn log(cli: &Cli, rollout: &str, output: Output) -> anyhow::Result<bool> {
                 r.reason.as_deref().unwrap_or(""),
                 r.error.as_deref().map(|e| format!(" ERROR {e}")).unwrap_or_default()
             );
+            print_plugin_output(r.plugin_output.as_ref());
         }
         Ok(true)
     })
+}
+
+/// A call's stdout, stderr and log lines, indented under its record.
+fn print_plugin_output(output: Option<&serde_json::Value>) {
+    let Some(output) = output else { return };
+    for stream in ["stdout", "stderr"] {
+        if let Some(text) = output.get(stream).and_then(|v| v.as_str()) {
+            for line in text.lines() {
+                println!("        {stream}: {line}");
+            }
+        }
+    }
+    for line in output.get("logs").and_then(|v| v.as_array()).into_iter().flatten() {
+        let level = line.get("level").and_then(|v| v.as_str()).unwrap_or("info");
+        let message = line.get("message").and_then(|v| v.as_str()).unwrap_or("");
+        println!("        log {level}: {message}");
+    }
 }

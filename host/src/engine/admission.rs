@@ -48,7 +48,12 @@ impl Engine {
                 extensions: vec![],
             };
             let name = policy.plugin.name.to_string();
-            let (output, error, verdict) = match policy.plugin.admit(&request) {
+            let answer = policy.plugin.admit(&request);
+            let printed = match &answer {
+                Ok(called) => called.output.to_record(),
+                Err(fault) => fault.output.to_record(),
+            };
+            let (output, error, verdict) = match answer {
                 Ok(called) => match called.value {
                     Ok(v) => (serde_json::to_value(&v).unwrap_or(Value::Null), None, Some(v)),
                     Err(e) => (Value::Null, Some(format!("{e:?}")), None),
@@ -70,6 +75,7 @@ impl Engine {
                 error: error.clone(),
                 operator: None,
                 reason: Some(reason.to_string()),
+                plugin_output: printed,
             });
             // A failing admission policy fails closed: production stays as it is.
             let this = match (verdict, error) {

@@ -14,7 +14,7 @@ use crate::runtime::bindings::health::exports::hoist::plugin::health::AnalysisIn
 impl Engine {
     /// Evaluates every health policy for `pending`; returns the combined
     /// verdict and the decision records.
-    pub(super) fn evaluate(
+    pub(super) async fn evaluate(
         &self,
         rollout: &Rollout,
         pending: &mut PendingAnalysis,
@@ -44,7 +44,12 @@ impl Engine {
                 state: pending.policy_state.get(&name).cloned(),
                 extensions: vec![],
             };
-            let answer = policy.plugin.evaluate(&input, now).map(|called| {
+            let answer = policy.plugin.evaluate_async(&input, now).await;
+            let printed = match &answer {
+                Ok(called) => called.output.to_record(),
+                Err(fault) => fault.output.to_record(),
+            };
+            let answer = answer.map(|called| {
                 self.stats.plugin_time(called.elapsed);
                 called.value
             });
@@ -85,6 +90,7 @@ impl Engine {
                 error,
                 operator: None,
                 reason: Some(format!("analysis `{}`", pending.name)),
+                plugin_output: printed,
             });
         }
         let result = if !fails.is_empty() {

@@ -3,10 +3,11 @@
 //! deployment pokes the driver, and at once when one of its service's
 //! instances changes readiness (no waiting for the next poll).
 //!
-//! Steps run concurrently on the driver's task (a step mostly waits on the
-//! platform, e.g. a container being created), and the loop reacts to each
-//! one as it ends: a slow step never holds back the others, nor the stack
-//! rollouts that wait for a service to end.
+//! Each step runs as a task of its own (a step mostly waits on the platform
+//! or on a plugin call in the call pool), and the loop reacts to each one as
+//! it ends: a slow step never holds back the others, nor the stack rollouts
+//! that wait for a service to end, and a step that panics is contained for
+//! its own rollout (`supervise.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -80,11 +81,7 @@ impl Driver {
                 .collect();
             for id in ready {
                 stepping.insert(id.clone());
-                let engine = self.engine.clone();
-                steps.push(Box::pin(async move {
-                    let tick = engine.tick(&id).await;
-                    (id, tick)
-                }));
+                steps.push(supervised(self.engine.clone(), id));
             }
             // Stack rollouts react to their services' rollouts; one that
             // started new rollouts gets them stepped at once.
@@ -168,13 +165,48 @@ impl Driver {
         };
         let before = ids();
         for stack in stacks {
-            match crate::stack::tick(&self.engine, &stack.id).await {
-                Ok(true) => tracing::info!(stack_rollout = %stack.id, "stack rollout ended"),
-                Ok(false) => {}
-                Err(err) => tracing::error!(stack_rollout = %stack.id, "stack step failed: {err}"),
+            // A task of its own, so a panic in one stack's step is reported
+            // and the driver goes on.
+            let (engine, id) = (self.engine.clone(), stack.id.clone());
+            match tokio::spawn(async move { crate::stack::tick(&engine, &id).await }).await {
+                Ok(Ok(true)) => tracing::info!(stack_rollout = %stack.id, "stack rollout ended"),
+                Ok(Ok(false)) => {}
+                Ok(Err(err)) => tracing::error!(stack_rollout = %stack.id, "stack step failed: {err}"),
+                Err(join) => tracing::error!(stack_rollout = %stack.id, "stack step panicked: {}", panic_message(join)),
             }
         }
         ids().iter().any(|id| !before.contains(id))
+    }
+}
+
+/// One step of `id` as a task of its own, so a panic in it is caught here
+/// (and contained for that rollout alone) instead of ending the driver.
+fn supervised(engine: Arc<Engine>, id: String) -> Step {
+    let task = {
+        let (engine, id) = (engine.clone(), id.clone());
+        tokio::spawn(async move { engine.tick(&id).await })
+    };
+    Box::pin(async move {
+        let tick = match task.await {
+            Ok(tick) => tick,
+            Err(join) => {
+                let panic = panic_message(join);
+                tracing::error!(rollout = %id, "step panicked: {panic}");
+                engine.contain_step_panic(&id, &panic)
+            }
+        };
+        (id, tick)
+    })
+}
+
+fn panic_message(join: tokio::task::JoinError) -> String {
+    match join.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into()),
+        Err(join) => join.to_string(),
     }
 }
 

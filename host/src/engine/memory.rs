@@ -32,6 +32,10 @@ pub struct Memory {
     /// Consecutive failed `ensure` calls that may heal by themselves.
     #[serde(default)]
     pub platform_failures: Option<FailureStreak>,
+    /// Steps of this rollout that failed inside the host (a panic), contained
+    /// by the driver's supervision.
+    #[serde(default)]
+    pub host_faults: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

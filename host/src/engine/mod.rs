@@ -18,6 +18,7 @@ pub mod ports;
 pub mod probed_platform;
 pub mod router_traffic;
 mod step;
+mod supervise;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -332,6 +333,7 @@ impl Engine {
             error: None,
             operator: Some(operator.into()),
             reason: Some(reason.into()),
+            plugin_output: None,
         })?;
         Ok(rollout)
     }

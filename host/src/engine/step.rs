@@ -31,14 +31,15 @@ pub enum Tick {
 }
 
 /// What one step collects to persist.
-struct Pass {
+#[derive(Default)]
+pub(super) struct Pass {
     records: Vec<DecisionRecord>,
     /// Failed `ensure` calls of the forward path: (revision, fault).
     faults: Vec<(String, PlatformFault)>,
 }
 
 impl Pass {
-    fn record(&mut self, r: &Rollout, now: u64, kind: &str, input: Value, output: Value) -> &mut DecisionRecord {
+    pub(super) fn record(&mut self, r: &Rollout, now: u64, kind: &str, input: Value, output: Value) -> &mut DecisionRecord {
         self.records.push(DecisionRecord {
             seq: 0,
             rollout_id: Some(r.id.clone()),
@@ -54,6 +55,7 @@ impl Pass {
             error: None,
             operator: None,
             reason: None,
+            plugin_output: None,
         });
         let last = self.records.len() - 1;
         &mut self.records[last]
@@ -147,7 +149,7 @@ impl Engine {
         let mut analysed = false;
         if let Some(mut pending) = mem.analysis.take() {
             if now >= pending.until_ms {
-                let (finished, records) = self.evaluate(&r, &mut pending, now);
+                let (finished, records) = self.evaluate(&r, &mut pending, now).await;
                 pass.records.extend(records);
                 mem.last_analysis = Some(finished);
                 analysed = true;
@@ -195,11 +197,16 @@ impl Engine {
         let strategy = self.strategy_for(&r.environment, &r.strategy)?.clone();
         let ctx = self.context(&r, &mem, observed, &strategy.config, now)?;
         let input = serde_json::to_value(&ctx).unwrap_or(Value::Null);
-        let answer = strategy.plugin.decide(&ctx);
+        let answer = strategy.plugin.decide_async(&ctx).await;
         if let Ok(called) = &answer {
             self.stats.plugin_time(called.elapsed);
         }
+        let printed = match &answer {
+            Ok(called) => called.output.to_record(),
+            Err(fault) => fault.output.to_record(),
+        };
         let rec = pass.record(&r, now, "decide", input, Value::Null);
+        rec.plugin_output = printed;
         rec.plugin = Some(strategy.plugin.name.to_string());
         rec.plugin_digest = Some(strategy.plugin.digest.clone());
         rec.operator = mem.command.clone().map(|_| "operator".to_string());
@@ -525,7 +532,7 @@ impl Engine {
         }
     }
 
-    fn end(&self, mut r: Rollout, mut mem: Memory, phase: Phase, reason: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    pub(super) fn end(&self, mut r: Rollout, mut mem: Memory, phase: Phase, reason: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
         mem.rollback = None;
         r.phase = phase;
         r.status = format!("{phase}: {reason}");
@@ -541,7 +548,7 @@ impl Engine {
         Ok(())
     }
 
-    fn persist(&self, r: &mut Rollout, mem: &Memory, now: u64, step: Option<Step>, pass: Pass) -> Result<(), EngineError> {
+    pub(super) fn persist(&self, r: &mut Rollout, mem: &Memory, now: u64, step: Option<Step>, pass: Pass) -> Result<(), EngineError> {
         r.intent = mem.to_json();
         r.wait = serde_json::to_value(&mem.wait).unwrap_or(Value::Null);
         r.updated_at_ms = now;
@@ -583,7 +590,7 @@ impl Engine {
     }
 }
 
-fn begin_rollback(mem: &mut Memory, reason: String, outcome: Phase, now: u64) {
+pub(super) fn begin_rollback(mem: &mut Memory, reason: String, outcome: Phase, now: u64) {
     mem.rollback = Some(RollbackProgress {
         reason,
         started_ms: now,
@@ -613,7 +620,7 @@ fn note_ended(r: &Rollout, mem: &Memory, observed: &Observed, now: u64, pass: &m
 
 /// A rollout the platform cannot carry: rolled back to its stable revision,
 /// or failed when there is none to return to.
-fn failed_outcome(r: &Rollout) -> Phase {
+pub(super) fn failed_outcome(r: &Rollout) -> Phase {
     if r.stable.is_some() { Phase::RolledBack } else { Phase::Failed }
 }
 

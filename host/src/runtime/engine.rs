@@ -20,10 +20,33 @@ pub const MAX_PLUGIN_MEMORY: usize = 1 << 30;
 /// to the kernel between calls.
 const KEEP_RESIDENT: usize = 4 << 20;
 
-/// Builds the engine: Cranelift, pooling allocator, epoch interruption, and
-/// no component-model concurrency (it makes every call 2–4× slower and no
-/// Hoist world needs it).
-pub fn build_engine() -> anyhow::Result<Engine> {
+/// How a call's time limit is enforced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metering {
+    /// Live: epoch deadlines (wall time), plus a tokio timeout for calls
+    /// that wait on the outside world.
+    Epochs,
+    /// `hoist simulate`: a fuel budget proportional to the time limit, so a
+    /// call that runs out does so at the same instruction on any machine
+    /// and the same scenario always prints the same bytes.
+    Fuel,
+}
+
+/// Fuel per millisecond of a plugin's time limit under [`Metering::Fuel`].
+/// One unit is roughly one wasm instruction; this machine runs 1–3 of them
+/// per nanosecond, so a budget is one to three times what the live limit
+/// allows — a plugin that fits its limit live also fits it in simulation.
+pub const FUEL_PER_MS: u64 = 1_000_000;
+
+/// The fuel budget standing in for `limit` under [`Metering::Fuel`].
+pub fn fuel_for(limit: Duration) -> u64 {
+    u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1).saturating_mul(FUEL_PER_MS)
+}
+
+/// Builds the engine: Cranelift, pooling allocator, epoch interruption (or
+/// fuel), and no component-model concurrency (it makes every call 2–4×
+/// slower and no Hoist world needs it).
+pub fn build_engine(metering: Metering) -> anyhow::Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(1000)
         .total_core_instances(8000)
@@ -45,7 +68,8 @@ pub fn build_engine() -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
-        .epoch_interruption(true)
+        .epoch_interruption(metering == Metering::Epochs)
+        .consume_fuel(metering == Metering::Fuel)
         .concurrency_support(false)
         .wasm_component_model(true)
         .max_wasm_stack(1 << 20)

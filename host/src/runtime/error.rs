@@ -41,6 +41,11 @@ pub enum LoadError {
     UnknownImport { plugin: String, name: String },
     #[error("plugin `{plugin}` cannot be linked: {reason}")]
     Link { plugin: String, reason: String },
+    #[error(
+        "plugin `{plugin}`: {item} does not have the types of this hoist's contract ({reason}); \
+         rebuild it against this hoist's WIT (hoist-sdk 0.1)"
+    )]
+    TypeMismatch { plugin: String, item: String, reason: String },
 }
 
 #[derive(Debug, Clone, thiserror::Error, serde::Serialize)]
@@ -48,8 +53,20 @@ pub enum LoadError {
 pub enum CallError {
     #[error("plugin `{plugin}` exceeded its time limit of {limit:?} and was stopped")]
     Timeout { plugin: String, limit: Duration },
-    #[error("plugin `{plugin}` tried to grow its memory to {requested} bytes, past its limit of {limit} bytes, and was stopped; raise `limits.memory` if this is expected")]
+    #[error(
+        "plugin `{plugin}` used its whole fuel budget of {fuel} (the deterministic stand-in for its time limit of {limit:?} \
+         in `hoist simulate`) and was stopped"
+    )]
+    OutOfFuel { plugin: String, limit: Duration, fuel: u64 },
+    #[error(
+        "plugin `{plugin}` ran out of memory (limit {}): it asked for {} and was stopped; raise `limits.memory` if this is expected",
+        mib(*.limit), mib(*.requested)
+    )]
     MemoryLimit { plugin: String, limit: usize, requested: usize },
+    #[error("plugin `{plugin}` overflowed its stack (stack overflow) and was stopped")]
+    StackOverflow { plugin: String },
+    #[error("plugin `{plugin}` panicked: {message} (at {location})")]
+    Panic { plugin: String, message: String, location: String },
     #[error("plugin `{plugin}` trapped: {message}{}", stderr_suffix(.stderr))]
     Trap { plugin: String, message: String, stderr: String },
     #[error("plugin `{plugin}`: input {what} is {size} bytes, over the limit of {limit}")]
@@ -62,6 +79,34 @@ pub enum CallError {
     Instantiate { plugin: String, reason: String },
     #[error("plugin `{plugin}` is a {actual} plugin and cannot answer `{call}`")]
     WrongKind { plugin: String, actual: &'static str, call: &'static str },
+    #[error("plugin `{plugin}`: {reason}")]
+    Host { plugin: String, reason: String },
+}
+
+/// `64 MiB`, or bytes when not a whole number of MiB.
+fn mib(bytes: usize) -> String {
+    if bytes % (1 << 20) == 0 { format!("{} MiB", bytes >> 20) } else { format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20)) }
+}
+
+/// A failed call with what the plugin printed and logged before it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{error}")]
+pub struct CallFault {
+    pub error: CallError,
+    pub output: super::output::PluginOutput,
+}
+
+impl From<CallError> for CallFault {
+    fn from(error: CallError) -> Self {
+        Self { error, output: Default::default() }
+    }
+}
+
+impl std::ops::Deref for CallFault {
+    type Target = CallError;
+    fn deref(&self) -> &CallError {
+        &self.error
+    }
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -73,7 +118,11 @@ impl CallError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Timeout { .. } => "timeout",
+            Self::OutOfFuel { .. } => "out-of-fuel",
             Self::MemoryLimit { .. } => "memory-limit",
+            Self::StackOverflow { .. } => "stack-overflow",
+            Self::Panic { .. } => "panic",
+            Self::Host { .. } => "host",
             Self::Trap { .. } => "trap",
             Self::InputTooLarge { .. } => "input-too-large",
             Self::OutputTooLarge { .. } => "output-too-large",

@@ -2,18 +2,15 @@
 //! call's clock, captured logs and stderr, and the granted capabilities.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::docker::DockerClient;
 use crate::capabilities::process::ProcessTable;
 
-/// Bytes of the guest's stderr kept for error reports (a panic message).
-const STDERR_CAPACITY: usize = 8 * 1024;
+use super::output::{CapturedStream, OUTPUT_CAPACITY, PluginOutput};
 /// Longest log line kept; longer ones are truncated.
 pub const MAX_LOG_LINE: usize = 4 * 1024;
 /// Log lines kept per call; later ones are counted and dropped.
@@ -40,21 +37,16 @@ pub struct HostState {
     pub(crate) now_ms: u64,
     pub(crate) logs: Vec<LogLine>,
     pub(crate) logs_dropped: u32,
-    stderr: MemoryOutputPipe,
+    stdout: CapturedStream,
+    stderr: CapturedStream,
     pub(crate) grants: Grants,
 }
 
 impl HostState {
     pub fn new(plugin: Arc<str>, memory_limit: usize, now_ms: u64, grants: Grants) -> Self {
-        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
-        // No preopens, no environment, no arguments, no network; clocks read
-        // the call's "now" so a plugin that asks WASI for the time still
-        // decides deterministically.
-        let wasi = WasiCtxBuilder::new()
-            .stderr(stderr.clone())
-            .wall_clock(FixedClock(now_ms))
-            .monotonic_clock(FixedClock(now_ms))
-            .build();
+        let stdout = CapturedStream::new(OUTPUT_CAPACITY);
+        let stderr = CapturedStream::new(OUTPUT_CAPACITY);
+        let wasi = super::wasi::context(now_ms, &stdout, &stderr);
         Self {
             plugin,
             wasi,
@@ -63,20 +55,24 @@ impl HostState {
             now_ms,
             logs: Vec::new(),
             logs_dropped: 0,
+            stdout,
             stderr,
             grants,
         }
     }
 
-    /// The last lines the guest wrote to stderr (a Rust panic message lands
-    /// here), trimmed.
-    pub fn stderr_tail(&self) -> String {
-        let bytes = self.stderr.contents();
-        let text = String::from_utf8_lossy(&bytes);
-        let text = text.trim();
-        let start = text.len().saturating_sub(1024);
-        let start = (start..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
-        text[start..].to_string()
+    /// What the call printed and logged so far.
+    pub fn output(&self) -> PluginOutput {
+        PluginOutput {
+            stdout: self.stdout.text(),
+            stderr: self.stderr.text(),
+            logs: self.logs.clone(),
+            logs_dropped: self.logs_dropped,
+        }
+    }
+
+    pub(crate) fn table_mut(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     pub fn push_log(&mut self, level: &'static str, mut message: String) {
@@ -144,26 +140,5 @@ impl ResourceLimiter for CallLimiter {
     }
     fn memories(&self) -> usize {
         self.inner.memories()
-    }
-}
-
-/// A clock stopped at the call's "now".
-struct FixedClock(u64);
-
-impl HostWallClock for FixedClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_millis(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::from_millis(self.0)
-    }
-}
-
-impl HostMonotonicClock for FixedClock {
-    fn resolution(&self) -> u64 {
-        1_000_000
-    }
-    fn now(&self) -> u64 {
-        self.0.saturating_mul(1_000_000)
     }
 }

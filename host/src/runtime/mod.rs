@@ -6,19 +6,27 @@ pub mod cache;
 mod call;
 pub mod engine;
 pub mod error;
+mod fault;
 pub mod host_state;
 pub mod kinds;
+pub mod output;
 pub mod plugin;
+pub mod pool;
 pub mod surface;
+mod typecheck;
 mod validate;
+mod wasi;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use wasmtime::Engine;
 
 pub use cache::{CacheState, CompileCache};
 pub use call::Called;
-pub use error::{CallError, LoadError};
+pub use engine::Metering;
+pub use error::{CallError, CallFault, LoadError};
+pub use output::PluginOutput;
 pub use host_state::{Grants, LogLine};
 pub use kinds::{Capability, PluginKind};
 pub use plugin::{Limits, Plugin, PluginSpec};
@@ -42,12 +50,25 @@ pub struct Runtime {
     engine: Engine,
     cache: CompileCache,
     grants: Grants,
-    _ticker: engine::EpochTicker,
+    metering: Metering,
+    pool: Arc<pool::CallPool>,
+    _ticker: Option<engine::EpochTicker>,
 }
 
 impl Runtime {
+    /// The live runtime: calls bounded by wall time (epochs).
     pub fn new(cache: CacheSetting) -> anyhow::Result<Self> {
-        let engine = engine::build_engine()?;
+        Self::with_metering(cache, Metering::Epochs)
+    }
+
+    /// The runtime of `hoist simulate`: strategy and policy calls bounded by
+    /// fuel, so every run gives the same outcome.
+    pub fn deterministic(cache: CacheSetting) -> anyhow::Result<Self> {
+        Self::with_metering(cache, Metering::Fuel)
+    }
+
+    pub fn with_metering(cache: CacheSetting, metering: Metering) -> anyhow::Result<Self> {
+        let engine = engine::build_engine(metering)?;
         let cache = match cache {
             CacheSetting::Off => CompileCache::disabled(),
             CacheSetting::At(root) => CompileCache::at(&root, &engine),
@@ -56,14 +77,29 @@ impl Runtime {
                 None => CompileCache::disabled(),
             },
         };
-        let ticker = engine::EpochTicker::start(&engine)?;
+        let ticker = match metering {
+            Metering::Epochs => Some(engine::EpochTicker::start(&engine)?),
+            Metering::Fuel => None,
+        };
         let grants = Grants { processes: Some(ProcessTable::new()), docker: Some(DockerClient::local()) };
-        Ok(Self { engine, cache, grants, _ticker: ticker })
+        let pool = Arc::new(pool::CallPool::sized_for_machine()?);
+        Ok(Self { engine, cache, grants, metering, pool, _ticker: ticker })
     }
 
     /// Loads and checks one plugin.
     pub fn load(&self, spec: PluginSpec) -> Result<Plugin, LoadError> {
-        plugin::load(&self.engine, &self.cache, &self.grants, spec)
+        let host = plugin::Host {
+            engine: &self.engine,
+            cache: &self.cache,
+            grants: &self.grants,
+            metering: self.metering,
+            pool: &self.pool,
+        };
+        plugin::load(&host, spec)
+    }
+
+    pub fn metering(&self) -> Metering {
+        self.metering
     }
 
     pub fn cache(&self) -> &CompileCache {

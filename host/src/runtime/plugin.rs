@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use wasmtime::component::{HasSelf, InstancePre, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::Engine;
 
 use super::bindings::{admission, base, health, platform, strategy};
 use super::cache::{CacheState, CompileCache};
+use super::engine::Metering;
+use super::pool::CallPool;
 use super::error::LoadError;
 use super::host_state::{Grants, HostState};
 use super::kinds::{Capability, PluginKind};
@@ -82,9 +84,28 @@ pub struct Plugin {
     pub surface: Surface,
     pub limits: Limits,
     pub granted: Vec<Capability>,
-    pub(crate) engine: Engine,
-    pub(crate) pre: Pre,
-    pub(crate) grants: Grants,
+    pub(crate) callee: Arc<Callee>,
+}
+
+/// What a call needs, shared with the pool thread that makes it.
+pub(crate) struct Callee {
+    pub name: Arc<str>,
+    pub kind: PluginKind,
+    pub limits: Limits,
+    pub metering: Metering,
+    pub engine: Engine,
+    pub pre: Pre,
+    pub grants: Grants,
+    pub pool: Arc<CallPool>,
+}
+
+/// What the runtime lends every plugin it loads.
+pub(crate) struct Host<'a> {
+    pub engine: &'a Engine,
+    pub cache: &'a CompileCache,
+    pub grants: &'a Grants,
+    pub metering: Metering,
+    pub pool: &'a Arc<CallPool>,
 }
 
 impl Plugin {
@@ -97,12 +118,8 @@ impl Plugin {
 /// Capabilities this host implements; others are refused at load.
 pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process, Capability::Docker];
 
-pub(crate) fn load(
-    engine: &Engine,
-    cache: &CompileCache,
-    grants: &Grants,
-    spec: PluginSpec,
-) -> Result<Plugin, LoadError> {
+pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadError> {
+    let Host { engine, cache, grants, metering, pool } = *host;
     let digest = hex::encode(Sha256::digest(&spec.bytes));
     if let Some(expected) = &spec.sha256
         && !expected.eq_ignore_ascii_case(&digest)
@@ -146,8 +163,10 @@ pub(crate) fn load(
         }
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
+        super::wasi::add_frozen_sleep(&mut linker).map_err(link_err)?;
     }
     let instance_pre: InstancePre<HostState> = linker.instantiate_pre(&component).map_err(link_err)?;
+    let checked = instance_pre.clone();
     let pre = match spec.kind {
         PluginKind::Strategy => strategy::StrategyPluginPre::new(instance_pre).map(Pre::Strategy),
         PluginKind::HealthPolicy => health::HealthPolicyPluginPre::new(instance_pre).map(Pre::Health),
@@ -165,8 +184,20 @@ pub(crate) fn load(
         }
     })?;
 
+    let name: Arc<str> = Arc::from(spec.name.as_str());
+    let callee = Callee {
+        name: name.clone(),
+        kind: spec.kind,
+        limits: spec.limits,
+        metering,
+        engine: engine.clone(),
+        pre,
+        grants: plugin_grants,
+        pool: pool.clone(),
+    };
+    super::typecheck::check_export(&callee, &checked, &surface)?;
     Ok(Plugin {
-        name: Arc::from(spec.name.as_str()),
+        name,
         kind: spec.kind,
         source_label: spec.source_label,
         digest,
@@ -175,9 +206,7 @@ pub(crate) fn load(
         surface,
         limits: spec.limits,
         granted,
-        engine: engine.clone(),
-        pre,
-        grants: plugin_grants,
+        callee: Arc::new(callee),
     })
 }
 
@@ -191,14 +220,18 @@ fn exports_list(surface: &Surface) -> String {
 fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
     let plugin = spec.name.clone();
     match problem {
-        SurfaceProblem::WrongWorld { expected, found: _ } => {
+        SurfaceProblem::WrongWorld { expected, found } => {
             let (_, world) = surface::expected_export(spec.kind);
             LoadError::WrongWorld {
                 plugin,
                 kind: spec.kind.as_str().to_string(),
                 expected,
                 world: world.to_string(),
-                found: String::new(),
+                found: if found.is_empty() {
+                    "nothing".into()
+                } else {
+                    found.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ")
+                },
             }
         }
         SurfaceProblem::Incompatible { interface } => LoadError::Incompatible { plugin, interface },
@@ -230,14 +263,3 @@ fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
         ),
     }
 }
-
-/// A store for one call of `plugin`, with its limits and deadline set.
-pub(crate) fn new_store(plugin: &Plugin, now_ms: u64) -> Store<HostState> {
-    let state = HostState::new(plugin.name.clone(), plugin.limits.memory, now_ms, plugin.grants.clone());
-    let mut store = Store::new(&plugin.engine, state);
-    store.limiter(|s| &mut s.limiter);
-    store.set_epoch_deadline(super::engine::deadline_ticks(plugin.limits.time));
-    store.epoch_deadline_trap();
-    store
-}
-

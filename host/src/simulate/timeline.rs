@@ -37,6 +37,17 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
     }
     let records = store.decision_log(&LogFilter::default())?;
     for r in &records {
+        if let Some(printed) = &r.plugin_output {
+            entries.push(Entry {
+                at_ms: r.at_ms,
+                kind: "output".into(),
+                step: None,
+                observed: Value::Null,
+                actions: printed.clone(),
+                text: printed_text(r.plugin.as_deref().unwrap_or("?"), printed),
+                order: (3, r.seq),
+            });
+        }
         let (kind, text) = match r.kind.as_str() {
             "decide" => continue,
             "admit" => ("admit", format!("{}: {}", r.plugin.as_deref().unwrap_or("?"), variant_text(&r.output))),
@@ -94,6 +105,22 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
     }
     entries.sort_by_key(|e| (e.at_ms, e.order));
     Ok(entries)
+}
+
+/// What a plugin printed, one `stream: line` per line under its name.
+fn printed_text(plugin: &str, printed: &Value) -> String {
+    let mut lines = vec![format!("`{plugin}` printed:")];
+    for stream in ["stdout", "stderr"] {
+        if let Some(text) = printed.get(stream).and_then(Value::as_str) {
+            lines.extend(text.lines().map(|l| format!("{:>19}{stream}: {l}", "")));
+        }
+    }
+    for line in printed.get("logs").and_then(Value::as_array).into_iter().flatten() {
+        let level = line.get("level").and_then(Value::as_str).unwrap_or("info");
+        let message = line.get("message").and_then(Value::as_str).unwrap_or("");
+        lines.push(format!("{:>19}log {level}: {message}", ""));
+    }
+    lines.join("\n")
 }
 
 /// `Pass`, `{"Fail": "why"}` → "pass", "fail: why".

@@ -255,6 +255,7 @@ pub(super) fn record(engine: &Engine, rollout: &StackRollout, service: &str, inp
         error: None,
         operator: Some(rollout.requested_by.clone()),
         reason: Some(reason.into()),
+        plugin_output: None,
     })?;
     Ok(())
 }

@@ -66,6 +66,7 @@ fn run(store: &Store, steps: u64) -> Result<f64, StoreError> {
                 error: None,
                 operator: None,
                 reason: None,
+                plugin_output: None,
             })
             .collect();
         store.commit_step(&rollout, &step, &records)?;

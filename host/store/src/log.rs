@@ -41,6 +41,9 @@ pub struct DecisionRecord {
     pub operator: Option<String>,
     /// Why.
     pub reason: Option<String>,
+    /// What the plugin printed (stdout, stderr) and logged during the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_output: Option<Value>,
 }
 
 /// Which records [`Store::decision_log`] returns; every field narrows, `None` does not.
@@ -61,7 +64,7 @@ pub struct LogFilter {
 }
 
 const COLUMNS: &str = "seq, rollout_id, step, service, environment, at_ms, kind, plugin, plugin_digest, \
-                       input, output, error, operator, reason";
+                       input, output, error, operator, reason, plugin_output";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
     Ok(DecisionRecord {
@@ -79,6 +82,12 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
         error: row.get(11)?,
         operator: row.get(12)?,
         reason: row.get(13)?,
+        plugin_output: match row.get::<_, Option<String>>(14)? {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(14, rusqlite::types::Type::Text, Box::new(e))
+            })?),
+            None => None,
+        },
     })
 }
 
@@ -96,8 +105,8 @@ pub(crate) fn insert_record(
     let seq: i64 = tx
         .prepare_cached(
             "INSERT INTO decision_log (rollout_id, step, service, environment, at_ms, kind, plugin, plugin_digest,
-                                       input, output, error, operator, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) RETURNING seq",
+                                       input, output, error, operator, reason, plugin_output)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) RETURNING seq",
         )?
         .query_row(
             rusqlite::params![
@@ -114,6 +123,7 @@ pub(crate) fn insert_record(
                 r.error,
                 r.operator,
                 r.reason,
+                r.plugin_output.as_ref().map(json),
             ],
             |row| row.get(0),
         )?;

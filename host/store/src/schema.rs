@@ -148,8 +148,12 @@ CREATE TABLE stack_rollouts (
 CREATE INDEX stack_rollouts_active ON stack_rollouts (id) WHERE active = 1;
 "#;
 
+/// Schema version 3: a plugin call's stdout, stderr and log lines, as JSON,
+/// beside its decision record (NULL when it said nothing).
+const V3: &str = "ALTER TABLE decision_log ADD COLUMN plugin_output TEXT;";
+
 /// Forward-only migrations; `MIGRATIONS[i]` takes version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -50,6 +50,7 @@ fn record(kind: &str, at: u64) -> DecisionRecord {
         error: None,
         operator: None,
         reason: Some("because".into()),
+        plugin_output: None,
     }
 }
 

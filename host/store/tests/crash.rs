@@ -144,6 +144,7 @@ fn writer_loop(path: &Path) -> ! {
                 error: None,
                 operator: None,
                 reason: None,
+                plugin_output: None,
             })
             .collect();
         store.commit_step(&rollout, &step, &records).unwrap();
