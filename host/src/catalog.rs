@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hoist_registry::{PluginDecl, Registry, ResolvedPlugin, Source};
 
 use crate::builtins;
-use crate::runtime::{Limits, LoadError, Plugin, PluginSpec, Runtime};
+use crate::runtime::{CallFault, ConfigProblem, Limits, LoadError, Plugin, PluginSpec, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -17,6 +17,18 @@ pub enum CatalogError {
     UnknownBuiltin { plugin: String, name: String, known: String },
     #[error(transparent)]
     Load(#[from] LoadError),
+    #[error("plugin `{plugin}`{}: its config is refused: {}; fix `config` in {}", in_env(environment), join_problems(problems), registry.display())]
+    Config { plugin: String, environment: Option<String>, registry: std::path::PathBuf, problems: Vec<ConfigProblem> },
+    #[error("plugin `{plugin}`: checking its config failed: {fault}")]
+    ConfigCheck { plugin: String, fault: CallFault },
+}
+
+fn in_env(environment: &Option<String>) -> String {
+    environment.as_ref().map(|e| format!(" in environment `{e}`")).unwrap_or_default()
+}
+
+fn join_problems(problems: &[ConfigProblem]) -> String {
+    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
 }
 
 /// One plugin as the registry declares it, for one environment or for all.
@@ -88,16 +100,36 @@ impl Declared<'_> {
         })
     }
 
-    /// Loads and checks the plugin.
+    /// Loads and checks the plugin; in an environment, its config too.
     pub fn load(&self, runtime: &Runtime) -> Result<Plugin, CatalogError> {
         let spec = self.spec()?;
-        runtime.load(spec).map_err(|err| match (err, self) {
+        let plugin = runtime.load(spec).map_err(|err| match (err, self) {
             // The registry knows best how this environment's grant is spelled.
             (LoadError::Ungranted { plugin, capability, .. }, Self::InEnvironment(r)) => {
                 LoadError::Ungranted { message: r.ungranted_message(capability), plugin, capability }.into()
             }
-            (err, _) => err.into(),
-        })
+            (err, _) => CatalogError::from(err),
+        })?;
+        if let Self::InEnvironment(_) = self {
+            self.check_config(&plugin)?;
+        }
+        Ok(plugin)
+    }
+
+    /// Asks the plugin whether it accepts its config (this entry's, merged
+    /// for the environment when there is one).
+    pub fn check_config(&self, plugin: &Plugin) -> Result<(), CatalogError> {
+        let problems = plugin
+            .validate_config(&self.config_json())
+            .map_err(|fault| CatalogError::ConfigCheck { plugin: self.name().to_string(), fault })?;
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let (environment, registry) = match self {
+            Self::Plugin(reg, _) => (None, reg.path.clone()),
+            Self::InEnvironment(r) => (Some(r.environment.to_string()), r.registry_path.clone()),
+        };
+        Err(CatalogError::Config { plugin: self.name().to_string(), environment, registry, problems })
     }
 }
 

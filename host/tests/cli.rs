@@ -187,3 +187,73 @@ fn stack_import_reads_compose_and_lists_what_it_left_out() {
     assert!(pos("postgres") < pos("migrate") && pos("migrate") < pos("api") && pos("api") < pos("monitoring"));
     assert_eq!(v["unsupported"].as_array().unwrap().len(), 4, "{v}");
 }
+
+#[test]
+fn registry_check_reports_misspelled_plugin_config_keys_at_their_line() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registry.toml");
+    std::fs::write(
+        &file,
+        r#"version = 1
+
+[plugins.deploy]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+config = { stop-grace-mss = 2000 }
+
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+
+[plugins.canary]
+kind = "strategy"
+source = "builtin:canary"
+[[plugins.canary.config.steps]]
+set-weight = 20
+[[plugins.canary.config.steps]]
+set-wieght = 50
+
+[environments.dev]
+platform = "deploy"
+strategy = "rolling"
+
+[environments.dev.plugins.rolling]
+config = { max-unavailabel = 1 }
+"#,
+    )
+    .unwrap();
+    let out = hoist(cache.path(), &["registry", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("registry.toml:7:12: plugin `deploy` in environment `dev` refuses its config: `stop-grace-mss`: unknown field `stop-grace-mss`, expected `stop-grace-ms`"),
+        "{err}"
+    );
+    assert!(err.contains("registry.toml:27:12: plugin `rolling` in environment `dev` refuses its config: `max-unavailabel`: unknown field"), "{err}");
+    // A plugin no environment uses is checked against its own config.
+    assert!(err.contains("registry.toml:20:1: plugin `canary` refuses its config: `steps.1.set-wieght`"), "{err}");
+    assert!(err.contains("3 problem(s)"), "{err}");
+}
+
+#[test]
+fn registry_check_refuses_a_component_built_against_another_record_shape() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registry.toml");
+    let wasm = fixture("fixture_shape_mismatch");
+    std::fs::write(
+        &file,
+        format!(
+            "version = 1\n\n[plugins.odd]\nkind = \"strategy\"\nsource = {:?}\nsha256 = \"{}\"\n",
+            wasm.display().to_string(),
+            sha256(&wasm)
+        ),
+    )
+    .unwrap();
+    let out = hoist(cache.path(), &["registry", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("`odd`") && err.contains("type mismatch") && err.contains("rebuild it against this hoist's WIT"), "{err}");
+}

@@ -11,6 +11,16 @@ use crate::types::PluginError;
 pub trait AdmissionPolicy {
     /// Allow, deny or hold `request` for approval.
     fn admit(request: DeployRequest) -> Result<AdmissionVerdict, PluginError>;
+
+    /// Checks a config document before any rollout uses it (`hoist registry
+    /// check`, and every load for an environment). The default accepts
+    /// anything; return `hoist_sdk::config::problems::<YourConfig>(config)`
+    /// ([`problems`](crate::config::problems)) to refuse unknown keys and
+    /// bad values.
+    fn validate_config(config: &str) -> Vec<crate::config::ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// Exports an [`AdmissionPolicy`] implementation as the component's
@@ -36,6 +46,7 @@ macro_rules! export_admission_policy {
             $crate::bindings::admission::__export_admission_world!(
                 __HoistAdmission with_types_in $crate::bindings::admission
             );
+            $crate::__export_config!($ty, $crate::admission::AdmissionPolicy);
         };
         #[cfg(not(target_family = "wasm"))]
         const _: fn() = || {

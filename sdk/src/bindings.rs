@@ -76,3 +76,13 @@ pub mod platform {
         default_bindings_module: "::hoist_sdk::bindings::platform",
     });
 }
+
+pub mod configurable {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "hoist:plugin/configurable",
+        pub_export_macro: true,
+        export_macro_name: "__export_configurable_world",
+        default_bindings_module: "::hoist_sdk::bindings::configurable",
+    });
+}

@@ -13,6 +13,16 @@ use crate::types::PluginError;
 pub trait HealthPolicy {
     /// Judge the candidate in `input`.
     fn evaluate(input: AnalysisInput) -> Result<Evaluation, PluginError>;
+
+    /// Checks a config document before any rollout uses it (`hoist registry
+    /// check`, and every load for an environment). The default accepts
+    /// anything; return `hoist_sdk::config::problems::<YourConfig>(config)`
+    /// ([`problems`](crate::config::problems)) to refuse unknown keys and
+    /// bad values.
+    fn validate_config(config: &str) -> Vec<crate::config::ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// Exports a [`HealthPolicy`] implementation as the component's
@@ -34,6 +44,7 @@ macro_rules! export_health_policy {
             $crate::bindings::health::__export_health_world!(
                 __HoistHealth with_types_in $crate::bindings::health
             );
+            $crate::__export_config!($ty, $crate::health::HealthPolicy);
         };
         #[cfg(not(target_family = "wasm"))]
         const _: fn() = || {

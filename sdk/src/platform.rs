@@ -26,6 +26,16 @@ pub trait Platform {
         revision: String,
         config: String,
     ) -> Result<(), PlatformError>;
+
+    /// Checks a config document before any rollout uses it (`hoist registry
+    /// check`, and every load for an environment). The default accepts
+    /// anything; return `hoist_sdk::config::problems::<YourConfig>(config)`
+    /// ([`problems`](crate::config::problems)) to refuse unknown keys and
+    /// bad values.
+    fn validate_config(config: &str) -> Vec<crate::config::ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// Exports a [`Platform`] implementation as the component's
@@ -75,6 +85,7 @@ macro_rules! export_platform {
             $crate::bindings::platform::__export_platform_world!(
                 __HoistPlatform with_types_in $crate::bindings::platform
             );
+            $crate::__export_config!($ty, $crate::platform::Platform);
         };
         #[cfg(not(target_family = "wasm"))]
         const _: fn() = || {

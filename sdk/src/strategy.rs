@@ -16,6 +16,16 @@ use crate::types::PluginError;
 pub trait Strategy {
     /// The next decision for this rollout.
     fn decide(ctx: Context) -> Result<Decision, PluginError>;
+
+    /// Checks a config document before any rollout uses it (`hoist registry
+    /// check`, and every load for an environment). The default accepts
+    /// anything; return `hoist_sdk::config::problems::<YourConfig>(config)`
+    /// ([`problems`](crate::config::problems)) to refuse unknown keys and
+    /// bad values.
+    fn validate_config(config: &str) -> Vec<crate::config::ConfigProblem> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// Exports a [`Strategy`] implementation as the component's
@@ -42,6 +52,7 @@ macro_rules! export_strategy {
             $crate::bindings::strategy::__export_strategy_world!(
                 __HoistStrategy with_types_in $crate::bindings::strategy
             );
+            $crate::__export_config!($ty, $crate::strategy::Strategy);
         };
         #[cfg(not(target_family = "wasm"))]
         const _: fn() = || {

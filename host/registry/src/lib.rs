@@ -24,6 +24,7 @@
 mod capability;
 mod diagnostic;
 mod digest;
+mod locate;
 mod error;
 mod model;
 mod names;
@@ -35,6 +36,7 @@ mod units;
 pub use capability::{Capability, PluginKind, WIT_PACKAGE};
 pub use diagnostic::{Diagnostic, Location, SourceMap};
 pub use digest::{Digest, DigestError};
+pub use locate::locate;
 pub use error::RegistryError;
 pub use model::{Environment, JsonObject, PluginDecl, PluginOverride, Registry, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};

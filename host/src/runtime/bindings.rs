@@ -73,3 +73,21 @@ pub mod platform {
         },
     });
 }
+
+/// The optional `config` export (`validate-config`), called synchronously
+/// for strategy and policy plugins.
+pub mod configurable {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/configurable",
+    });
+}
+
+/// The same export on a platform plugin, whose store is async.
+pub mod configurable_async {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/configurable",
+        exports: { default: async },
+    });
+}

@@ -226,7 +226,7 @@ impl Callee {
         })
     }
 
-    fn call_sync<T>(
+    pub(super) fn call_sync<T>(
         &self,
         now_ms: u64,
         f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
@@ -237,7 +237,7 @@ impl Callee {
         self.finish(store, started, result)
     }
 
-    async fn call_async<T>(
+    pub(super) async fn call_async<T>(
         &self,
         now_ms: u64,
         f: impl AsyncFnOnce(&mut Store<HostState>) -> wasmtime::Result<T>,
@@ -281,7 +281,9 @@ impl Callee {
 
     /// A store for one call, with its limits and deadline (or fuel) set.
     pub(crate) fn new_store(&self, now_ms: u64) -> Store<HostState> {
-        let state = HostState::new(self.name.clone(), self.limits.memory, now_ms, self.grants.clone());
+        let mut state = HostState::new(self.name.clone(), self.limits.memory, now_ms, self.grants.clone());
+        // Before the deadline is set: the epoch must be advancing from here.
+        state.ticking = self.epochs.as_ref().map(|e| e.enter());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         match self.metering {

@@ -1,9 +1,9 @@
 //! The one wasmtime `Engine` every plugin runs in, and the epoch ticker that
-//! gives each call its CPU deadline.
+//! gives each call its CPU deadline (and sleeps while no call runs).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -77,34 +77,84 @@ pub fn build_engine(metering: Metering) -> anyhow::Result<Engine> {
     Ok(Engine::new(&config)?)
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread
-/// until dropped.
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
+/// but only while at least one call is in flight: at rest the thread is
+/// parked and costs nothing. Stopped when dropped.
 pub struct EpochTicker {
-    stop: Arc<AtomicBool>,
+    epochs: Epochs,
     thread: Option<JoinHandle<()>>,
+}
+
+/// A handle calls use to keep the ticker running while they execute.
+#[derive(Clone)]
+pub struct Epochs {
+    shared: Arc<TickerShared>,
+}
+
+struct TickerShared {
+    in_flight: AtomicUsize,
+    stop: AtomicBool,
+    thread: OnceLock<Thread>,
+}
+
+/// Keeps the epoch advancing until dropped.
+pub struct Ticking {
+    shared: Arc<TickerShared>,
 }
 
 impl EpochTicker {
     pub fn start(engine: &Engine) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(TickerShared {
+            in_flight: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            thread: OnceLock::new(),
+        });
         let engine = engine.clone();
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("hoist-epoch".into())
-            .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(EPOCH_TICK);
-                    engine.increment_epoch();
+        let state = shared.clone();
+        let thread = std::thread::Builder::new().name("hoist-epoch".into()).spawn(move || {
+            while !state.stop.load(Ordering::Acquire) {
+                if state.in_flight.load(Ordering::Acquire) == 0 {
+                    // `park` returns at once if `enter` unparked us after
+                    // the check, so no call can start unticked.
+                    std::thread::park();
+                    continue;
                 }
-            })?;
-        Ok(Self { stop, thread: Some(thread) })
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })?;
+        let _ = shared.thread.set(thread.thread().clone());
+        Ok(Self { epochs: Epochs { shared }, thread: Some(thread) })
+    }
+
+    pub fn epochs(&self) -> &Epochs {
+        &self.epochs
+    }
+}
+
+impl Epochs {
+    /// Marks a call in flight; the ticker runs until the guard drops.
+    pub fn enter(&self) -> Ticking {
+        if self.shared.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
+            if let Some(thread) = self.shared.thread.get() {
+                thread.unpark();
+            }
+        }
+        Ticking { shared: self.shared.clone() }
+    }
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.epochs.shared.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

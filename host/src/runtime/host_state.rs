@@ -40,6 +40,8 @@ pub struct HostState {
     stdout: CapturedStream,
     stderr: CapturedStream,
     pub(crate) grants: Grants,
+    /// Keeps the epoch ticker running for as long as this call's store lives.
+    pub(crate) ticking: Option<super::engine::Ticking>,
 }
 
 impl HostState {
@@ -58,6 +60,7 @@ impl HostState {
             stdout,
             stderr,
             grants,
+            ticking: None,
         }
     }
 

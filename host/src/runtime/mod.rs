@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod cache;
 mod call;
+mod config_check;
 pub mod engine;
 pub mod error;
 mod fault;
@@ -24,6 +25,7 @@ use wasmtime::Engine;
 
 pub use cache::{CacheState, CompileCache};
 pub use call::Called;
+pub use config_check::ConfigProblem;
 pub use engine::Metering;
 pub use error::{CallError, CallFault, LoadError};
 pub use output::PluginOutput;
@@ -52,7 +54,7 @@ pub struct Runtime {
     grants: Grants,
     metering: Metering,
     pool: Arc<pool::CallPool>,
-    _ticker: Option<engine::EpochTicker>,
+    ticker: Option<engine::EpochTicker>,
 }
 
 impl Runtime {
@@ -83,7 +85,7 @@ impl Runtime {
         };
         let grants = Grants { processes: Some(ProcessTable::new()), docker: Some(DockerClient::local()) };
         let pool = Arc::new(pool::CallPool::sized_for_machine()?);
-        Ok(Self { engine, cache, grants, metering, pool, _ticker: ticker })
+        Ok(Self { engine, cache, grants, metering, pool, ticker })
     }
 
     /// Loads and checks one plugin.
@@ -94,6 +96,7 @@ impl Runtime {
             grants: &self.grants,
             metering: self.metering,
             pool: &self.pool,
+            epochs: self.ticker.as_ref().map(|t| t.epochs()),
         };
         plugin::load(&host, spec)
     }

@@ -11,7 +11,7 @@ use wasmtime::Engine;
 
 use super::bindings::{admission, base, health, platform, strategy};
 use super::cache::{CacheState, CompileCache};
-use super::engine::Metering;
+use super::engine::{Epochs, Metering};
 use super::pool::CallPool;
 use super::error::LoadError;
 use super::host_state::{Grants, HostState};
@@ -97,6 +97,10 @@ pub(crate) struct Callee {
     pub pre: Pre,
     pub grants: Grants,
     pub pool: Arc<CallPool>,
+    /// `None` under fuel, where no ticker runs.
+    pub epochs: Option<Epochs>,
+    /// The optional `validate-config` export.
+    pub config: Option<super::config_check::ConfigPre>,
 }
 
 /// What the runtime lends every plugin it loads.
@@ -106,6 +110,7 @@ pub(crate) struct Host<'a> {
     pub grants: &'a Grants,
     pub metering: Metering,
     pub pool: &'a Arc<CallPool>,
+    pub epochs: Option<&'a Epochs>,
 }
 
 impl Plugin {
@@ -119,7 +124,7 @@ impl Plugin {
 pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process, Capability::Docker];
 
 pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadError> {
-    let Host { engine, cache, grants, metering, pool } = *host;
+    let Host { engine, cache, grants, metering, pool, epochs } = *host;
     let digest = hex::encode(Sha256::digest(&spec.bytes));
     if let Some(expected) = &spec.sha256
         && !expected.eq_ignore_ascii_case(&digest)
@@ -184,6 +189,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         }
     })?;
 
+    let config = super::config_check::bind(&spec.name, spec.kind, &surface, &checked)?;
     let name: Arc<str> = Arc::from(spec.name.as_str());
     let callee = Callee {
         name: name.clone(),
@@ -194,6 +200,8 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         pre,
         grants: plugin_grants,
         pool: pool.clone(),
+        epochs: epochs.cloned(),
+        config,
     };
     super::typecheck::check_export(&callee, &checked, &surface)?;
     Ok(Plugin {

@@ -49,6 +49,10 @@ pub struct FreezeWindow {
 pub struct AdmissionRule;
 
 impl AdmissionPolicy for AdmissionRule {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn admit(request: DeployRequest) -> Result<AdmissionVerdict, PluginError> {
         let config: Config = hoist_sdk::config::parse(&request.config)?;
         for (i, w) in config.freeze_windows.iter().enumerate() {

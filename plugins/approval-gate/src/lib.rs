@@ -34,6 +34,10 @@ fn default_reason() -> String {
 pub struct ApprovalGate;
 
 impl AdmissionPolicy for ApprovalGate {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn admit(request: DeployRequest) -> Result<AdmissionVerdict, PluginError> {
         let config: Config = hoist_sdk::config::parse(&request.config)?;
         let applies = config

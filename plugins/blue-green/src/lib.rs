@@ -37,6 +37,10 @@ pub use config::Config;
 pub struct BlueGreen;
 
 impl Strategy for BlueGreen {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn decide(ctx: Context) -> Result<Decision, PluginError> {
         decide::decide(&ctx)
     }

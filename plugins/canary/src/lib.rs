@@ -49,6 +49,10 @@ pub use decide::canary_replicas;
 pub struct Canary;
 
 impl Strategy for Canary {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn decide(ctx: Context) -> Result<Decision, PluginError> {
         decide::decide(&ctx)
     }

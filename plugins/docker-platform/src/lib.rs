@@ -27,6 +27,10 @@ use hoist_sdk::types::Instance;
 pub struct DockerPlatform;
 
 impl Platform for DockerPlatform {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn ensure(spec: RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
         ensure::ensure(&spec, replicas)
     }

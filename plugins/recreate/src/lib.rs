@@ -25,6 +25,10 @@ pub use decide::Config;
 pub struct Recreate;
 
 impl Strategy for Recreate {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn decide(ctx: Context) -> Result<Decision, PluginError> {
         decide::decide(&ctx)
     }

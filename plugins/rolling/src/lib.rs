@@ -33,6 +33,10 @@ use hoist_sdk::types::PluginError;
 pub struct Rolling;
 
 impl Strategy for Rolling {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn decide(ctx: Context) -> Result<Decision, PluginError> {
         decide::decide(&ctx)
     }

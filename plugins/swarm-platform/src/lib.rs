@@ -71,6 +71,10 @@ use hoist_sdk::types::Instance;
 pub struct SwarmPlatform;
 
 impl Platform for SwarmPlatform {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn ensure(spec: RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
         service::ensure(&spec, replicas)
     }

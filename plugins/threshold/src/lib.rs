@@ -25,6 +25,10 @@ use hoist_sdk::types::PluginError;
 pub struct Threshold;
 
 impl HealthPolicy for Threshold {
+    fn validate_config(config: &str) -> Vec<hoist_sdk::config::ConfigProblem> {
+        hoist_sdk::config::problems::<Config>(config)
+    }
+
     fn evaluate(input: AnalysisInput) -> Result<Evaluation, PluginError> {
         evaluate::evaluate(&input)
     }
