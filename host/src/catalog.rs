@@ -60,7 +60,7 @@ impl Declared<'_> {
         }
     }
 
-    fn spec(&self) -> Result<PluginSpec, CatalogError> {
+    pub(crate) fn spec(&self) -> Result<PluginSpec, CatalogError> {
         let name = self.name().to_string();
         let (source_label, bytes): (String, Arc<[u8]>) = match self.source() {
             Source::Builtin(builtin) => {

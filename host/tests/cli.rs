@@ -231,9 +231,9 @@ config = { max-unavailabel = 1 }
         err.contains("registry.toml:7:12: plugin `deploy` in environment `dev` refuses its config: `stop-grace-mss`: unknown field `stop-grace-mss`, expected `stop-grace-ms`"),
         "{err}"
     );
-    assert!(err.contains("registry.toml:27:12: plugin `rolling` in environment `dev` refuses its config: `max-unavailabel`: unknown field"), "{err}");
+    assert!(err.contains("registry.toml:26:12: plugin `rolling` in environment `dev` refuses its config: `max-unavailabel`: unknown field"), "{err}");
     // A plugin no environment uses is checked against its own config.
-    assert!(err.contains("registry.toml:20:1: plugin `canary` refuses its config: `steps.1.set-wieght`"), "{err}");
+    assert!(err.contains("registry.toml:19:1: plugin `canary` refuses its config: `steps.1.set-wieght`"), "{err}");
     assert!(err.contains("3 problem(s)"), "{err}");
 }
 
@@ -256,4 +256,24 @@ fn registry_check_refuses_a_component_built_against_another_record_shape() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("`odd`") && err.contains("type mismatch") && err.contains("rebuild it against this hoist's WIT"), "{err}");
+}
+
+#[test]
+fn inspecting_a_refused_plugin_shows_what_it_really_exports() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("registry.toml");
+    // A health policy declared as a strategy: the wrong world.
+    std::fs::write(&file, "version = 1\n\n[plugins.judge]\nkind = \"strategy\"\nsource = \"builtin:threshold\"\n").unwrap();
+    let out = hoist(cache.path(), &["plugins", "inspect", "judge", "--registry", file.to_str().unwrap(), "--output", "json"]);
+    let s = text(&out.stdout);
+    let view: serde_json::Value = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}: {s}{}", text(&out.stderr)));
+    let view = if view.is_array() { view[0].clone() } else { view };
+    let error = view["error"].as_str().unwrap_or_default();
+    assert!(error.contains("hoist:plugin/strategy") && error.contains("hoist:plugin/health@0.1.0"), "the refusal names what it exports: {error}");
+    let exports: Vec<&str> = view["exports"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    assert!(exports.contains(&"hoist:plugin/health@0.1.0"), "{exports:?}");
+    assert!(exports.contains(&"hoist:plugin/config@0.1.0"), "builtins check their config: {exports:?}");
+    let imports: Vec<&str> = view["imports"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
+    assert!(!imports.is_empty(), "its imports are shown too");
 }

@@ -47,6 +47,8 @@ fn bench(root: &Path) -> anyhow::Result<()> {
     cargo(root, &["build", "--release", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"])?;
     // Plugins and the engine.
     run(root, &root.join("target/release/hoist-bench"), &[])?;
+    // What an idle `hoist serve` costs, with 0 and 20 services at rest.
+    run(root, &root.join("target/release/serve-idle"), &[])?;
     // The router against a direct connection, nginx and HAProxy (skipped
     // with a note when they are not installed).
     run(root, &root.join("target/release/examples/router-bench"), &[])?;

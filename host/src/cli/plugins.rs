@@ -89,7 +89,15 @@ fn view(runtime: &Runtime, declared: &Declared<'_>) -> PluginView {
     };
     match declared.load(runtime) {
         Ok(plugin) => fill(&mut v, runtime, &plugin),
-        Err(err) => v.error = Some(err.to_string()),
+        Err(err) => {
+            v.error = Some(err.to_string());
+            // What it really imports and exports is what a user needs to
+            // see to fix a refused plugin.
+            if let Some(surface) = declared.spec().ok().and_then(|spec| runtime.surface_of(&spec.bytes)) {
+                v.imports = surface.imports.iter().map(ToString::to_string).collect();
+                v.exports = surface.exports.iter().map(ToString::to_string).collect();
+            }
+        }
     }
     v
 }

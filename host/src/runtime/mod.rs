@@ -101,6 +101,16 @@ impl Runtime {
         plugin::load(&host, spec)
     }
 
+    /// What a component imports and exports, read without linking or
+    /// checking it: for showing a plugin that was refused. `None` when it
+    /// does not even compile.
+    pub fn surface_of(&self, bytes: &[u8]) -> Option<surface::Surface> {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(bytes));
+        let (component, _) = self.cache.load(&self.engine, &digest, bytes).ok()?;
+        Some(surface::Surface::of(&self.engine, &component))
+    }
+
     pub fn metering(&self) -> Metering {
         self.metering
     }

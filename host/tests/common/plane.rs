@@ -46,6 +46,12 @@ impl Plane {
         plane
     }
 
+    /// A handle on the control plane already serving `dir`, for running
+    /// `hoist` verbs from another thread; it does not own the server.
+    pub fn attach(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), child: None }
+    }
+
     fn common(&self) -> Vec<String> {
         let d = |p: &str| self.dir.join(p).display().to_string();
         vec!["--registry".into(), d("registry.toml"), "--state".into(), d("state"), "--cache-dir".into(), d("cache")]
