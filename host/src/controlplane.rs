@@ -14,7 +14,7 @@ use crate::engine::driver::Driver;
 use crate::engine::plugin_platform::PluginPlatform;
 use crate::engine::probed_platform::ProbedPlatform;
 use crate::engine::router_traffic::RouterTraffic;
-use crate::engine::{Configured, Engine, EngineConfig, ServiceSpec, SystemClock};
+use crate::engine::{Configured, Engine, EngineConfig, SystemClock};
 use crate::runtime::Runtime;
 
 pub struct ControlPlane {
@@ -43,7 +43,7 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
     for rollout in store.active_rollouts()? {
         for rev in std::iter::once(&rollout.candidate).chain(rollout.stable.as_ref()) {
             if let Some(r) = store.revision(&rollout.service, &rollout.environment, rev)? {
-                let spec: ServiceSpec = serde_json::from_value(r.spec).unwrap_or_default();
+                let spec = crate::engine::stored_spec(&r)?;
                 if let Some(listen) = &spec.router {
                     use crate::engine::Traffic;
                     traffic.attach(&rollout.service, &rollout.environment, listen).map_err(|e| anyhow::anyhow!(e))?;
@@ -57,7 +57,7 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
     // Services at rest get their probes back too (the at-rest watcher
     // gives them their front door).
     for rev in store.current_revisions()? {
-        let spec: ServiceSpec = serde_json::from_value(rev.spec).unwrap_or_default();
+        let spec = crate::engine::stored_spec(&rev)?;
         if let Some(probe) = spec.probe {
             platform.declare(&rev.service, &rev.environment, &rev.id, probe);
         }

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod cli;
 pub mod controlplane;
 pub mod engine;
+pub mod names;
 pub mod runtime;
 pub mod simulate;
 pub mod stack;

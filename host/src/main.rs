@@ -1,11 +1,20 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use hoist::cli::{Cli, LogFormat};
+use hoist::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
+    if !matches!(cli.command, Command::Serve { .. } | Command::Demo | Command::DemoService { .. }) {
+        // A one-shot command piped into `head` ends quietly when the reader
+        // goes, as `ls` or `grep` do, instead of panicking in `println!`.
+        // Long-running commands keep Rust's default (EPIPE as an error).
+        // SAFETY: called before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match hoist::cli::run(cli) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),

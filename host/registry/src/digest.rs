@@ -24,7 +24,7 @@ impl Digest {
 
     /// The digest of the file at `path`, read in full.
     pub fn of_file(path: &Path) -> io::Result<Self> {
-        std::fs::read(path).map(|bytes| Self::of_bytes(&bytes))
+        hoist_files::wasm(path).map(|bytes| Self::of_bytes(&bytes))
     }
 
     /// The raw 32 bytes.

@@ -11,6 +11,23 @@ use serde::de::DeserializeOwned;
 
 use super::wire::ErrorBody;
 
+/// `/v1/SEG/SEG…` with every segment percent-encoded, so a name can never
+/// change the path it is put in (names are validated before this too).
+pub fn path(segments: &[&str]) -> String {
+    let mut out = String::from("/v1");
+    for segment in segments {
+        out.push('/');
+        for b in segment.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
+}
+
 pub struct Client {
     base: String,
     token: Option<String>,

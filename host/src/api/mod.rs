@@ -1,7 +1,9 @@
 //! The control plane's HTTP/JSON API (`hoist serve`) and its client (the
-//! CLI verbs). Loopback only; mutating calls need the bearer token.
+//! CLI verbs). Loopback only; every call needs the bearer token unless
+//! `--public-reads` opens the read calls (redacted).
 
 pub mod client;
+mod guard;
 pub mod server;
 mod stacks;
 pub mod wire;

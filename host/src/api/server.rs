@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hoist_store::{CommandKind, LogFilter};
 
+use super::guard::Access;
 use super::wire::{DeployBody, ErrorBody, RollbackBody, StatusView, VerbBody};
 use crate::engine::driver::Driver;
 use crate::engine::{DeployRequest, EngineError};
@@ -16,7 +17,8 @@ use crate::engine::{DeployRequest, EngineError};
 pub struct ApiState {
     pub driver: Arc<Driver>,
     pub token: String,
-    /// Whether read calls need the token too.
+    /// Whether read calls need the token too (the default; `hoist serve
+    /// --public-reads` turns it off and answers are then redacted).
     pub auth_reads: bool,
 }
 
@@ -34,6 +36,7 @@ pub fn routes(state: Shared) -> Router {
         .route("/v1/services/{service}/{env}/revisions", get(revisions))
         .route("/v1/services/{service}/{env}/rollback", post(rollback))
         .merge(super::stacks::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), super::guard::guard))
         .with_state(state)
 }
 
@@ -49,9 +52,12 @@ impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         let code = match &e {
             EngineError::UnknownRollout(_) | EngineError::UnknownRevision { .. } => StatusCode::NOT_FOUND,
-            EngineError::UnknownEnvironment(_) | EngineError::UnknownStrategy { .. } | EngineError::Traffic(_) => StatusCode::BAD_REQUEST,
+            EngineError::UnknownEnvironment(_)
+            | EngineError::UnknownStrategy { .. }
+            | EngineError::Traffic(_)
+            | EngineError::Invalid(_) => StatusCode::BAD_REQUEST,
             EngineError::Locked { .. } | EngineError::Ended { .. } => StatusCode::CONFLICT,
-            EngineError::Halted(_) | EngineError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            EngineError::Halted(_) | EngineError::Store(_) | EngineError::Unreadable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError(code, e.to_string())
     }
@@ -63,25 +69,7 @@ impl From<hoist_store::StoreError> for ApiError {
     }
 }
 
-pub(super) fn authorize(state: &ApiState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
-    if !mutating && !state.auth_reads {
-        return Ok(());
-    }
-    let given = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(t) if t == state.token => Ok(()),
-        _ => Err(ApiError(
-            StatusCode::UNAUTHORIZED,
-            "missing or wrong token: pass the token `hoist serve` wrote to its state directory (or HOIST_TOKEN)".into(),
-        )),
-    }
-}
-
-async fn deploy(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<DeployBody>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
+async fn deploy(State(s): State<Shared>, Json(body): Json<DeployBody>) -> Result<Response, ApiError> {
     let rollout = s.driver.engine.deploy(&DeployRequest {
         service: body.service,
         environment: body.environment,
@@ -95,35 +83,40 @@ async fn deploy(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<De
     Ok((StatusCode::CREATED, Json(rollout)).into_response())
 }
 
-async fn rollout(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
+async fn rollout(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let r = s.driver.engine.store.rollout(&id)?.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rollout `{id}`")))?;
-    Ok(Json(r).into_response())
+    answer(access, &r)
 }
 
-async fn steps(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
-    Ok(Json(s.driver.engine.store.steps(&id)?).into_response())
+async fn steps(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    answer(access, &s.driver.engine.store.steps(&id)?)
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LogQuery {
     after: Option<u64>,
 }
 
-async fn log(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<LogQuery>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
+async fn log(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    Query(q): Query<LogQuery>,
+) -> Result<Response, ApiError> {
+    // The store counts in i64; a larger cursor is past every record.
+    if q.after.is_some_and(|a| i64::try_from(a).is_err()) {
+        return Err(ApiError(StatusCode::BAD_REQUEST, format!("`after` must be at most {}", i64::MAX)));
+    }
     let filter = LogFilter { rollout_id: Some(id), after_seq: q.after, ..LogFilter::default() };
-    Ok(Json(s.driver.engine.store.decision_log(&filter)?).into_response())
+    answer(access, &s.driver.engine.store.decision_log(&filter)?)
 }
 
 async fn verb(
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path((id, verb)): Path<(String, String)>,
     Json(body): Json<VerbBody>,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
     let kind = match verb.as_str() {
         "promote" => CommandKind::Promote,
         "promote-full" => CommandKind::PromoteFull,
@@ -144,36 +137,66 @@ async fn verb(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-async fn status(State(s): State<Shared>, headers: HeaderMap, Path((service, env)): Path<(String, String)>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
+async fn status(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path((service, env)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let engine = &s.driver.engine;
     let current = engine.store.current(&service, &env)?;
     let rollout = engine.store.history(&service, &env, 1)?.into_iter().next();
+    if current.is_none() && rollout.is_none() {
+        return Err(unknown_service(&service, &env));
+    }
     let (instances, platform_error) = match engine.platform.instances(&service, &env).await {
         Ok(instances) => (instances, None),
         Err(err) => (Vec::new(), Some(err)),
     };
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
-    Ok(Json(StatusView { service, environment: env, current, rollout, observed, platform_error }).into_response())
+    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error })
 }
 
-async fn history(State(s): State<Shared>, headers: HeaderMap, Path((service, env)): Path<(String, String)>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
-    Ok(Json(s.driver.engine.store.history(&service, &env, 50)?).into_response())
+fn unknown_service(service: &str, env: &str) -> ApiError {
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("no service `{service}` in environment `{env}`: nothing was ever deployed there; `hoist deploy` creates it"),
+    )
 }
 
-async fn revisions(State(s): State<Shared>, headers: HeaderMap, Path((service, env)): Path<(String, String)>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
-    Ok(Json(s.driver.engine.store.revisions(&service, &env)?).into_response())
+/// `value` as JSON, with env values redacted for a caller without the token.
+pub(super) fn answer<T: serde::Serialize>(access: Access, value: &T) -> Result<Response, ApiError> {
+    let mut json = serde_json::to_value(value).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    if access == Access::Public {
+        super::guard::redact(&mut json);
+    }
+    Ok(Json(json).into_response())
+}
+
+async fn history(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path((service, env)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let history = s.driver.engine.store.history(&service, &env, 50)?;
+    if history.is_empty() && s.driver.engine.store.current(&service, &env)?.is_none() {
+        return Err(unknown_service(&service, &env));
+    }
+    answer(access, &history)
+}
+
+async fn revisions(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path((service, env)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    answer(access, &s.driver.engine.store.revisions(&service, &env)?)
 }
 
 async fn rollback(
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path((service, env)): Path<(String, String)>,
     Json(body): Json<RollbackBody>,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
     let engine = &s.driver.engine;
     let to = match body.to {
         Some(to) => to,

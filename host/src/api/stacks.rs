@@ -1,12 +1,13 @@
 //! The stack routes of the API: deploy, status, history, rollback.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::server::{ApiError, Shared, authorize};
+use super::guard::Access;
+use super::server::{ApiError, Shared, answer};
 use super::wire::{StackDeployBody, VerbBody};
 use crate::stack::{self, StackError, StackRollout};
 
@@ -33,8 +34,7 @@ impl From<StackError> for ApiError {
     }
 }
 
-async fn deploy(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<StackDeployBody>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
+async fn deploy(State(s): State<Shared>, Json(body): Json<StackDeployBody>) -> Result<Response, ApiError> {
     let r = stack::deploy(&s.driver.engine, &body.definition, &body.environment, &body.requested_by, &body.reason)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(r)).into_response())
@@ -44,24 +44,24 @@ fn rollouts(rows: Vec<hoist_store::StackRolloutRow>) -> Result<Vec<StackRollout>
     rows.iter().map(StackRollout::from_row).collect::<Result<_, _>>().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
-async fn history(State(s): State<Shared>, headers: HeaderMap, Path((stack, env)): Path<(String, String)>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
-    Ok(Json(rollouts(s.driver.engine.store.stack_history(&stack, &env, 50)?)?).into_response())
+async fn history(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path((stack, env)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    answer(access, &rollouts(s.driver.engine.store.stack_history(&stack, &env, 50)?)?)
 }
 
-async fn one(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
-    authorize(&s, &headers, false)?;
+async fn one(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let row = s.driver.engine.store.stack_rollout(&id)?.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no stack rollout `{id}`")))?;
-    Ok(Json(rollouts(vec![row])?.pop()).into_response())
+    answer(access, &rollouts(vec![row])?.pop())
 }
 
 async fn rollback(
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path((stack, env)): Path<(String, String)>,
     Json(body): Json<VerbBody>,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
     let r = stack::rollback(&s.driver.engine, &stack, &env, &body.operator, &body.reason)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(r)).into_response())
@@ -69,11 +69,9 @@ async fn rollback(
 
 async fn down(
     State(s): State<Shared>,
-    headers: HeaderMap,
     Path((stack, env)): Path<(String, String)>,
     Json(body): Json<VerbBody>,
 ) -> Result<Response, ApiError> {
-    authorize(&s, &headers, true)?;
     let r = stack::teardown(&s.driver.engine, &stack, &env, &body.operator, &body.reason)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(r)).into_response())

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::ServiceSpec;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployBody {
     pub service: String,
     pub environment: String,
@@ -18,6 +19,7 @@ pub struct DeployBody {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerbBody {
     pub operator: String,
     #[serde(default)]
@@ -25,6 +27,7 @@ pub struct VerbBody {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     /// A kept revision; default: the revision before the current one.
     #[serde(default)]
@@ -54,6 +57,7 @@ pub struct ErrorBody {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StackDeployBody {
     pub definition: hoist_stack::StackDef,
     pub environment: String,

@@ -60,20 +60,33 @@ impl ProcessTable {
     /// `state/logs/`, the table is saved to `state/processes.json`, and the
     /// processes a previous host left running are adopted (not duplicated,
     /// not orphaned).
-    pub fn durable(state: &std::path::Path) -> Self {
+    ///
+    /// A table file that exists but cannot be read is an error: treating it
+    /// as empty would start duplicates of what is running.
+    pub fn durable(state: &std::path::Path) -> Result<Self, String> {
         let table = Self {
             logs: Some(state.join("logs")),
             saved: Some(state.join("processes.json")),
             ..Self::default()
         };
-        table.adopt();
-        table
+        table.adopt()?;
+        Ok(table)
     }
 
-    fn adopt(&self) {
-        let Some(path) = &self.saved else { return };
-        let Ok(text) = std::fs::read_to_string(path) else { return };
-        let saved: Vec<Saved> = serde_json::from_str(&text).unwrap_or_default();
+    fn adopt(&self) -> Result<(), String> {
+        let Some(path) = &self.saved else { return Ok(()) };
+        let text = match hoist_files::read_text(path, hoist_files::TEXT_CAP) {
+            Ok(text) => text,
+            Err(err) if err.is_not_found() => return Ok(()),
+            Err(err) => return Err(format!("{err}; move it aside only if no process it lists is still running")),
+        };
+        let saved: Vec<Saved> = serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "{}: the process table cannot be read ({e}); restore it from a backup, or stop the processes it \
+                 listed and move it aside",
+                path.display()
+            )
+        })?;
         let mut table = self.lock();
         for s in saved {
             if !alive(s.pid) || boot_ticks(s.pid) != s.boot_ticks {
@@ -92,6 +105,7 @@ impl ProcessTable {
         }
         drop(table);
         self.save();
+        Ok(())
     }
 
     fn save(&self) {
@@ -120,12 +134,20 @@ impl ProcessTable {
 
     fn log_file(&self, labels: &[(String, String)]) -> std::process::Stdio {
         let Some(dir) = &self.logs else { return std::process::Stdio::null() };
-        let label = |k: &str| labels.iter().find(|(key, _)| key == k).map_or("unknown", |(_, v)| v.as_str());
+        // Names are validated at every entry; this keeps a file name a file
+        // name whatever a plugin labels a process with.
+        let label = |k: &str| -> String {
+            let value = labels.iter().find(|(key, _)| key == k).map_or("unknown", |(_, v)| v.as_str());
+            value.chars().take(63).map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
+        };
         let name = format!("{}.{}.{}.log", label("hoist.service"), label("hoist.environment"), label("hoist.revision"));
-        let _ = std::fs::create_dir_all(dir);
+        use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+        // An instance's output may hold secrets: the operator's alone.
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(dir.join(name))
             .map(std::process::Stdio::from)
             .unwrap_or_else(|_| std::process::Stdio::null())

@@ -76,9 +76,14 @@ pub enum Command {
     Serve {
         #[arg(long, default_value = "127.0.0.1:7070")]
         listen: std::net::SocketAddr,
-        /// Require the token for read calls too.
+        /// Serve read calls without the token (env values are then
+        /// redacted from every answer).
         #[arg(long)]
-        auth_reads: bool,
+        public_reads: bool,
+        /// Start with an empty state store even though the state directory
+        /// holds what an earlier control plane left (instances, logs).
+        #[arg(long)]
+        init: bool,
     },
     /// Deploy a new version of a service.
     Deploy(verbs::DeployArgs),
@@ -152,7 +157,9 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Plugins(cmd) => plugins::run(&cli, cmd),
         Command::Simulate { scenario, output } => simulate(&cli, scenario, *output),
         Command::Stack(cmd) => stack::run(&cli, cmd),
-        Command::Serve { listen, auth_reads } => serve::run(&cli, *listen, &cli.state, *auth_reads),
+        Command::Serve { listen, public_reads, init } => {
+            serve::run(&cli, *listen, &cli.state, serve::Options { public_reads: *public_reads, init: *init })
+        }
         Command::Deploy(args) => verbs::deploy(&cli, args),
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
         Command::History { service, env, output } => verbs::history(&cli, service, env, *output),

@@ -25,7 +25,7 @@ pub fn run(cli: &Cli, cmd: &RegistryCommand) -> anyhow::Result<bool> {
     let RegistryCommand::Check { file } = cmd;
     let path = file.clone().unwrap_or_else(|| cli.registry.clone());
     let registry = Registry::load(&path)?;
-    let text = std::fs::read_to_string(&path)?;
+    let text = hoist_files::text(&path)?;
     let runtime = cli.runtime()?;
     let mut problems: Vec<String> = Vec::new();
     let used: BTreeSet<&str> = registry

@@ -1,6 +1,7 @@
 //! `hoist serve`: the long-running control plane.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,15 +13,28 @@ use crate::api::server::{ApiState, routes};
 use crate::controlplane;
 use crate::engine::EngineConfig;
 
-pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, auth_reads: bool) -> anyhow::Result<bool> {
+pub struct Options {
+    pub public_reads: bool,
+    pub init: bool,
+}
+
+pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> anyhow::Result<bool> {
     if !listen.ip().is_loopback() {
         anyhow::bail!("--listen {listen}: the API serves loopback addresses only (127.0.0.1, ::1)");
     }
-    std::fs::create_dir_all(state).map_err(|e| anyhow::anyhow!("cannot create state directory {}: {e}", state.display()))?;
+    // 0700 from the start: the store, the token and the instance logs in it
+    // are the operator's alone, with no window where they are readable.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(state)
+        .map_err(|e| anyhow::anyhow!("cannot create state directory {}: {e}", state.display()))?;
+    refuse_lost_store(state, options.init)?;
     let token = token(state)?;
+    let auth_reads = !options.public_reads;
     let registry = Registry::load(&cli.registry)?;
-    let runtime = Arc::new(cli.runtime()?.with_durable_processes(state));
-    let store = Arc::new(Store::open(state.join("state.db"))?);
+    let runtime = Arc::new(cli.runtime()?.with_durable_processes(state)?);
+    let store = Arc::new(open_store(&state.join("state.db"))?);
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {
         // A rollout waiting for readiness looks again every 250 ms (as in
@@ -71,21 +85,56 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, auth_reads: bool) -> any
     Ok(true)
 }
 
-/// `HOIST_TOKEN`, else the token in `state/token` (created on first use).
+/// A state store that is missing or empty while the state directory shows
+/// an earlier control plane ran there (its process table, instance logs)
+/// is lost state, not a first start: starting empty would run the old
+/// instances' replacements beside them.
+fn refuse_lost_store(state: &Path, init: bool) -> anyhow::Result<()> {
+    let db = state.join("state.db");
+    let empty = std::fs::metadata(&db).map(|m| m.len() == 0).unwrap_or(true);
+    if !empty || init {
+        return Ok(());
+    }
+    let table = std::fs::metadata(state.join("processes.json")).is_ok_and(|m| m.len() > 2);
+    let logs = std::fs::read_dir(state.join("logs")).is_ok_and(|mut d| d.next().is_some());
+    if table || logs {
+        let what = if std::fs::metadata(&db).is_ok() { "is empty" } else { "is missing" };
+        anyhow::bail!(
+            "{} {what}, but {} holds what an earlier control plane left ({}); restore the store from a backup, \
+             point --state at the right directory, or start afresh with `hoist serve --init`",
+            db.display(),
+            state.display(),
+            if table { "processes.json" } else { "instance logs" }
+        );
+    }
+    Ok(())
+}
+
+/// Opens the store, creating the file 0600 first when it is new.
+fn open_store(path: &Path) -> anyhow::Result<Store> {
+    if std::fs::metadata(path).is_err() {
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    }
+    Ok(Store::open(path)?)
+}
+
+/// `HOIST_TOKEN`, else the token in `state/token` (created on first use,
+/// 0600 from its first byte).
 fn token(state: &Path) -> anyhow::Result<String> {
     if let Ok(t) = std::env::var("HOIST_TOKEN") {
         return Ok(t);
     }
     let path = state.join("token");
-    if let Ok(t) = std::fs::read_to_string(&path) {
-        return Ok(t.trim().to_string());
+    match hoist_files::read_text(&path, 4096) {
+        Ok(t) => return Ok(t.trim().to_string()),
+        Err(err) if err.is_not_found() => {}
+        Err(err) => anyhow::bail!("{err}"),
     }
     let mut bytes = [0u8; 16];
     std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))?;
     let t = hex::encode(bytes);
-    std::fs::write(&path, &t)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+    std::io::Write::write_all(&mut file, t.as_bytes())?;
     Ok(t)
 }
 
@@ -94,10 +143,10 @@ fn token(state: &Path) -> anyhow::Result<String> {
 pub fn server_url(explicit: Option<&str>, state: &Path) -> String {
     explicit
         .map(str::to_string)
-        .or_else(|| std::fs::read_to_string(state.join("serve.addr")).ok().map(|s| s.trim().to_string()))
+        .or_else(|| hoist_files::read_text(&state.join("serve.addr"), 4096).ok().map(|s| s.trim().to_string()))
         .unwrap_or_else(|| "http://127.0.0.1:7070".into())
 }
 
 pub fn client_token(state: &Path) -> Option<String> {
-    std::env::var("HOIST_TOKEN").ok().or_else(|| std::fs::read_to_string(state.join("token")).ok().map(|t| t.trim().to_string()))
+    std::env::var("HOIST_TOKEN").ok().or_else(|| hoist_files::read_text(&state.join("token"), 4096).ok().map(|t| t.trim().to_string()))
 }

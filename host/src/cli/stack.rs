@@ -162,7 +162,7 @@ fn deploy(cli: &Cli, file: &Path, env: &str, reason: &str, wait: bool, output: O
 async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<StackPhase> {
     let mut seen = std::collections::BTreeMap::new();
     loop {
-        let r: StackRollout = c.get(&format!("/v1/stack-rollouts/{id}")).await?;
+        let r: StackRollout = c.get(&crate::api::client::path(&["stack-rollouts", id])).await?;
         if output == Output::Table {
             for (name, s) in &r.services {
                 let line = format!("{:?} {}", s.state, s.message);
@@ -191,7 +191,7 @@ fn state_name(s: crate::stack::ServiceState) -> String {
 
 fn status(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
     block(async {
-        let list: Vec<StackRollout> = client(cli).get(&format!("/v1/stacks/{stack}/{env}/history")).await?;
+        let list: Vec<StackRollout> = client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
         let Some(r) = list.into_iter().next() else {
             anyhow::bail!("stack `{stack}` has no rollout in `{env}`; start one with `hoist stack deploy FILE --env {env}`");
         };
@@ -221,7 +221,7 @@ fn status(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<b
 
 fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
     block(async {
-        let list: Vec<StackRollout> = client(cli).get(&format!("/v1/stacks/{stack}/{env}/history")).await?;
+        let list: Vec<StackRollout> = client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&list)?);
             return Ok(true);
@@ -248,7 +248,7 @@ fn unwind(cli: &Cli, stack: &str, env: &str, reason: &str, wait: bool, verb: &st
         let c = client(cli);
         let body = VerbBody { operator: who(), reason: reason.into() };
         let r: StackRollout =
-            c.post(&format!("/v1/stacks/{stack}/{env}/{verb}"), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+            c.post(&crate::api::client::path(&["stacks", stack, env, verb]), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
         println!("stack {verb} {} started", r.id);
         if !wait {
             return Ok(true);

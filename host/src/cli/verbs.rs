@@ -7,7 +7,7 @@ use hoist_store::{DecisionRecord, Revision, Rollout};
 
 use super::serve::{client_token, server_url};
 use super::{Cli, Output, table};
-use crate::api::client::Client;
+use crate::api::client::{Client, path};
 use crate::api::wire::{DeployBody, RollbackBody, StatusView, VerbBody};
 use crate::engine::ServiceSpec;
 
@@ -90,6 +90,7 @@ pub(super) fn block<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) 
 }
 
 pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
+    names(&a.service, &a.env)?;
     if a.command.is_empty() && a.image.is_none() {
         anyhow::bail!(
             "deploy `{}`: nothing to run; give the command after `--` (hoist deploy {} --env {} --version {} -- ./server --port 8080), or --image for a container platform",
@@ -133,7 +134,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
 async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<bool> {
     let mut last = String::new();
     loop {
-        let r: Rollout = c.get(&format!("/v1/rollouts/{id}")).await?;
+        let r: Rollout = c.get(&path(&["rollouts", id])).await?;
         let line = format!("{} step {} {}", r.phase, r.step, r.status);
         if line != last {
             if output == Output::Table {
@@ -153,6 +154,16 @@ async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<bool> {
     }
 }
 
+/// The CLI's side of the one naming rule: refused before any request.
+fn names(service: &str, env: &str) -> anyhow::Result<()> {
+    crate::names::check("service", service).map_err(anyhow::Error::msg)?;
+    crate::names::check("environment", env).map_err(anyhow::Error::msg)
+}
+
+fn rollout_id(id: &str) -> anyhow::Result<()> {
+    crate::names::check_rollout_id(id).map_err(anyhow::Error::msg)
+}
+
 pub fn verb(cli: &Cli, v: &Verb) -> anyhow::Result<bool> {
     let (rollout, name, reason) = match v {
         Verb::Promote { rollout, full, reason } => (rollout, if *full { "promote-full" } else { "promote" }, reason),
@@ -162,17 +173,19 @@ pub fn verb(cli: &Cli, v: &Verb) -> anyhow::Result<bool> {
         Verb::Approve { rollout, reason } => (rollout, "approve", reason),
         Verb::SkipStep { rollout, reason } => (rollout, "skip-step", reason),
     };
+    rollout_id(rollout)?;
     block(async {
         let body = VerbBody { operator: who(), reason: reason.clone() };
-        client(cli).post::<_, serde_json::Value>(&format!("/v1/rollouts/{rollout}/{name}"), &body).await?;
+        client(cli).post::<_, serde_json::Value>(&path(&["rollouts", rollout, name]), &body).await?;
         println!("{name} sent to {rollout}");
         Ok(true)
     })
 }
 
 pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    names(service, env)?;
     block(async {
-        let s: StatusView = client(cli).get(&format!("/v1/services/{service}/{env}")).await?;
+        let s: StatusView = client(cli).get(&path(&["services", service, env])).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&s)?);
             return Ok(true);
@@ -192,10 +205,11 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
 }
 
 pub fn history(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    names(service, env)?;
     block(async {
         let c = client(cli);
-        let rollouts: Vec<Rollout> = c.get(&format!("/v1/services/{service}/{env}/history")).await?;
-        let revisions: Vec<Revision> = c.get(&format!("/v1/services/{service}/{env}/revisions")).await?;
+        let rollouts: Vec<Rollout> = c.get(&path(&["services", service, env, "history"])).await?;
+        let revisions: Vec<Revision> = c.get(&path(&["services", service, env, "revisions"])).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "rollouts": rollouts, "revisions": revisions }))?);
             return Ok(true);
@@ -220,11 +234,12 @@ pub fn history(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::R
 }
 
 pub fn rollback(cli: &Cli, service: &str, env: &str, to: Option<String>, reason: &str, wait: bool) -> anyhow::Result<bool> {
+    names(service, env)?;
     block(async {
         let c = client(cli);
         let body = RollbackBody { to, operator: who(), reason: reason.to_string() };
         let r: Rollout = c
-            .post(&format!("/v1/services/{service}/{env}/rollback"), &body)
+            .post(&path(&["services", service, env, "rollback"]), &body)
             .await?
             .ok_or_else(|| anyhow::anyhow!("empty answer"))?;
         println!("rollback {} to {} started", r.id, r.candidate);
@@ -233,8 +248,9 @@ pub fn rollback(cli: &Cli, service: &str, env: &str, to: Option<String>, reason:
 }
 
 pub fn log(cli: &Cli, rollout: &str, output: Output) -> anyhow::Result<bool> {
+    rollout_id(rollout)?;
     block(async {
-        let records: Vec<DecisionRecord> = client(cli).get(&format!("/v1/rollouts/{rollout}/log")).await?;
+        let records: Vec<DecisionRecord> = client(cli).get(&path(&["rollouts", rollout, "log"])).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&records)?);
             return Ok(true);

@@ -118,6 +118,8 @@ impl Engine {
     /// Takes the deploy lock and moves the rollout to running.
     pub(super) fn start(&self, rollout: &mut Rollout, now: u64) -> Result<(), EngineError> {
         let reason = format!("rollout {} of {}", rollout.id, rollout.candidate);
+        // Every later write of the rollout renews the lock by this much.
+        self.store.set_lock_ttl_ms(self.config.lock_ttl_ms);
         match self.store.acquire_lock(&Lock {
             service: rollout.service.clone(),
             environment: rollout.environment.clone(),

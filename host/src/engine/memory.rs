@@ -94,11 +94,16 @@ pub struct FailureStreak {
 }
 
 impl Memory {
-    pub fn from_json(value: &serde_json::Value) -> Self {
+    /// The intent stored with rollout `id`; null is a rollout that has not
+    /// taken a step yet. Anything else that does not parse is an error.
+    pub fn from_json(id: &str, value: &serde_json::Value) -> Result<Self, super::EngineError> {
         if value.is_null() {
-            return Self::default();
+            return Ok(Self::default());
         }
-        serde_json::from_value(value.clone()).unwrap_or_default()
+        serde_json::from_value(value.clone()).map_err(|e| super::EngineError::Unreadable {
+            what: format!("the stored intent of rollout `{id}`"),
+            reason: e.to_string(),
+        })
     }
 
     pub fn to_json(&self) -> serde_json::Value {

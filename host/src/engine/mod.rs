@@ -159,6 +159,33 @@ pub enum EngineError {
     Halted(u64),
     #[error("state store: {0}")]
     Store(#[from] hoist_store::StoreError),
+    /// A request Hoist refuses as given (a name, a replica count).
+    #[error("{0}")]
+    Invalid(String),
+    /// A stored document that does not parse: never read as a default.
+    #[error("{what} cannot be read ({reason}); restore the state store from a backup, or abort the rollout")]
+    Unreadable { what: String, reason: String },
+}
+
+/// The most replicas one service may ask for: far past any real service,
+/// far below what would exhaust the host.
+pub const MAX_REPLICAS: u32 = 1000;
+
+fn check_replicas(service: &str, replicas: u32) -> Result<(), EngineError> {
+    if replicas > MAX_REPLICAS {
+        return Err(EngineError::Invalid(format!(
+            "`{service}` asks for {replicas} replicas; at most {MAX_REPLICAS} are allowed"
+        )));
+    }
+    Ok(())
+}
+
+/// A revision's stored spec; one that does not parse is an error.
+pub fn stored_spec(rev: &hoist_store::Revision) -> Result<ServiceSpec, EngineError> {
+    serde_json::from_value(rev.spec.clone()).map_err(|e| EngineError::Unreadable {
+        what: format!("the stored spec of revision `{}` of `{}` in `{}`", rev.id, rev.service, rev.environment),
+        reason: e.to_string(),
+    })
 }
 
 pub struct Engine {
@@ -206,14 +233,18 @@ impl Engine {
     /// Records a new revision and starts its rollout: admission policies,
     /// then the deploy lock. Returns the rollout as it stands.
     pub fn deploy(&self, req: &DeployRequest) -> Result<Rollout, EngineError> {
+        crate::names::check("service", &req.service).map_err(EngineError::Invalid)?;
+        crate::names::check("environment", &req.environment).map_err(EngineError::Invalid)?;
+        check_replicas(&req.service, req.spec.replicas)?;
         let now = self.clock.now_ms();
         let env = self.env(&req.environment)?;
         let strategy = match &req.strategy {
             Some(name) => self.strategy_for(&req.environment, name)?,
             None => &env.strategy,
         };
+        // A live rollout's lock holds even past its expiry: it is renewed
+        // with the rollout's next write, however long its step is.
         if let Some(lock) = self.store.lock(&req.service, &req.environment)?
-            && lock.expires_at_ms > now
             && self.store.rollout(&lock.owner)?.is_some_and(|r| !r.phase.is_terminal())
         {
             return Err(EngineError::Locked {
@@ -290,6 +321,7 @@ impl Engine {
                 revision: revision.into(),
             }
         })?;
+        check_replicas(service, stored_spec(&target)?.replicas)?;
         // An in-flight rollout of the service is aborted first.
         for active in self.store.active_rollouts()? {
             if active.service == service && active.environment == environment {
@@ -297,8 +329,8 @@ impl Engine {
                 ended.phase = Phase::Aborted;
                 ended.reason = Some(format!("superseded by rollback to {revision}"));
                 ended.updated_at_ms = now;
+                // Releases its lock in the same write.
                 self.store.save_rollout(&ended)?;
-                self.store.release_lock(service, environment, &ended.id)?;
             }
         }
         let stable = self.store.current(service, environment)?;
@@ -350,7 +382,7 @@ impl Engine {
             environment: environment.into(),
             revision: revision.into(),
         })?;
-        let spec: ServiceSpec = serde_json::from_value(rev.spec.clone()).unwrap_or_default();
+        let spec = stored_spec(&rev)?;
         Ok((
             RevisionSpec {
                 service: service.into(),

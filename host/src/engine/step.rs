@@ -34,6 +34,9 @@ pub enum Tick {
 #[derive(Default)]
 pub(super) struct Pass {
     records: Vec<DecisionRecord>,
+    /// Operator commands this pass acted on: consumed in the transaction
+    /// that stores what they did, so an error in between loses none.
+    commands: Vec<u64>,
     /// Failed `ensure` calls of the forward path: (revision, fault).
     faults: Vec<(String, PlatformFault)>,
 }
@@ -70,10 +73,14 @@ impl Engine {
         if r.phase.is_terminal() {
             return Ok(Tick::Done(r.phase));
         }
-        let mut mem = Memory::from_json(&r.intent);
-        let mut pass = Pass { records: Vec::new(), faults: Vec::new() };
+        let mut mem = match Memory::from_json(&r.id, &r.intent) {
+            Ok(mem) => mem,
+            Err(err) => return self.stop_unreadable(r, err, now),
+        };
+        let mut pass = Pass::default();
 
-        let commands = self.store.take_commands(id, now)?;
+        let commands = self.store.pending_commands(id)?;
+        pass.commands = commands.iter().map(|c| c.seq).collect();
         let woke = !commands.is_empty();
         for c in &commands {
             let rec = pass.record(&r, now, "operator", json!({ "verb": c.kind.name(), "arg": c.kind.arg() }), Value::Null);
@@ -108,25 +115,13 @@ impl Engine {
             }
         }
         if !matches!(r.phase, Phase::Running) {
-            if r.phase.is_terminal() {
-                self.release(&r)?;
-            }
             self.persist(&mut r, &mem, now, None, pass)?;
             return Ok(if r.phase.is_terminal() { Tick::Done(r.phase) } else { Tick::Operator });
         }
 
         let observed = match self.observe(&r).await {
             Ok(o) => o,
-            Err(err) => {
-                let status = format!("cannot observe the platform, retrying; the rollout goes on once it answers: {err}");
-                // Once per distinct error, not once per poll of an outage.
-                if r.status != status {
-                    pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err.clone());
-                }
-                r.status = status;
-                self.persist(&mut r, &mem, now, None, pass)?;
-                return Ok(Tick::At(now + self.config.poll_ms));
-            }
+            Err(err) => return self.unobservable(r, mem, err, now, pass),
         };
         let rolling_back = mem.rollback.is_some();
         let streak = mem.platform_failures.clone();
@@ -178,12 +173,57 @@ impl Engine {
                 Wait::Operator { .. } => false,
             };
         if !due {
-            if !pass.records.is_empty() || mem.platform_failures != streak {
+            // A rollout that waits long (a canary step of an hour) still
+            // writes itself every half lock TTL, which renews its lock.
+            let renew = now >= r.updated_at_ms.saturating_add(self.config.lock_ttl_ms / 2);
+            if renew || !pass.records.is_empty() || mem.platform_failures != streak {
                 self.persist(&mut r, &mem, now, None, pass)?;
             }
             return Ok(self.next(&r, &mem, now));
         }
         self.decide(r, mem, &observed, now, pass).await
+    }
+
+    /// A step the platform cannot be observed for. Blind, nothing can be
+    /// applied, but time still counts: the progress deadline passing starts
+    /// a rollback (as it would with a platform that answers), and a rollback
+    /// — an operator's abort included, recorded already — that cannot start
+    /// before the rollback deadline ends the rollout as failed, leaving the
+    /// instances as they are. Status says what is pending and why.
+    fn unobservable(&self, mut r: Rollout, mut mem: Memory, err: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+        if mem.rollback.is_none() && r.deadline_ms.is_some_and(|d| now >= d) {
+            let reason = format!(
+                "progress deadline exceeded: not completed {} s after it started (the platform could not be observed: {err})",
+                now.saturating_sub(r.started_at_ms) / 1000
+            );
+            begin_rollback(&mut mem, reason, Phase::RolledBack, now);
+        }
+        let status = match &mem.rollback {
+            Some(rb) if now.saturating_sub(rb.started_ms) >= self.config.rollback_deadline_ms => {
+                let reason = format!(
+                    "{}; the rollback could not start: the platform has not answered for {} s ({err}); its instances were left as they are",
+                    rb.reason,
+                    (now - rb.started_ms) / 1000
+                );
+                return self.end(r, mem, Phase::Failed, reason, now, pass);
+            }
+            Some(rb) => format!(
+                "rollback pending ({}): cannot observe the platform ({err}); it starts once the platform answers, or the rollout fails in {} s",
+                rb.reason,
+                (rb.started_ms + self.config.rollback_deadline_ms).saturating_sub(now) / 1000
+            ),
+            None => format!(
+                "cannot observe the platform, retrying; the rollout goes on once it answers, or rolls back at its deadline in {} s: {err}",
+                r.deadline_ms.map_or(0, |d| d.saturating_sub(now) / 1000)
+            ),
+        };
+        // Once per distinct error, not once per poll of an outage.
+        if !r.status.ends_with(&err) && !r.status.contains(&format!("({err})")) {
+            pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err);
+        }
+        r.status = status;
+        self.persist(&mut r, &mem, now, None, pass)?;
+        Ok(Tick::At(now + self.config.poll_ms))
     }
 
     async fn decide(
@@ -293,7 +333,7 @@ impl Engine {
             return Err(EngineError::Halted(r.step));
         }
 
-        let mut pass = Pass { records: Vec::new(), faults: Vec::new() };
+        let mut pass = Pass::default();
         if mem.rollback.is_some() {
             return self.rollback_step(r, mem, observed, now, pass).await;
         }
@@ -425,7 +465,6 @@ impl Engine {
         r.phase = Phase::Completed;
         r.reason = None;
         pass.record(&r, now, "complete", json!({ "stable": r.candidate }), Value::Null);
-        self.release(&r)?;
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::Done(Phase::Completed))
     }
@@ -538,29 +577,38 @@ impl Engine {
         r.status = format!("{phase}: {reason}");
         pass.record(&r, now, phase.as_str(), Value::Null, Value::Null).reason = Some(reason.clone());
         r.reason = Some(reason);
-        self.release(&r)?;
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::Done(phase))
     }
 
-    fn release(&self, r: &Rollout) -> Result<(), EngineError> {
-        self.store.release_lock(&r.service, &r.environment, &r.id)?;
-        Ok(())
+    /// Ends a rollout whose stored intent cannot be read, visibly: failed,
+    /// with the reason in its status and log, its instances left as they
+    /// are (nothing can say what they should be) and the bad document kept.
+    fn stop_unreadable(&self, mut r: Rollout, err: EngineError, now: u64) -> Result<Tick, EngineError> {
+        let reason = err.to_string();
+        let mut pass = Pass::default();
+        pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(reason.clone());
+        r.phase = Phase::Failed;
+        r.status = format!("failed: {reason}; its instances were left as they are");
+        r.reason = Some(reason);
+        r.updated_at_ms = now;
+        self.store.save_rollout_with(&r, &[], &pass.records)?;
+        Ok(Tick::Done(Phase::Failed))
     }
 
+    /// Stores the pass with the rollout; its deploy lock is renewed (or, once
+    /// it has ended, released) in the same transaction.
     pub(super) fn persist(&self, r: &mut Rollout, mem: &Memory, now: u64, step: Option<Step>, pass: Pass) -> Result<(), EngineError> {
         r.intent = mem.to_json();
         r.wait = serde_json::to_value(&mem.wait).unwrap_or(Value::Null);
         r.updated_at_ms = now;
         match step {
-            Some(step) => {
+            Some(mut step) => {
+                step.commands = pass.commands;
                 self.store.commit_step(r, &step, &pass.records)?;
             }
             None => {
-                self.store.save_rollout(r)?;
-                for record in &pass.records {
-                    self.store.append_record(record)?;
-                }
+                self.store.save_rollout_with(r, &pass.commands, &pass.records)?;
             }
         }
         Ok(())
@@ -578,6 +626,10 @@ impl Engine {
         }
         if let Some(deadline) = r.deadline_ms {
             at = Some(at.map_or(deadline, |t| t.min(deadline)));
+        }
+        if r.phase == Phase::Running {
+            let renew = r.updated_at_ms.saturating_add(self.config.lock_ttl_ms / 2);
+            at = Some(at.map_or(renew, |t| t.min(renew)));
         }
         // A failing platform is retried at every poll, whatever the wait.
         if mem.platform_failures.is_some() {

@@ -22,7 +22,7 @@ impl Engine {
         if r.phase.is_terminal() {
             return Ok(Tick::Done(r.phase));
         }
-        let mut mem = Memory::from_json(&r.intent);
+        let mut mem = Memory::from_json(&r.id, &r.intent)?;
         mem.host_faults += 1;
         let mut pass = Pass::default();
         let fault = format!("a step of this rollout failed inside hoist (a bug; please report it): {panic}");

@@ -121,9 +121,9 @@ impl Runtime {
 
     /// Makes the `process` capability durable under `state` (see
     /// [`ProcessTable::durable`]). Call before loading plugins.
-    pub fn with_durable_processes(mut self, state: &std::path::Path) -> Self {
-        self.grants.processes = Some(ProcessTable::durable(state));
-        self
+    pub fn with_durable_processes(mut self, state: &std::path::Path) -> anyhow::Result<Self> {
+        self.grants.processes = Some(ProcessTable::durable(state).map_err(anyhow::Error::msg)?);
+        Ok(self)
     }
 
     /// The processes spawned through the `process` capability.

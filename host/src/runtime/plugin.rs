@@ -58,7 +58,7 @@ pub struct PluginSpec {
 impl PluginSpec {
     /// Reads a plugin file from disk.
     pub fn read_bytes(name: &str, path: &std::path::Path) -> Result<Arc<[u8]>, LoadError> {
-        std::fs::read(path).map(Arc::from).map_err(|source| LoadError::Read {
+        hoist_files::wasm(path).map(Arc::from).map_err(|source| LoadError::Read {
             plugin: name.to_string(),
             path: path.to_path_buf(),
             source,

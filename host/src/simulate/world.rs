@@ -59,6 +59,8 @@ struct Inner {
     startup: BTreeMap<String, u64>,
     /// Revisions the platform fails to run, and how.
     ensure_faults: BTreeMap<String, PlatformFault>,
+    /// Set while the platform cannot be observed at all (an engine down).
+    unobservable: Option<String>,
 }
 
 impl World {
@@ -67,6 +69,11 @@ impl World {
     }
 
     /// Instances of `service` take `ms` to become ready.
+    /// Makes every observation fail with `error` (`None`: answer again).
+    pub fn set_unobservable(&self, error: Option<&str>) {
+        self.lock().unobservable = error.map(str::to_string);
+    }
+
     pub fn set_startup(&self, service: &str, ms: u64) {
         self.lock().startup.insert(service.to_string(), ms);
     }
@@ -209,6 +216,9 @@ impl Platform for World {
         Box::pin(async move {
             let now = self.clock.now_ms();
             let inner = self.lock();
+            if let Some(error) = &inner.unobservable {
+                return Err(error.clone());
+            }
             let key = (service.to_string(), environment.to_string());
             Ok(inner
                 .instances

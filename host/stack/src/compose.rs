@@ -72,7 +72,7 @@ pub struct Imported {
 
 /// Imports `path`.
 pub fn import(path: &Path) -> Result<Imported, ComposeError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ComposeError::Read { path: path.into(), source })?;
+    let text = hoist_files::text(path).map_err(|source| ComposeError::Read { path: path.into(), source })?;
     let doc: Value = serde_yaml::from_str(&text).map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let lines = Lines::new(&text);
@@ -115,7 +115,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                     };
                     for f in files {
                         let p = base.join(&f);
-                        let content = std::fs::read_to_string(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
+                        let content = hoist_files::text(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
                         from_files.extend(
                             content
                                 .lines()

@@ -155,16 +155,11 @@ impl StackService {
     }
 }
 
+/// Hoist's one naming rule (`hoist_registry::validate_name`): no `_`, so
+/// two names never become one once a platform sanitises them.
 fn valid_name(what: &str, name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        && name.starts_with(|c: char| c.is_ascii_lowercase());
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{what} name `{name}` must be 1-63 lowercase letters, digits, `-` or `_`, starting with a letter"))
-    }
+    hoist_registry::validate_name(name)
+        .map_err(|e| format!("{what} name `{}` is not valid: {}", name.escape_debug(), e.reason))
 }
 
 /// Reads a stack from `stack.toml`, or from a Compose file (`.yml`/`.yaml`)
@@ -183,7 +178,7 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
         let (stack, notes) = from_compose(&imported, &sanitize(&name));
         (stack, imported.unsupported, notes)
     } else {
-        let text = std::fs::read_to_string(path).map_err(|source| StackError::Read { path: path.into(), source })?;
+        let text = hoist_files::text(path).map_err(|source| StackError::Read { path: path.into(), source })?;
         (parse(&text).map_err(|message| StackError::Toml { path: path.into(), message })?, Vec::new(), Vec::new())
     };
     stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
@@ -197,7 +192,7 @@ pub fn parse(text: &str) -> Result<StackDef, String> {
 }
 
 fn sanitize(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let s: String = name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
     let s = s.trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string();
     if s.is_empty() { "stack".into() } else { s }
 }

@@ -68,7 +68,13 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// The file, for error messages; `:memory:` for an in-memory store.
     path: String,
+    /// How long a rollout's deploy lock lasts past its last write.
+    lock_ttl_ms: std::sync::atomic::AtomicU64,
 }
+
+/// The deploy lock's lifetime past a rollout's last write unless
+/// [`Store::set_lock_ttl_ms`] says otherwise.
+pub const DEFAULT_LOCK_TTL_MS: u64 = 5 * 60_000;
 
 impl Store {
     /// Open (creating if needed) the state file at `path` and bring its schema
@@ -96,6 +102,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path: shown,
+            lock_ttl_ms: std::sync::atomic::AtomicU64::new(DEFAULT_LOCK_TTL_MS),
         })
     }
 
@@ -110,6 +117,7 @@ impl Store {
         Ok(Store {
             conn: Mutex::new(conn),
             path: shown,
+            lock_ttl_ms: std::sync::atomic::AtomicU64::new(DEFAULT_LOCK_TTL_MS),
         })
     }
 
@@ -123,6 +131,15 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(open_err)?;
         schema::migrate(conn, path)
+    }
+
+    /// How long a deploy lock lasts past each write of its rollout.
+    pub fn set_lock_ttl_ms(&self, ttl_ms: u64) {
+        self.lock_ttl_ms.store(ttl_ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn lock_ttl_ms(&self) -> u64 {
+        self.lock_ttl_ms.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The state file, as shown in messages (`:memory:` for an in-memory store).

@@ -63,6 +63,34 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Lock> {
     })
 }
 
+/// Whether `owner` names a rollout that has not ended.
+fn owner_is_live(tx: &rusqlite::Transaction<'_>, owner: &str) -> rusqlite::Result<bool> {
+    let phase: Option<String> = tx
+        .prepare_cached("SELECT phase FROM rollouts WHERE id = ?1")?
+        .query_row([owner], |r| r.get(0))
+        .optional()?;
+    Ok(phase.and_then(|p| crate::Phase::parse(&p)).is_some_and(|p| !p.is_terminal()))
+}
+
+/// Every write of a rollout keeps its lock in step, in the same
+/// transaction: renewed to `now + ttl` while the rollout lives, released
+/// when it ends. A committed step therefore never runs on a lapsed lock.
+pub(crate) fn follow_rollout(
+    tx: &rusqlite::Transaction<'_>,
+    rollout: &crate::Rollout,
+    ttl_ms: u64,
+) -> rusqlite::Result<()> {
+    if rollout.phase.is_terminal() {
+        tx.prepare_cached("DELETE FROM locks WHERE service = ?1 AND environment = ?2 AND owner = ?3")?
+            .execute((&rollout.service, &rollout.environment, &rollout.id))?;
+    } else {
+        let expires = i64::try_from(rollout.updated_at_ms.saturating_add(ttl_ms)).unwrap_or(i64::MAX);
+        tx.prepare_cached("UPDATE locks SET expires_at_ms = ?4 WHERE service = ?1 AND environment = ?2 AND owner = ?3")?
+            .execute((&rollout.service, &rollout.environment, &rollout.id, expires))?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Take the lock described by `want` at time `want.acquired_at_ms`: it
     /// succeeds if the lock is free, expired, or already `want.owner`'s (a
@@ -78,6 +106,10 @@ impl Store {
             let (outcome, acquired_at) = match held {
                 Some(h) if h.owner == want.owner => (LockOutcome::Renewed as fn(Lock) -> LockOutcome, int(h.acquired_at_ms, "acquired_at_ms")?),
                 Some(h) if !h.is_expired(want.acquired_at_ms) => return Ok(LockOutcome::Held(h)),
+                // A lapsed lock whose rollout has not ended is still its
+                // own: that rollout renews it at its next step (an engine
+                // that was down, a step hours long). Never take it over.
+                Some(h) if owner_is_live(tx, &h.owner)? => return Ok(LockOutcome::Held(h)),
                 _ => (LockOutcome::Acquired as fn(Lock) -> LockOutcome, now),
             };
             let lock = tx

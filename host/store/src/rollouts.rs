@@ -366,8 +366,11 @@ impl Store {
     /// rollout already stored as terminal. Moving to [`Phase::Completed`] makes
     /// the candidate the current revision, in the same transaction.
     pub fn save_rollout(&self, rollout: &Rollout) -> Result<(), StoreError> {
+        let ttl = self.lock_ttl_ms();
         self.write(&format!("save rollout `{}`", rollout.id), |tx| {
-            write_rollout(tx, rollout, rollout.step)
+            write_rollout(tx, rollout, rollout.step)?;
+            crate::locks::follow_rollout(tx, rollout, ttl)?;
+            Ok(())
         })
     }
 
@@ -386,6 +389,7 @@ impl Store {
         records: &[DecisionRecord],
     ) -> Result<Vec<u64>, StoreError> {
         let op = format!("commit step {} of rollout `{}`", step.seq, rollout.id);
+        let ttl = self.lock_ttl_ms();
         self.write(&op, |tx| {
             if step.rollout_id != rollout.id {
                 return Err(Failure::Invalid(format!("the step belongs to rollout `{}`", step.rollout_id)));
@@ -397,6 +401,7 @@ impl Store {
                 )));
             }
             write_rollout(tx, rollout, step.seq - 1)?;
+            crate::locks::follow_rollout(tx, rollout, ttl)?;
             let seq = int(step.seq, "step seq")?;
             tx.prepare_cached(
                 "INSERT INTO steps (rollout_id, seq, at_ms, actions, status, observed, commands)
@@ -411,25 +416,38 @@ impl Store {
                 json(&step.observed),
                 json(&Value::from(step.commands.clone())),
             ))?;
-            for &command in &step.commands {
-                let taken = tx
-                    .prepare_cached(
-                        "UPDATE commands SET taken_at_ms = ?3, taken_step = ?4
-                         WHERE seq = ?1 AND rollout_id = ?2 AND taken_at_ms IS NULL",
-                    )?
-                    .execute((int(command, "command seq")?, &rollout.id, int(step.at_ms, "at_ms")?, seq))?;
-                if taken == 0 {
-                    return Err(Failure::Conflict(format!(
-                        "command {command} is not a pending command of this rollout (already taken?)"
-                    )));
-                }
-            }
+            take_commands(tx, &rollout.id, &step.commands, step.at_ms, Some(seq))?;
             let mut seqs = Vec::with_capacity(records.len());
             for record in records {
                 if record.rollout_id.as_deref().is_some_and(|id| id != rollout.id) {
                     return Err(Failure::Invalid(format!("a record names another rollout, `{:?}`", record.rollout_id)));
                 }
                 seqs.push(insert_record(tx, record, Some(&rollout.id), Some(seq))?);
+            }
+            Ok(seqs)
+        })
+    }
+
+    /// [`Store::save_rollout`] with the operator commands this write acted
+    /// on and its decision records, in ONE transaction: a command is
+    /// consumed exactly when what it did is stored.
+    pub fn save_rollout_with(
+        &self,
+        rollout: &Rollout,
+        commands: &[u64],
+        records: &[DecisionRecord],
+    ) -> Result<Vec<u64>, StoreError> {
+        let ttl = self.lock_ttl_ms();
+        self.write(&format!("save rollout `{}`", rollout.id), |tx| {
+            write_rollout(tx, rollout, rollout.step)?;
+            crate::locks::follow_rollout(tx, rollout, ttl)?;
+            take_commands(tx, &rollout.id, commands, rollout.updated_at_ms, None)?;
+            let mut seqs = Vec::with_capacity(records.len());
+            for record in records {
+                if record.rollout_id.as_deref().is_some_and(|id| id != rollout.id) {
+                    return Err(Failure::Invalid(format!("a record names another rollout, `{:?}`", record.rollout_id)));
+                }
+                seqs.push(insert_record(tx, record, Some(&rollout.id), None)?);
             }
             Ok(seqs)
         })
@@ -451,6 +469,30 @@ impl Store {
 
 /// Write the mutable fields, fenced on the stored step being `expected_step`
 /// and the stored phase not being terminal.
+/// Marks `commands` of `rollout_id` taken; each must still be pending.
+fn take_commands(
+    tx: &Transaction<'_>,
+    rollout_id: &str,
+    commands: &[u64],
+    at_ms: u64,
+    step: Option<i64>,
+) -> Result<(), Failure> {
+    for &command in commands {
+        let taken = tx
+            .prepare_cached(
+                "UPDATE commands SET taken_at_ms = ?3, taken_step = ?4
+                 WHERE seq = ?1 AND rollout_id = ?2 AND taken_at_ms IS NULL",
+            )?
+            .execute((int(command, "command seq")?, rollout_id, int(at_ms, "at_ms")?, step))?;
+        if taken == 0 {
+            return Err(Failure::Conflict(format!(
+                "command {command} is not a pending command of this rollout (already taken?)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn write_rollout(tx: &Transaction<'_>, r: &Rollout, expected_step: u64) -> Result<(), Failure> {
     type Stored = (i64, String, String, String, String);
     let stored: Option<Stored> = tx
