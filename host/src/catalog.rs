@@ -156,5 +156,6 @@ pub fn env_plugins(runtime: &Runtime, registry: &Registry, env: &str) -> anyhow:
         health: resolved.health_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
         admission: resolved.admission_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
         labels: resolved.labels.clone(),
+        router_addresses: resolved.router_addresses.clone(),
     })
 }

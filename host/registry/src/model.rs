@@ -111,6 +111,9 @@ pub struct Environment {
     pub admission_policies: Vec<PluginName>,
     /// Facts handed to admission policies.
     pub labels: BTreeMap<String, String>,
+    /// Addresses besides loopback the service routers of this environment
+    /// may listen on (`router-addresses = ["0.0.0.0"]`); empty: loopback only.
+    pub router_addresses: Vec<std::net::IpAddr>,
     /// `[environments.NAME.plugins.PLUGIN]` overrides.
     pub overrides: BTreeMap<PluginName, PluginOverride>,
     /// Where `[environments.NAME]` is declared.

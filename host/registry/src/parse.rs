@@ -643,8 +643,24 @@ impl Checker<'_> {
             known,
         );
 
-        let mut overrides = BTreeMap::new();
         let mut ok = true;
+        let mut router_addresses = Vec::new();
+        for address in raw.router_addresses.iter().flatten() {
+            match address.get_ref().parse::<std::net::IpAddr>() {
+                Ok(ip) => router_addresses.push(ip),
+                Err(_) => {
+                    self.error(
+                        address.span(),
+                        format!(
+                            "`router-addresses` entry `{}` is not an IP address; write one such as \"0.0.0.0\" or \"10.0.0.5\"",
+                            address.get_ref()
+                        ),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        let mut overrides = BTreeMap::new();
         for (plugin, raw_override) in raw.plugins.iter().flatten() {
             match self.plugin_override(raw_name, plugin, raw_override, known) {
                 Some(Some((name, o))) => {
@@ -673,6 +689,7 @@ impl Checker<'_> {
             health_policies,
             admission_policies,
             labels: raw.labels.unwrap_or_default(),
+            router_addresses,
             overrides,
             location: self.map.location(key.span().start),
         })

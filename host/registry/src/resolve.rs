@@ -16,6 +16,8 @@ pub struct ResolvedEnvironment {
     pub name: EnvName,
     /// Facts handed to admission policies.
     pub labels: BTreeMap<String, String>,
+    /// Addresses besides loopback its service routers may listen on.
+    pub router_addresses: Vec<std::net::IpAddr>,
     /// The platform adapter.
     pub platform: ResolvedPlugin,
     /// The default strategy.
@@ -117,6 +119,7 @@ impl Registry {
         Ok(ResolvedEnvironment {
             name: env.name.clone(),
             labels: env.labels.clone(),
+            router_addresses: env.router_addresses.clone(),
             platform: resolve(&env.platform)?,
             strategy: resolve(&env.strategy)?,
             health_policies: resolve_all(&env.health_policies)?,

@@ -44,6 +44,7 @@ pub(crate) struct EnvironmentToml {
     pub health_policies: Option<Vec<Spanned<String>>>,
     pub admission_policies: Option<Vec<Spanned<String>>>,
     pub labels: Option<BTreeMap<String, String>>,
+    pub router_addresses: Option<Vec<Spanned<String>>>,
     pub plugins: Option<BTreeMap<Spanned<String>, OverrideToml>>,
 }
 

@@ -4,6 +4,7 @@
 
 pub mod client;
 mod guard;
+pub mod listen;
 pub mod server;
 mod stacks;
 pub mod wire;

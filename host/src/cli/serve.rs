@@ -66,13 +66,13 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
                 let _ = rx.changed().await;
             }
         }));
-        let server = axum::serve(listener, api).with_graceful_shutdown({
+        let server = crate::api::listen::serve(listener, api, {
             let mut rx = stop_rx;
             async move {
                 let _ = rx.changed().await;
             }
         });
-        let server_task = tokio::spawn(async move { server.await });
+        let server_task = tokio::spawn(server);
         shutdown.await;
         // Instances keep serving: a control plane restart adopts them.
         eprintln!("hoist serve: stopping; running instances are left serving and will be adopted on restart");

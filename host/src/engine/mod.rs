@@ -56,6 +56,8 @@ pub struct EnvPlugins {
     pub health: Vec<Configured>,
     pub admission: Vec<Configured>,
     pub labels: BTreeMap<String, String>,
+    /// Addresses besides loopback its service routers may listen on.
+    pub router_addresses: Vec<std::net::IpAddr>,
 }
 
 /// Tunables of the engine loop.
@@ -180,6 +182,23 @@ fn check_replicas(service: &str, replicas: u32) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// A router listens on loopback unless the environment allows its address
+/// (`router-addresses` in the registry): a front door on every interface
+/// is a choice, never a typo's consequence.
+fn check_router(service: &str, environment: &str, listen: &str, allowed: &[std::net::IpAddr]) -> Result<(), EngineError> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .map_err(|e| EngineError::Invalid(format!("service `{service}`: router address `{listen}` is not host:port ({e})")))?;
+    if addr.ip().is_loopback() || allowed.contains(&addr.ip()) {
+        return Ok(());
+    }
+    Err(EngineError::Invalid(format!(
+        "service `{service}`: --router {addr} is not a loopback address; to serve on it, add \
+         `router-addresses = [\"{}\"]` to [environments.{environment}] in the registry",
+        addr.ip()
+    )))
+}
+
 /// A revision's stored spec; one that does not parse is an error.
 pub fn stored_spec(rev: &hoist_store::Revision) -> Result<ServiceSpec, EngineError> {
     serde_json::from_value(rev.spec.clone()).map_err(|e| EngineError::Unreadable {
@@ -254,6 +273,7 @@ impl Engine {
             });
         }
         if let Some(listen) = &req.spec.router {
+            check_router(&req.service, &req.environment, listen, &env.router_addresses)?;
             self.traffic.attach(&req.service, &req.environment, listen).map_err(EngineError::Traffic)?;
         }
         let stable = self.store.current(&req.service, &req.environment)?;

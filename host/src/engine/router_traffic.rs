@@ -90,14 +90,23 @@ fn apply(front: &Front) -> Result<(), String> {
 
 impl Traffic for RouterTraffic {
     fn attach(&self, service: &str, environment: &str, listen: &str) -> Result<(), String> {
-        let mut fronts = self.lock();
-        let key = (service.to_string(), environment.to_string());
-        if fronts.contains_key(&key) {
-            return Ok(());
-        }
         let addr: SocketAddr = listen
             .parse()
             .map_err(|e| format!("service `{service}`: router address `{listen}` is not host:port ({e})"))?;
+        let mut fronts = self.lock();
+        let key = (service.to_string(), environment.to_string());
+        if let Some(front) = fronts.get(&key) {
+            let bound = front.router.local_addr();
+            // Same address (or port 0, "any port", against what it got).
+            if bound == addr || (addr.port() == 0 && bound.ip() == addr.ip()) {
+                return Ok(());
+            }
+            // Moving a live front door would drop its clients mid-rollout.
+            return Err(format!(
+                "service `{service}` in `{environment}` already has its front door on {bound}; a deploy cannot move it \
+                 to {addr}: deploy with --router {bound}, or without --router"
+            ));
+        }
         let router = Router::bind(addr).map_err(|e| format!("service `{service}`: cannot start its router on {addr}: {e}"))?;
         tracing::info!(%service, %environment, addr = %router.local_addr(), "router listening");
         fronts.insert(

@@ -29,10 +29,16 @@ impl Plane {
 
     /// Starts `hoist serve` on the registry and state already in `dir`.
     pub fn restart(dir: &Path) -> Self {
+        Self::restart_with(dir, &[])
+    }
+
+    /// [`Plane::restart`] with more `hoist serve` flags.
+    pub fn restart_with(dir: &Path, flags: &[&str]) -> Self {
         let _ = std::fs::remove_file(dir.join("state/serve.addr"));
         let mut plane = Self { dir: dir.to_path_buf(), child: None };
         let child = Command::new(HOIST)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(flags)
             .args(plane.common())
             .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
             .spawn()
@@ -62,6 +68,20 @@ impl Plane {
         let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
+    }
+
+    /// The serving process's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Kills every instance in the control plane's process table.
+    pub fn stop_instances(&mut self) {
+        let table = std::fs::read_to_string(self.dir.join("state/processes.json")).unwrap_or_default();
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&table).unwrap_or_default();
+        for pid in rows.iter().filter_map(|r| r["pid"].as_i64()) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
     }
 
     pub fn log(&self) -> String {
