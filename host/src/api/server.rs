@@ -85,7 +85,12 @@ async fn deploy(State(s): State<Shared>, Json(body): Json<DeployBody>) -> Result
 
 async fn rollout(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
     let r = s.driver.engine.store.rollout(&id)?.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rollout `{id}`")))?;
-    answer(access, &r)
+    let mut view = serde_json::to_value(&r).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    // A rollout Hoist cannot step (its store's disk full) says so.
+    if let (Some(stuck), Some(obj)) = (s.driver.stuck(&id), view.as_object_mut()) {
+        obj.insert("stuck".into(), stuck.into());
+    }
+    answer(access, &view)
 }
 
 async fn steps(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -153,7 +158,8 @@ async fn status(
         Err(err) => (Vec::new(), Some(err)),
     };
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
-    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error })
+    let stuck = rollout.as_ref().and_then(|r| s.driver.stuck(&r.id));
+    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck })
 }
 
 fn unknown_service(service: &str, env: &str) -> ApiError {

@@ -49,6 +49,10 @@ pub struct StatusView {
     /// Why the platform could not be observed now, if it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform_error: Option<String>,
+    /// Why the latest rollout cannot take its next step, when Hoist itself
+    /// keeps failing to (its state store's disk full, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

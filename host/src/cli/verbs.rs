@@ -134,7 +134,11 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
 async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<bool> {
     let mut last = String::new();
     loop {
-        let r: Rollout = c.get(&path(&["rollouts", id])).await?;
+        let view: serde_json::Value = c.get(&path(&["rollouts", id])).await?;
+        if let Some(stuck) = view.get("stuck").and_then(|v| v.as_str()) {
+            anyhow::bail!("rollout {id} cannot take its next step: {stuck}");
+        }
+        let r: Rollout = serde_json::from_value(view)?;
         let line = format!("{} step {} {}", r.phase, r.step, r.status);
         if line != last {
             if output == Output::Table {
@@ -194,6 +198,9 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
         println!("{service} in {env}: stable {current}");
         if let Some(r) = &s.rollout {
             println!("rollout {} ({} → {}): {} at step {}: {}", r.id, r.stable.as_deref().unwrap_or("-"), r.candidate, r.phase, r.step, r.status);
+        }
+        if let Some(stuck) = &s.stuck {
+            println!("STUCK     the control plane cannot step this rollout: {stuck}");
         }
         match &s.platform_error {
             Some(err) => println!("instances unknown: {err}"),

@@ -29,19 +29,60 @@ pub struct Driver {
     pub engine: Arc<Engine>,
     poke: Notify,
     readiness: Option<Arc<ReadinessChanges>>,
+    /// Rollouts whose steps keep failing inside Hoist (the store's disk
+    /// full, say): the last error and how many in a row.
+    faults: std::sync::Mutex<BTreeMap<String, (String, u32)>>,
 }
+
+/// Failed steps in a row after which a rollout is reported stuck.
+const STUCK_AFTER: u32 = 3;
+/// Longest wait between retries of a failing step.
+const MAX_RETRY_MS: u64 = 30_000;
 
 type Step = BoxFuture<'static, (String, Result<Tick, EngineError>)>;
 
 impl Driver {
     pub fn new(engine: Arc<Engine>) -> Arc<Self> {
-        Arc::new(Self { engine, poke: Notify::new(), readiness: None })
+        Arc::new(Self { engine, poke: Notify::new(), readiness: None, faults: Default::default() })
     }
 
     /// A driver that also steps a rollout when its instances change
     /// readiness, as reported by Hoist's probes.
     pub fn with_readiness(engine: Arc<Engine>, readiness: Arc<ReadinessChanges>) -> Arc<Self> {
-        Arc::new(Self { engine, poke: Notify::new(), readiness: Some(readiness) })
+        Arc::new(Self { engine, poke: Notify::new(), readiness: Some(readiness), faults: Default::default() })
+    }
+
+    /// Why rollout `id` cannot take its next step, once its steps have
+    /// failed inside Hoist several times in a row.
+    pub fn stuck(&self, id: &str) -> Option<String> {
+        let faults = self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        faults.get(id).filter(|(_, n)| *n >= STUCK_AFTER).map(|(err, n)| format!("{err} ({n} steps in a row failed)"))
+    }
+
+    /// Records how a step ended; the delay before retrying a failed one.
+    fn note(&self, id: &str, result: Result<(), &EngineError>) -> u64 {
+        let mut faults = self.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match result {
+            Ok(()) => {
+                faults.remove(id);
+                0
+            }
+            Err(err) => {
+                let message = err.to_string();
+                let entry = faults.entry(id.to_string()).or_insert_with(|| (message.clone(), 0));
+                if entry.0 != message {
+                    *entry = (message.clone(), 0);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                // Once per distinct error, then backing off: a full disk
+                // must not fill the log at the poll rate.
+                if entry.1 == 1 || entry.1 == STUCK_AFTER {
+                    tracing::error!(rollout = %id, "step failed: {message}");
+                }
+                let shift = entry.1.min(8);
+                (self.engine.config.poll_ms << shift).min(MAX_RETRY_MS)
+            }
+        }
     }
 
     /// Wakes the loop now (after a deploy or an operator command).
@@ -104,18 +145,22 @@ impl Driver {
                     stepping.remove(&id);
                     let now = self.engine.clock.now_ms();
                     let next = match tick {
-                        Ok(Tick::At(t)) => t.min(now + self.engine.config.watch_ms),
-                        Ok(Tick::Operator) => u64::MAX,
+                        Ok(Tick::At(t)) => {
+                            self.note(&id, Ok(()));
+                            t.min(now + self.engine.config.watch_ms)
+                        }
+                        Ok(Tick::Operator) => {
+                            self.note(&id, Ok(()));
+                            u64::MAX
+                        }
                         Ok(Tick::Done(phase)) => {
+                            self.note(&id, Ok(()));
                             tracing::info!(rollout = %id, %phase, "rollout ended");
                             due.remove(&id);
                             again.remove(&id);
                             continue;
                         }
-                        Err(err) => {
-                            tracing::error!(rollout = %id, "step failed: {err}");
-                            now + self.engine.config.poll_ms
-                        }
+                        Err(err) => now + self.note(&id, Err(&err)),
                     };
                     let next = if again.remove(&id) { now } else { next };
                     due.insert(id, next);
