@@ -119,6 +119,9 @@ fn the_token_is_checked_before_the_body_and_bodies_are_strict() {
     let (status, text) = http(port, "POST", "/v1/deploy", Some(&token), &deploy_body("web").replace("\"replicas\":1", "\"replicas\":4294967295"));
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("at most 1000"), "{text}");
+    let (status, text) = http(port, "POST", "/v1/deploy", Some(&token), &deploy_body("web").replace("hunter2", "hun\\u0000ter2"));
+    assert_eq!(status, 400, "an env value with NUL is refused, not retried: {text}");
+    assert!(text.contains("`DB_PASSWORD` has an invalid value"), "{text}");
     let (status, text) = http(
         port,
         "POST",

@@ -132,6 +132,35 @@ impl ProcessTable {
         }
     }
 
+    /// Keeps every instance log under `cap` bytes: a log past it has its
+    /// last `cap` bytes copied to `NAME.log.1` and is truncated in place.
+    /// Instances write with `O_APPEND`, so they go on at the new end; the
+    /// lines written between copy and truncation are the only ones lost.
+    pub fn rotate_logs(&self, cap: u64) {
+        use std::io::{Read as _, Seek as _};
+        let Some(dir) = &self.logs else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let is_log = path.extension().is_some_and(|e| e == "log");
+            let Ok(meta) = entry.metadata() else { continue };
+            if !is_log || !meta.is_file() || meta.len() <= cap {
+                continue;
+            }
+            let rotated = path.with_extension("log.1");
+            let copied = std::fs::File::open(&path).and_then(|mut file| {
+                file.seek(std::io::SeekFrom::Start(meta.len() - cap))?;
+                let mut tail = Vec::with_capacity(cap as usize);
+                file.take(cap).read_to_end(&mut tail)?;
+                std::fs::write(&rotated, &tail)
+            });
+            let truncated = copied.and_then(|()| std::fs::OpenOptions::new().write(true).open(&path)?.set_len(0));
+            if let Err(err) = truncated {
+                tracing::warn!(path = %path.display(), "cannot rotate an instance log: {err}");
+            }
+        }
+    }
+
     fn log_file(&self, labels: &[(String, String)]) -> std::process::Stdio {
         let Some(dir) = &self.logs else { return std::process::Stdio::null() };
         // Names are validated at every entry; this keeps a file name a file
@@ -373,4 +402,47 @@ impl Host for HostState {
 
 fn not_granted() -> ProcessError {
     ProcessError::Other("the `process` capability is not granted to this plugin".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A process writing as fast as it can into its log, rotated under it:
+    /// the log shrinks to the cap and stays dense (it appends at the new
+    /// end, no sparse hole), and the rotated copy holds the latest bytes.
+    #[test]
+    fn instance_logs_are_rotated_under_a_live_writer() {
+        let state = tempfile::tempdir().unwrap();
+        let table = ProcessTable::durable(state.path()).unwrap();
+        let labels = vec![
+            ("hoist.service".to_string(), "web".to_string()),
+            ("hoist.environment".to_string(), "test".to_string()),
+            ("hoist.revision".to_string(), "r1".to_string()),
+        ];
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do echo 0123456789abcdef; done"])
+            .stdout(table.log_file(&labels))
+            .spawn()
+            .unwrap();
+        let log = state.path().join("logs/web.test.r1.log");
+        let cap = 64 * 1024;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0) < 4 * cap {
+            assert!(std::time::Instant::now() < deadline, "the writer writes");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        table.rotate_logs(cap);
+        std::thread::sleep(Duration::from_millis(2));
+        let _ = child.kill();
+        let _ = child.wait();
+        let rotated = std::fs::read(state.path().join("logs/web.test.r1.log.1")).unwrap();
+        assert_eq!(rotated.len() as u64, cap);
+        let meta = std::fs::metadata(&log).unwrap();
+        use std::os::unix::fs::MetadataExt as _;
+        assert!(meta.len() < 4 * cap, "the live log was truncated: {}", meta.len());
+        assert!(meta.blocks() * 512 >= meta.len().saturating_sub(8192), "no sparse hole: {} bytes in {} blocks", meta.len(), meta.blocks());
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.lines().skip(1).all(|l| l.is_empty() || l == "0123456789abcdef" || l.ends_with("0123456789abcdef")), "only the writer's lines");
+    }
 }

@@ -13,6 +13,9 @@ use crate::api::server::{ApiState, routes};
 use crate::controlplane;
 use crate::engine::EngineConfig;
 
+/// Bytes of output kept per instance log (plus one rotated copy).
+pub const INSTANCE_LOG_CAP: u64 = 16 << 20;
+
 pub struct Options {
     pub public_reads: bool,
     pub init: bool,
@@ -66,6 +69,20 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
                 let _ = rx.changed().await;
             }
         }));
+        // Instance logs are kept under a cap each (one rotated copy).
+        let rotation = plane.runtime.processes().cloned().map(|table| {
+            let mut rx = stop_rx.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = rx.changed() => return,
+                        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+                    }
+                    let table = table.clone();
+                    let _ = tokio::task::spawn_blocking(move || table.rotate_logs(INSTANCE_LOG_CAP)).await;
+                }
+            })
+        });
         let server = crate::api::listen::serve(listener, api, {
             let mut rx = stop_rx;
             async move {
@@ -80,6 +97,9 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
         let _ = driver_task.await;
         let _ = at_rest_task.await;
         let _ = server_task.await;
+        if let Some(task) = rotation {
+            task.abort();
+        }
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(true)

@@ -199,6 +199,22 @@ fn check_router(service: &str, environment: &str, listen: &str, allowed: &[std::
     )))
 }
 
+/// Environment variables a process can be given: a key that is a name, no
+/// NUL anywhere (the kernel cannot pass one; retrying would never help).
+fn check_env(service: &str, env: &[(String, String)]) -> Result<(), EngineError> {
+    for (key, value) in env {
+        let bad_key = key.is_empty() || key.contains('=') || key.contains('\0');
+        if bad_key || value.contains('\0') {
+            let what = if bad_key { "name" } else { "value" };
+            return Err(EngineError::Invalid(format!(
+                "`{service}`: environment variable `{}` has an invalid {what}: names are non-empty without `=`, and neither may contain NUL",
+                key.escape_debug()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// A revision's stored spec; one that does not parse is an error.
 pub fn stored_spec(rev: &hoist_store::Revision) -> Result<ServiceSpec, EngineError> {
     serde_json::from_value(rev.spec.clone()).map_err(|e| EngineError::Unreadable {
@@ -255,6 +271,7 @@ impl Engine {
         crate::names::check("service", &req.service).map_err(EngineError::Invalid)?;
         crate::names::check("environment", &req.environment).map_err(EngineError::Invalid)?;
         check_replicas(&req.service, req.spec.replicas)?;
+        check_env(&req.service, &req.spec.env)?;
         let now = self.clock.now_ms();
         let env = self.env(&req.environment)?;
         let strategy = match &req.strategy {

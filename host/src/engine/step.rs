@@ -537,12 +537,17 @@ impl Engine {
 
     /// `rollback --to REV`: the host scales the target to full size, moves
     /// traffic to it once it serves, and removes every other revision.
-    async fn fast_track_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, pass: Pass) -> Result<Tick, EngineError> {
+    async fn fast_track_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
         let target = r.candidate.clone();
         let (spec, replicas) = self.spec_of(&r.service, &r.environment, &target)?;
         mem.replicas.insert(target.clone(), replicas);
-        if observed.needs_ensure(&target, replicas) {
-            let _ = self.platform.ensure(&spec, replicas).await;
+        let mut error = None;
+        if observed.needs_ensure(&target, replicas)
+            && let Err(err) = self.platform.ensure(&spec, replicas).await
+        {
+            let err = err.to_string();
+            pass.record(&r, now, "apply", json!({ "scale": target, "replicas": replicas }), Value::Null).error = Some(err.clone());
+            error = Some(err);
         }
         let ready = observed.ready(&target);
         if ready >= replicas {
@@ -551,9 +556,16 @@ impl Engine {
         // Like an abort, a rollback moves traffic as soon as it can serve.
         if ready > 0 && mem.weights != [(target.clone(), 100)] {
             mem.weights = vec![(target.clone(), 100)];
-            let _ = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: target.clone(), percent: 100 }]);
+            let weights = [Weight { revision: target.clone(), percent: 100 }];
+            if let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &weights) {
+                pass.record(&r, now, "apply", json!({ "weights": { target.as_str(): 100 } }), Value::Null).error = Some(err.clone());
+                error = Some(err);
+            }
         }
-        r.status = format!("rollback to {target}: {ready}/{replicas} ready");
+        r.status = match error {
+            Some(err) => format!("rollback to {target}: {ready}/{replicas} ready; retrying: {err}"),
+            None => format!("rollback to {target}: {ready}/{replicas} ready"),
+        };
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::At(now + self.config.poll_ms))
     }
