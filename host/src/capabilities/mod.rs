@@ -8,3 +8,4 @@ mod docker_swarm;
 mod docker_tasks;
 pub mod log;
 pub mod process;
+mod process_token;

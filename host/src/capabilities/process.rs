@@ -49,6 +49,8 @@ pub struct ProcessTable {
     logs: Option<std::path::PathBuf>,
     /// Where the table is saved so a restarted host adopts its processes.
     saved: Option<std::path::PathBuf>,
+    /// The token id its children carry (durable tables only).
+    token: Option<String>,
 }
 
 impl ProcessTable {
@@ -67,6 +69,7 @@ impl ProcessTable {
         let table = Self {
             logs: Some(state.join("logs")),
             saved: Some(state.join("processes.json")),
+            token: Some(super::process_token::table_id(state)),
             ..Self::default()
         };
         table.adopt()?;
@@ -77,7 +80,8 @@ impl ProcessTable {
         let Some(path) = &self.saved else { return Ok(()) };
         let text = match hoist_files::read_text(path, hoist_files::TEXT_CAP) {
             Ok(text) => text,
-            Err(err) if err.is_not_found() => return Ok(()),
+            // No table yet; children it never saved may still exist.
+            Err(err) if err.is_not_found() => "[]".to_string(),
             Err(err) => return Err(format!("{err}; move it aside only if no process it lists is still running")),
         };
         let saved: Vec<Saved> = serde_json::from_str(&text).map_err(|e| {
@@ -102,6 +106,27 @@ impl ProcessTable {
                 started_at_ms: s.started_at_ms,
             };
             table.insert(s.id, Tracked { info, child: None, adopted: true });
+        }
+        // Children spawned after the last save (the host killed in between)
+        // are found by the token in their environment.
+        if let Some(id) = &self.token {
+            let known: std::collections::BTreeSet<u32> = table.values().map(|t| t.info.pid).collect();
+            for (pid, token) in super::process_token::scan(id) {
+                if known.contains(&pid) {
+                    continue;
+                }
+                tracing::warn!(pid, "adopted a process the previous host spawned but had not saved");
+                let id = format!("{pid}-{}", token.started_at_ms);
+                let info = ProcessInfo {
+                    id: id.clone(),
+                    pid,
+                    labels: token.labels,
+                    port: token.port,
+                    state: ProcessState::Running,
+                    started_at_ms: token.started_at_ms,
+                };
+                table.insert(id, Tracked { info, child: None, adopted: true });
+            }
         }
         drop(table);
         self.save();
@@ -215,14 +240,19 @@ impl ProcessTable {
         if let Some(port) = port {
             cmd.env("PORT", port.to_string());
         }
+        let started_at_ms = now_ms();
+        if let Some(table) = &self.token {
+            let token = super::process_token::Token { table: table.clone(), labels: req.labels.clone(), port, started_at_ms };
+            cmd.env(super::process_token::VAR, serde_json::to_string(&token).unwrap_or_default());
+        }
         let child = cmd.spawn().map_err(|err| match err.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                 ProcessError::NotFound(format!("cannot run `{}`: {err}", req.program))
             }
             _ => ProcessError::Other(format!("cannot spawn `{}`: {err}", req.program)),
         })?;
+        super::process_token::crash_point();
         let pid = child.id().unwrap_or(0);
-        let started_at_ms = now_ms();
         let id = format!("{pid}-{started_at_ms}");
         let info = ProcessInfo {
             id: id.clone(),

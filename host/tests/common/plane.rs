@@ -34,11 +34,17 @@ impl Plane {
 
     /// [`Plane::restart`] with more `hoist serve` flags.
     pub fn restart_with(dir: &Path, flags: &[&str]) -> Self {
+        Self::restart_with_env(dir, flags, &[])
+    }
+
+    /// [`Plane::restart_with`] with environment variables for the server.
+    pub fn restart_with_env(dir: &Path, flags: &[&str], env: &[(&str, &str)]) -> Self {
         let _ = std::fs::remove_file(dir.join("state/serve.addr"));
         let mut plane = Self { dir: dir.to_path_buf(), child: None };
         let child = Command::new(HOIST)
             .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
             .args(flags)
+            .envs(env.iter().copied())
             .args(plane.common())
             .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
             .spawn()
@@ -68,6 +74,22 @@ impl Plane {
         let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
+    }
+
+    /// Waits for the server to exit on its own; its exit status.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        let child = self.child.as_mut()?;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// The serving process's pid.
