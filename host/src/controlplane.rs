@@ -72,6 +72,7 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
         envs,
         config,
         stats: Default::default(),
+        healing: Default::default(),
     });
     Ok(ControlPlane { driver: Driver::with_readiness(engine, readiness), traffic, runtime })
 }

@@ -77,6 +77,7 @@ fn sim(config: EngineConfig) -> Sim {
         envs: BTreeMap::from([("prod".to_string(), plugins)]),
         config,
         stats: Default::default(),
+        healing: Default::default(),
     };
     Sim { clock, world, engine, _dir: dir }
 }

@@ -102,7 +102,9 @@ fn spec(name: &str) -> anyhow::Result<PluginSpec> {
         source_label: format!("builtin:{name}"),
         bytes: Arc::from(builtin.bytes),
         sha256: None,
-        capabilities: vec![hoist::runtime::Capability::Process],
+        // What the builtin platforms import between them; a grant a plugin
+        // does not import is never linked.
+        capabilities: vec![hoist::runtime::Capability::Process, hoist::runtime::Capability::Docker],
         limits: Limits::default_for(builtin.kind),
         environment: None,
         registry: None,

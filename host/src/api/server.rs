@@ -34,6 +34,7 @@ pub fn routes(state: Shared) -> Router {
         .route("/v1/services/{service}/{env}", get(status))
         .route("/v1/services/{service}/{env}/history", get(history))
         .route("/v1/services/{service}/{env}/revisions", get(revisions))
+        .route("/v1/services/{service}/{env}/log", get(service_log))
         .route("/v1/services/{service}/{env}/rollback", post(rollback))
         .merge(super::stacks::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), super::guard::guard))
@@ -159,7 +160,8 @@ async fn status(
     };
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
     let stuck = rollout.as_ref().and_then(|r| s.driver.stuck(&r.id));
-    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck })
+    let healing = engine.healing.of(&service, &env).filter(|h| h.restarts > 0);
+    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck, healing })
 }
 
 fn unknown_service(service: &str, env: &str) -> ApiError {
@@ -188,6 +190,15 @@ async fn history(
         return Err(unknown_service(&service, &env));
     }
     answer(access, &history)
+}
+
+async fn service_log(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path((service, env)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let filter = LogFilter { service: Some(service), environment: Some(env), ..LogFilter::default() };
+    answer(access, &s.driver.engine.store.decision_log(&filter)?)
 }
 
 async fn revisions(

@@ -53,6 +53,9 @@ pub struct StatusView {
     /// keeps failing to (its state store's disk full, say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stuck: Option<String>,
+    /// Replacements of exited instances while the service is at rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub healing: Option<crate::engine::heal::HealState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

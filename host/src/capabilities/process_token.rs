@@ -1,5 +1,5 @@
 //! The token a durable process table gives every child in its environment
-//! (`HOIST_INSTANCE`), so a child spawned just before the host was killed —
+//! (`HOIST_PROCESS_TOKEN`), so a child spawned just before the host was killed —
 //! after `fork` but before the table was saved — is found in `/proc` and
 //! adopted by the next host instead of being duplicated or orphaned.
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 /// The variable each child carries.
-pub const VAR: &str = "HOIST_INSTANCE";
+pub const VAR: &str = "HOIST_PROCESS_TOKEN";
 
 /// What a child's token says about it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -117,7 +117,11 @@ pub enum Command {
     },
     /// A rollout's decision log.
     Log {
+        /// A rollout id; with --env, a service (its whole log: rollouts and
+        /// replacements at rest).
         rollout: String,
+        #[arg(long)]
+        env: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
@@ -164,7 +168,8 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
         Command::History { service, env, output } => verbs::history(&cli, service, env, *output),
         Command::Rollback { service, env, to, reason, wait } => verbs::rollback(&cli, service, env, to.clone(), reason, *wait),
-        Command::Log { rollout, output } => verbs::log(&cli, rollout, *output),
+        Command::Log { rollout, env: None, output } => verbs::log(&cli, rollout, *output),
+        Command::Log { rollout: service, env: Some(env), output } => verbs::service_log(&cli, service, env, *output),
         Command::Verb(v) => verbs::verb(&cli, v),
         Command::Demo => demo::run(cli.runtime()?, "plugins: the builtins embedded in this binary"),
         Command::DemoService { args } => {

@@ -30,6 +30,9 @@ pub struct DeployArgs {
     /// Probe each instance with GET on this path before it counts as ready.
     #[arg(long)]
     pub probe_path: Option<String>,
+    /// When an instance that exits at rest is replaced.
+    #[arg(long, value_enum, default_value_t)]
+    pub restart: crate::engine::heal::RestartPolicy,
     /// An image, for container platforms.
     #[arg(long)]
     pub image: Option<String>,
@@ -110,6 +113,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             replicas: a.replicas,
             router: a.router.clone(),
             probe,
+            restart: a.restart,
         },
         strategy: a.strategy.clone(),
         requested_by: who(),
@@ -199,6 +203,14 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
         if let Some(r) = &s.rollout {
             println!("rollout {} ({} → {}): {} at step {}: {}", r.id, r.stable.as_deref().unwrap_or("-"), r.candidate, r.phase, r.step, r.status);
         }
+        if let Some(h) = &s.healing {
+            let state = if h.crash_looping() { "CRASH-LOOPING, backing off" } else { "replaced" };
+            println!(
+                "restarts  {} ({state}; last exit: {})",
+                h.restarts,
+                h.last_exit.as_deref().unwrap_or("-")
+            );
+        }
         if let Some(stuck) = &s.stuck {
             println!("STUCK     the control plane cannot step this rollout: {stuck}");
         }
@@ -256,8 +268,18 @@ pub fn rollback(cli: &Cli, service: &str, env: &str, to: Option<String>, reason:
 
 pub fn log(cli: &Cli, rollout: &str, output: Output) -> anyhow::Result<bool> {
     rollout_id(rollout)?;
+    print_log(cli, &path(&["rollouts", rollout, "log"]), output)
+}
+
+/// Everything recorded for a service: its rollouts and its replacements at rest.
+pub fn service_log(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Result<bool> {
+    names(service, env)?;
+    print_log(cli, &path(&["services", service, env, "log"]), output)
+}
+
+fn print_log(cli: &Cli, path: &str, output: Output) -> anyhow::Result<bool> {
     block(async {
-        let records: Vec<DecisionRecord> = client(cli).get(&path(&["rollouts", rollout, "log"])).await?;
+        let records: Vec<DecisionRecord> = client(cli).get(path).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&records)?);
             return Ok(true);

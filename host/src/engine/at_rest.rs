@@ -1,4 +1,5 @@
-//! Services at rest (no rollout in flight) keep their front door: after a
+//! Services at rest (no rollout in flight) keep their replicas (exited
+//! instances are replaced, `heal.rs`) and their front door: after a
 //! control-plane restart the router comes back on the current revision,
 //! and it keeps following the instances (a replaced or failing instance
 //! gains or loses traffic without waiting for the next deploy).
@@ -35,6 +36,14 @@ impl Engine {
                 continue;
             }
             let Ok(spec) = serde_json::from_value::<ServiceSpec>(rev.spec.clone()) else { continue };
+            let instances = match self.platform.instances(&rev.service, &rev.environment).await {
+                Ok(instances) => instances,
+                Err(err) => {
+                    tracing::debug!(service = %rev.service, "services at rest: cannot list instances: {err}");
+                    continue;
+                }
+            };
+            self.heal(&rev, &spec, &instances).await;
             let Some(listen) = &spec.router else { continue };
             if let Err(err) = self.traffic.attach(&rev.service, &rev.environment, listen) {
                 tracing::warn!(service = %rev.service, "services at rest: {err}");
@@ -47,10 +56,7 @@ impl Engine {
                     tracing::warn!(service = %rev.service, "services at rest: {err}");
                 }
             }
-            match self.platform.instances(&rev.service, &rev.environment).await {
-                Ok(instances) => self.traffic.observe(&rev.service, &rev.environment, &instances, self.clock.now_ms()),
-                Err(err) => tracing::debug!(service = %rev.service, "services at rest: cannot list instances: {err}"),
-            }
+            self.traffic.observe(&rev.service, &rev.environment, &instances, self.clock.now_ms());
         }
     }
 }

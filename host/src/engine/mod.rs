@@ -10,6 +10,7 @@ mod admission;
 pub mod at_rest;
 mod analysis;
 pub mod driver;
+pub mod heal;
 pub mod memory;
 mod observe;
 mod platform_faults;
@@ -126,6 +127,9 @@ pub struct ServiceSpec {
     /// Readiness probe of every instance.
     #[serde(default)]
     pub probe: Option<hoist_probe::ProbeSpec>,
+    /// When an exited instance is replaced at rest.
+    #[serde(default)]
+    pub restart: heal::RestartPolicy,
 }
 
 /// A request to deploy a new version of a service.
@@ -232,6 +236,8 @@ pub struct Engine {
     pub envs: BTreeMap<String, EnvPlugins>,
     pub config: EngineConfig,
     pub stats: EngineStats,
+    /// Replacements of exited instances of services at rest.
+    pub healing: heal::Healing,
 }
 
 /// Counters for benchmarks and status.

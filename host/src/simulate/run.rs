@@ -66,6 +66,7 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
             envs: BTreeMap::from([(scenario.environment.clone(), plugins)]),
             config: EngineConfig { halt_after_step, ..EngineConfig::default() },
             stats: Default::default(),
+            healing: Default::default(),
         })
     };
     let mut engine = start_engine(options.crash_after_step)?;

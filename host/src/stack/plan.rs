@@ -36,6 +36,7 @@ pub fn service_spec(s: &StackService) -> ServiceSpec {
         replicas: s.replicas,
         router: s.router.clone(),
         probe: s.readiness(),
+        restart: Default::default(),
     }
 }
 

@@ -1,0 +1,157 @@
+//! Desired state held at rest: a service with no rollout in flight keeps
+//! its replica count. An instance that exits is replaced through the
+//! platform per the service's restart policy, with a capped exponential
+//! backoff between attempts, so a crash loop is visible and cheap instead
+//! of a restart storm. Every replacement is a decision-log record with the
+//! reason.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use hoist_store::{DecisionRecord, Revision};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{Engine, ServiceSpec};
+use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState};
+
+/// First wait between restarts of a crashing service; doubles each time.
+pub const BACKOFF_START_MS: u64 = 1_000;
+/// Longest wait between restarts.
+pub const BACKOFF_MAX_MS: u64 = 5 * 60_000;
+/// A service whose instances all ran this long is no longer crash-looping.
+pub const STABLE_AFTER_MS: u64 = 60_000;
+
+/// When a service's exited instances are replaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    /// Whatever way it ended.
+    #[default]
+    Always,
+    /// Unless it exited with code 0.
+    OnFailure,
+    /// Never: an exited instance stays exited.
+    No,
+}
+
+/// What healing knows about one service at rest.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HealState {
+    /// Instances replaced since the control plane started.
+    pub restarts: u32,
+    /// Replacements since the service was last stable.
+    pub attempts: u32,
+    /// Not before this time is the next replacement made.
+    pub next_at_ms: u64,
+    /// How the last replaced instance ended.
+    pub last_exit: Option<String>,
+    /// Since when every instance has been running, if they all are.
+    pub running_since_ms: Option<u64>,
+}
+
+impl HealState {
+    /// Replaced more than once without ever becoming stable.
+    pub fn crash_looping(&self) -> bool {
+        self.attempts > 1
+    }
+}
+
+/// Healing state of every service at rest.
+#[derive(Default)]
+pub struct Healing(Mutex<BTreeMap<(String, String), HealState>>);
+
+impl Healing {
+    pub fn of(&self, service: &str, environment: &str) -> Option<HealState> {
+        self.lock().get(&(service.to_string(), environment.to_string())).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), HealState>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn backoff(attempts: u32) -> u64 {
+    BACKOFF_START_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(BACKOFF_MAX_MS)
+}
+
+fn clean_exit(how: &str) -> bool {
+    how == "exit code 0"
+}
+
+impl Engine {
+    /// Replaces the exited instances of `rev`, a service at rest, when its
+    /// policy and backoff allow.
+    pub(super) async fn heal(&self, rev: &Revision, spec: &ServiceSpec, instances: &[Instance]) {
+        let now = self.clock.now_ms();
+        let key = (rev.service.clone(), rev.environment.clone());
+        let mine: Vec<&Instance> = instances.iter().filter(|i| i.revision == rev.id).collect();
+        let exited: Vec<&str> = mine
+            .iter()
+            .filter_map(|i| match &i.state {
+                InstanceState::Exited(how) => Some(how.as_str()),
+                _ => None,
+            })
+            .collect();
+        let alive = mine.len() - exited.len();
+        let missing = (spec.replicas as usize).saturating_sub(alive);
+        let wanted = match spec.restart {
+            RestartPolicy::Always => missing > 0,
+            RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| clean_exit(how)),
+            RestartPolicy::No => false,
+        };
+        let state = {
+            let mut all = self.healing.lock();
+            let state = all.entry(key.clone()).or_default();
+            if missing == 0 {
+                let since = *state.running_since_ms.get_or_insert(now);
+                if now.saturating_sub(since) >= STABLE_AFTER_MS {
+                    state.attempts = 0;
+                }
+                return;
+            }
+            state.running_since_ms = None;
+            if !wanted || now < state.next_at_ms {
+                return;
+            }
+            state.attempts = state.attempts.saturating_add(1);
+            state.restarts = state.restarts.saturating_add(1);
+            state.next_at_ms = now.saturating_add(backoff(state.attempts));
+            state.last_exit = exited.first().map(|s| s.to_string()).or_else(|| Some("gone from the platform".into()));
+            state.clone()
+        };
+        let how = state.last_exit.clone().unwrap_or_default();
+        let reason = format!(
+            "{missing} of {} instance(s) of {} not running (last: {how}); replacing, restart {} (next not before {} s)",
+            spec.replicas,
+            rev.id,
+            state.restarts,
+            backoff(state.attempts) / 1000
+        );
+        let result = match self.spec_of(&rev.service, &rev.environment, &rev.id) {
+            Ok((revision_spec, replicas)) => self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string()),
+            Err(err) => Err(err.to_string()),
+        };
+        tracing::warn!(service = %rev.service, environment = %rev.environment, "{reason}");
+        let record = DecisionRecord {
+            seq: 0,
+            rollout_id: None,
+            step: None,
+            service: rev.service.clone(),
+            environment: rev.environment.clone(),
+            at_ms: now,
+            kind: "heal".into(),
+            plugin: None,
+            plugin_digest: None,
+            input: json!({ "revision": rev.id, "missing": missing, "last_exit": how, "restarts": state.restarts, "attempts": state.attempts }),
+            output: serde_json::Value::Null,
+            error: result.err(),
+            operator: None,
+            reason: Some(reason),
+            plugin_output: None,
+        };
+        if let Err(err) = self.store.append_record(&record) {
+            tracing::error!(service = %rev.service, "cannot record a replacement: {err}");
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Desired state held at rest, on real processes: an instance `kill -9`ed
+//! after its rollout completed is replaced and serves again, recorded in the
+//! service's log and counted by `hoist status`; a service whose new
+//! instances keep crashing is restarted with growing gaps and shown as
+//! crash-looping, then recovers once it can run again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "common/plane.rs"]
+mod plane;
+
+use std::time::{Duration, Instant};
+
+use plane::{HOIST, Plane};
+
+const REGISTRY: &str = r#"version = 1
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+
+[plugins.local-process]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+config = { stop-grace-ms = 1000 }
+
+[environments.test]
+platform = "local-process"
+strategy = "rolling"
+"#;
+
+fn pids_with(marker: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
+        if !zombie && String::from_utf8_lossy(&cmd).contains(marker) && !String::from_utf8_lossy(&cmd).starts_with("sh\0") {
+            pids.push(pid);
+        }
+    }
+    pids.sort();
+    pids
+}
+
+fn kill9(pid: i32) {
+    assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+}
+
+fn wait_for(what: &str, within: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what} within {within:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    started.elapsed()
+}
+
+#[test]
+fn an_instance_killed_at_rest_is_replaced_and_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plane = Plane::start(dir.path(), REGISTRY);
+    let marker = format!("heal-{}", std::process::id());
+    let (ok, out) = plane.hoist(&[
+        "deploy", "web", "--env", "test", "--version", "v1", "--replicas", "3", "--probe-path", "/healthz", "--wait", "--",
+        HOIST, "demo-service", "--version", &marker,
+    ]);
+    assert!(ok, "{out}");
+    let before = pids_with(&marker);
+    assert_eq!(before.len(), 3, "{before:?}");
+    kill9(before[1]);
+    let took = wait_for("a replacement runs", Duration::from_secs(20), || {
+        let now = pids_with(&marker);
+        now.len() == 3 && !now.contains(&before[1])
+    });
+    eprintln!("replaced in {took:?}");
+    let (ok, status) = plane.hoist(&["status", "web", "--env", "test", "--output", "json"]);
+    assert!(ok, "{status}");
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["healing"]["restarts"], 1, "{status}");
+    assert_eq!(status["healing"]["last_exit"], "killed by signal 9", "{status}");
+    let (ok, log) = plane.hoist(&["log", "web", "--env", "test"]);
+    assert!(ok, "{log}");
+    assert!(log.contains("heal") && log.contains("killed by signal 9") && log.contains("replacing"), "{log}");
+    // Its replacement serves: the readiness count comes back to 3.
+    wait_for("3 ready again", Duration::from_secs(20), || {
+        let (_, s) = plane.hoist(&["status", "web", "--env", "test", "--output", "json"]);
+        let s: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+        s["observed"]["revisions"]["r1"]["ready"] == 3
+    });
+    plane.stop_instances();
+}
+
+#[test]
+fn a_crash_loop_backs_off_with_growing_gaps_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plane = Plane::start(dir.path(), REGISTRY);
+    let marker = format!("crashloop-{}", std::process::id());
+    let flag = dir.path().join("broken");
+    // Runs the demo service unless the flag file exists, then exits 3.
+    let script = format!("if [ -e {} ]; then exit 3; fi; exec {HOIST} demo-service --version {marker}", flag.display());
+    let (ok, out) = plane.hoist(&[
+        "deploy", "db", "--env", "test", "--version", "v1", "--replicas", "1", "--probe-path", "/healthz", "--wait", "--",
+        "sh", "-c", &script,
+    ]);
+    assert!(ok, "{out}");
+    let first = pids_with(&marker);
+    assert_eq!(first.len(), 1);
+    std::fs::write(&flag, "").unwrap();
+    kill9(first[0]);
+
+    // At least four replacements, each one after a longer wait.
+    let heals = |plane: &Plane| -> Vec<u64> {
+        let (_, log) = plane.hoist(&["log", "db", "--env", "test", "--output", "json"]);
+        let records: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap_or_default();
+        records.iter().filter(|r| r["kind"] == "heal").filter_map(|r| r["at_ms"].as_u64()).collect()
+    };
+    wait_for("four replacements", Duration::from_secs(40), || heals(&plane).len() >= 4);
+    let at = heals(&plane);
+    let gaps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.windows(2).all(|g| g[1] > g[0]), "each wait is longer than the last: {gaps:?}");
+    let (_, status) = plane.hoist(&["status", "db", "--env", "test"]);
+    assert!(status.contains("CRASH-LOOPING") && status.contains("exit code 3"), "{status}");
+
+    std::fs::remove_file(&flag).unwrap();
+    wait_for("the service runs again", Duration::from_secs(60), || pids_with(&marker).len() == 1);
+    plane.stop_instances();
+}
