@@ -11,9 +11,7 @@ use crate::runtime::{CallFault, ConfigProblem, Limits, LoadError, Plugin, Plugin
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error(
-        "plugin `{plugin}`: source `builtin:{name}` names no builtin plugin; this hoist ships: {known}"
-    )]
+    #[error("plugin `{plugin}`: source `builtin:{name}` names no builtin plugin; this hoist ships: {known}")]
     UnknownBuiltin { plugin: String, name: String, known: String },
     #[error(transparent)]
     Load(#[from] LoadError),
@@ -91,10 +89,7 @@ impl Declared<'_> {
             bytes,
             sha256: sha256.map(|d| d.to_hex()),
             capabilities: caps.iter().copied().collect(),
-            limits: Limits {
-                memory: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX),
-                time: limits.time,
-            },
+            limits: Limits { memory: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX), time: limits.time },
             environment,
             registry: Some(registry.clone()),
         })

@@ -24,7 +24,12 @@ pub struct ControlPlane {
 }
 
 /// Builds the control plane; must run inside a tokio runtime.
-pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, config: EngineConfig) -> anyhow::Result<ControlPlane> {
+pub fn build(
+    runtime: Arc<Runtime>,
+    registry: &Registry,
+    store: Arc<Store>,
+    config: EngineConfig,
+) -> anyhow::Result<ControlPlane> {
     let mut envs = BTreeMap::new();
     let mut platforms = BTreeMap::new();
     for env in registry.environments.keys() {
@@ -36,7 +41,10 @@ pub fn build(runtime: Arc<Runtime>, registry: &Registry, store: Arc<Store>, conf
             Configured { plugin: Arc::new(platform), config: resolved.platform.config_json() },
         );
     }
-    let platform = ProbedPlatform::new(PluginPlatform { plugins: platforms, clock: SystemClock }, tokio::runtime::Handle::current());
+    let platform = ProbedPlatform::new(
+        PluginPlatform { plugins: platforms, clock: SystemClock },
+        tokio::runtime::Handle::current(),
+    );
     let traffic = Arc::new(RouterTraffic::new());
     // A restarted control plane gives every known service its front door
     // and probes back before it resumes rollouts.

@@ -21,7 +21,10 @@ pub fn check_rollout_id(id: &str) -> Result<(), String> {
     if valid {
         Ok(())
     } else {
-        Err(format!("invalid rollout id {}: rollout ids read SERVICE.ENVIRONMENT.NUMBER, e.g. `web.staging.4`", shown(id)))
+        Err(format!(
+            "invalid rollout id {}: rollout ids read SERVICE.ENVIRONMENT.NUMBER, e.g. `web.staging.4`",
+            shown(id)
+        ))
     }
 }
 

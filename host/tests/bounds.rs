@@ -116,10 +116,17 @@ fn the_token_is_checked_before_the_body_and_bodies_are_strict() {
     assert!(text.contains("unknown field `replicaz`"), "{text}");
     let (status, text) = http(port, "GET", "/v1/rollouts/web.test.1/log?after=9223372036854775808", Some(&token), "");
     assert_eq!(status, 400, "{text}");
-    let (status, text) = http(port, "POST", "/v1/deploy", Some(&token), &deploy_body("web").replace("\"replicas\":1", "\"replicas\":4294967295"));
+    let (status, text) = http(
+        port,
+        "POST",
+        "/v1/deploy",
+        Some(&token),
+        &deploy_body("web").replace("\"replicas\":1", "\"replicas\":4294967295"),
+    );
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("at most 1000"), "{text}");
-    let (status, text) = http(port, "POST", "/v1/deploy", Some(&token), &deploy_body("web").replace("hunter2", "hun\\u0000ter2"));
+    let (status, text) =
+        http(port, "POST", "/v1/deploy", Some(&token), &deploy_body("web").replace("hunter2", "hun\\u0000ter2"));
     assert_eq!(status, 400, "an env value with NUL is refused, not retried: {text}");
     assert!(text.contains("`DB_PASSWORD` has an invalid value"), "{text}");
     let (status, text) = http(
@@ -215,7 +222,10 @@ fn a_lost_store_beside_running_instances_is_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("processes.json: the process table cannot be read"), "a garbage table is not read as empty: {err}");
+    assert!(
+        err.contains("processes.json: the process table cannot be read"),
+        "a garbage table is not read as empty: {err}"
+    );
 }
 
 #[test]
@@ -225,7 +235,9 @@ fn files_that_are_not_files_are_refused_at_once() {
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    for (file, what) in [(fifo.to_str().unwrap(), "a FIFO"), ("/dev/zero", "a device"), ("/proc/self/environ", "kernel pseudo-file")] {
+    for (file, what) in
+        [(fifo.to_str().unwrap(), "a FIFO"), ("/dev/zero", "a device"), ("/proc/self/environ", "kernel pseudo-file")]
+    {
         for args in [vec!["registry", "check", file], vec!["plugins", "list", "--registry", file]] {
             let started = Instant::now();
             let out = Command::new(HOIST).args(&args).output().unwrap();
@@ -239,5 +251,9 @@ fn files_that_are_not_files_are_refused_at_once() {
     std::fs::write(&compose, "services:\n  web:\n    image: x\n    env_file: /proc/self/environ\n").unwrap();
     let out = Command::new(HOIST).args(["stack", "import"]).arg(&compose).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a regular file"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a regular file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

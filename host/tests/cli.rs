@@ -255,7 +255,10 @@ fn registry_check_refuses_a_component_built_against_another_record_shape() {
     let out = hoist(cache.path(), &["registry", "check", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("`odd`") && err.contains("type mismatch") && err.contains("rebuild it against this hoist's WIT"), "{err}");
+    assert!(
+        err.contains("`odd`") && err.contains("type mismatch") && err.contains("rebuild it against this hoist's WIT"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -264,13 +267,18 @@ fn inspecting_a_refused_plugin_shows_what_it_really_exports() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("registry.toml");
     // A health policy declared as a strategy: the wrong world.
-    std::fs::write(&file, "version = 1\n\n[plugins.judge]\nkind = \"strategy\"\nsource = \"builtin:threshold\"\n").unwrap();
-    let out = hoist(cache.path(), &["plugins", "inspect", "judge", "--registry", file.to_str().unwrap(), "--output", "json"]);
+    std::fs::write(&file, "version = 1\n\n[plugins.judge]\nkind = \"strategy\"\nsource = \"builtin:threshold\"\n")
+        .unwrap();
+    let out =
+        hoist(cache.path(), &["plugins", "inspect", "judge", "--registry", file.to_str().unwrap(), "--output", "json"]);
     let s = text(&out.stdout);
     let view: serde_json::Value = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{e}: {s}{}", text(&out.stderr)));
     let view = if view.is_array() { view[0].clone() } else { view };
     let error = view["error"].as_str().unwrap_or_default();
-    assert!(error.contains("hoist:plugin/strategy") && error.contains("hoist:plugin/health@0.1.0"), "the refusal names what it exports: {error}");
+    assert!(
+        error.contains("hoist:plugin/strategy") && error.contains("hoist:plugin/health@0.1.0"),
+        "the refusal names what it exports: {error}"
+    );
     let exports: Vec<&str> = view["exports"].as_array().unwrap().iter().filter_map(|e| e.as_str()).collect();
     assert!(exports.contains(&"hoist:plugin/health@0.1.0"), "{exports:?}");
     assert!(exports.contains(&"hoist:plugin/config@0.1.0"), "builtins check their config: {exports:?}");

@@ -49,8 +49,21 @@ fn a_host_killed_between_spawn_and_save_adopts_the_instance_on_restart() {
     let marker = format!("crash-spawn-{}", std::process::id());
     let mut plane = Plane::restart_with_env(dir.path(), &[], &[("HOIST_FAULT_ABORT_AFTER_SPAWN", "1")]);
     let (ok, out) = plane.hoist(&[
-        "deploy", "web", "--env", "test", "--version", "v1", "--replicas", "3", "--probe-path", "/healthz", "--", HOIST,
-        "demo-service", "--version", &marker,
+        "deploy",
+        "web",
+        "--env",
+        "test",
+        "--version",
+        "v1",
+        "--replicas",
+        "3",
+        "--probe-path",
+        "/healthz",
+        "--",
+        HOIST,
+        "demo-service",
+        "--version",
+        &marker,
     ]);
     assert!(ok, "{out}");
     let status = plane.wait_exit(Duration::from_secs(30)).expect("the host aborts at the fault point");

@@ -18,7 +18,13 @@ fn the_demo_rolls_back_the_bad_canary_and_promotes_the_good_one_without_failed_r
         .expect("hoist demo runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let line = |v: &str| stdout.lines().find(|l| l.trim_start().starts_with(&format!("ok  {v}:"))).unwrap_or_else(|| panic!("no summary for {v}:\n{stdout}")).to_string();
+    let line = |v: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("ok  {v}:")))
+            .unwrap_or_else(|| panic!("no summary for {v}:\n{stdout}"))
+            .to_string()
+    };
     assert!(line("v2").contains("rolled-back"), "{stdout}");
     assert!(line("v3").contains("completed"), "{stdout}");
     for v in ["v2", "v3"] {

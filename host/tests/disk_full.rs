@@ -37,7 +37,11 @@ struct Mount(PathBuf);
 impl Mount {
     fn tmpfs(at: &Path, size: &str) -> Self {
         std::fs::create_dir_all(at).unwrap();
-        let out = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"]).arg(at).output().unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(at)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "this test mounts a small tmpfs to fill it and needs root (CAP_SYS_ADMIN): {}",
@@ -66,7 +70,8 @@ fn deploy(plane: &Plane, version: &str, wait: bool) -> (bool, String) {
 }
 
 fn deploy_service(plane: &Plane, service: &str, version: &str, wait: bool) -> (bool, String) {
-    let mut args = vec!["deploy", service, "--env", "test", "--version", version, "--replicas", "2", "--probe-path", "/healthz"];
+    let mut args =
+        vec!["deploy", service, "--env", "test", "--version", version, "--replicas", "2", "--probe-path", "/healthz"];
     if wait {
         args.push("--wait");
     }
@@ -97,7 +102,10 @@ fn a_full_disk_fails_deploy_wait_with_the_stores_error_and_the_rollout_resumes_o
     fill(&filler);
     let ((ok, out), took) = waiter.join().unwrap();
     assert!(!ok, "a rollout whose steps cannot be stored does not complete: {out}");
-    assert!(out.contains("cannot take its next step") && out.contains("database or disk is full"), "the store's own error: {out}");
+    assert!(
+        out.contains("cannot take its next step") && out.contains("database or disk is full"),
+        "the store's own error: {out}"
+    );
     assert!(took < Duration::from_secs(60), "deploy --wait failed promptly: {took:?}");
 
     // A new deploy on the full disk is refused with the same error.
@@ -123,7 +131,11 @@ fn a_full_disk_fails_deploy_wait_with_the_stores_error_and_the_rollout_resumes_o
             assert!(!status.contains("\"stuck\""), "{status}");
             break;
         }
-        assert!(Instant::now() < deadline, "the rollout did not resume once space was freed: {status}\n{}", plane.log());
+        assert!(
+            Instant::now() < deadline,
+            "the rollout did not resume once space was freed: {status}\n{}",
+            plane.log()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     plane.stop_instances();

@@ -33,7 +33,6 @@ fn local_image() -> String {
         .expect("no local image: run `cargo xtask images` first")
 }
 
-
 #[test]
 fn missing_image_unreachable_engine_and_port_conflict_read_well() {
     let rt = tokio();

@@ -36,7 +36,10 @@ fn pids_with(marker: &str) -> Vec<i32> {
         let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
         let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-        if !zombie && String::from_utf8_lossy(&cmd).contains(marker) && !String::from_utf8_lossy(&cmd).starts_with("sh\0") {
+        if !zombie
+            && String::from_utf8_lossy(&cmd).contains(marker)
+            && !String::from_utf8_lossy(&cmd).starts_with("sh\0")
+        {
             pids.push(pid);
         }
     }
@@ -63,8 +66,22 @@ fn an_instance_killed_at_rest_is_replaced_and_recorded() {
     let mut plane = Plane::start(dir.path(), REGISTRY);
     let marker = format!("heal-{}", std::process::id());
     let (ok, out) = plane.hoist(&[
-        "deploy", "web", "--env", "test", "--version", "v1", "--replicas", "3", "--probe-path", "/healthz", "--wait", "--",
-        HOIST, "demo-service", "--version", &marker,
+        "deploy",
+        "web",
+        "--env",
+        "test",
+        "--version",
+        "v1",
+        "--replicas",
+        "3",
+        "--probe-path",
+        "/healthz",
+        "--wait",
+        "--",
+        HOIST,
+        "demo-service",
+        "--version",
+        &marker,
     ]);
     assert!(ok, "{out}");
     let before = pids_with(&marker);
@@ -101,8 +118,21 @@ fn a_crash_loop_backs_off_with_growing_gaps_and_recovers() {
     // Runs the demo service unless the flag file exists, then exits 3.
     let script = format!("if [ -e {} ]; then exit 3; fi; exec {HOIST} demo-service --version {marker}", flag.display());
     let (ok, out) = plane.hoist(&[
-        "deploy", "db", "--env", "test", "--version", "v1", "--replicas", "1", "--probe-path", "/healthz", "--wait", "--",
-        "sh", "-c", &script,
+        "deploy",
+        "db",
+        "--env",
+        "test",
+        "--version",
+        "v1",
+        "--replicas",
+        "1",
+        "--probe-path",
+        "/healthz",
+        "--wait",
+        "--",
+        "sh",
+        "-c",
+        &script,
     ]);
     assert!(ok, "{out}");
     let first = pids_with(&marker);

@@ -89,9 +89,8 @@ strategy = "{strategy}"
     }
 
     fn deploy(&self, version: &str, marker: &str, router: u16, wait: bool, startup_ms: u32) -> String {
-        let mut args = vec![
-            "deploy", "web", "--env", "test", "--version", version, "--replicas", "3", "--probe-path", "/healthz",
-        ];
+        let mut args =
+            vec!["deploy", "web", "--env", "test", "--version", version, "--replicas", "3", "--probe-path", "/healthz"];
         let router = format!("127.0.0.1:{router}");
         args.extend(["--router", &router]);
         if wait {

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use plane::{HOIST, Plane};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins/target/wasm32-wasip2/release").join(format!("{name}.wasm"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../plugins/target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"))
 }
 
 fn registry() -> String {
@@ -49,7 +51,8 @@ strategy = "rolling"
 
 fn deploy(plane: &Plane, service: &str, strategy: &str, marker: &str, wait: bool) -> (bool, String) {
     let version = format!("{service}-{marker}");
-    let mut args = vec!["deploy", service, "--env", "test", "--version", "v1", "--replicas", "2", "--strategy", strategy];
+    let mut args =
+        vec!["deploy", service, "--env", "test", "--version", "v1", "--replicas", "2", "--strategy", strategy];
     args.extend(["--probe-path", "/healthz"]);
     if wait {
         args.push("--wait");
@@ -59,7 +62,11 @@ fn deploy(plane: &Plane, service: &str, strategy: &str, marker: &str, wait: bool
 }
 
 fn rollout_id(out: &str) -> String {
-    out.split_whitespace().skip_while(|w| *w != "rollout").nth(1).unwrap_or_else(|| panic!("no rollout id in {out}")).to_string()
+    out.split_whitespace()
+        .skip_while(|w| *w != "rollout")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no rollout id in {out}"))
+        .to_string()
 }
 
 fn status(plane: &Plane, service: &str) -> serde_json::Value {
@@ -136,7 +143,10 @@ fn a_panicking_strategy_fails_only_its_own_rollout() {
 
     let (ok, log) = plane.hoist(&["log", &bad_id]);
     assert!(ok, "{log}");
-    assert!(log.contains("plugin `panicky` panicked: fixture panicked on purpose"), "the panic is in the decision log: {log}");
+    assert!(
+        log.contains("plugin `panicky` panicked: fixture panicked on purpose"),
+        "the panic is in the decision log: {log}"
+    );
     assert!(log.contains("abort"), "the abort is in the decision log: {log}");
 
     // Nothing of the bad service keeps running; the good one's 2 serve.

@@ -63,7 +63,10 @@ strategy = "rolling"
 
     fn hoist(&self, args: &[&str]) -> (bool, String) {
         let out = Command::new(HOIST).args(common(&self.dir)).args(args).output().unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -228,11 +231,14 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     assert_eq!(plane.revisions("cache"), 1);
     // The decision log says why, and unwinds dependents before api.
     let log = plane.json(&["log", s["id"].as_str().unwrap(), "--output", "json"]);
-    let reasons: Vec<String> = log.as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap_or("").to_string()).collect();
+    let reasons: Vec<String> =
+        log.as_array().unwrap().iter().map(|r| r["reason"].as_str().unwrap_or("").to_string()).collect();
     let failure = reasons.iter().find(|r| r.contains("failed; rolling back")).unwrap_or_else(|| panic!("{reasons:#?}"));
     assert!(failure.contains("`worker`"), "{failure}");
-    let api_at = reasons.iter().position(|r| r.starts_with("rolling back `api`")).unwrap_or_else(|| panic!("{reasons:#?}"));
-    let web_at = reasons.iter().position(|r| r.starts_with("rolling back `web`")).unwrap_or_else(|| panic!("{reasons:#?}"));
+    let api_at =
+        reasons.iter().position(|r| r.starts_with("rolling back `api`")).unwrap_or_else(|| panic!("{reasons:#?}"));
+    let web_at =
+        reasons.iter().position(|r| r.starts_with("rolling back `web`")).unwrap_or_else(|| panic!("{reasons:#?}"));
     assert!(web_at < api_at, "web depends on api, so it is rolled back first: {reasons:#?}");
 
     // v3: a good api; then `stack rollback` returns it to v1.
@@ -267,10 +273,18 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|r| r["reason"].as_str().filter(|r| r.starts_with("removing `")).map(|r| r[10..].split('`').next().unwrap().to_string()))
+        .filter_map(|r| {
+            r["reason"]
+                .as_str()
+                .filter(|r| r.starts_with("removing `"))
+                .map(|r| r[10..].split('`').next().unwrap().to_string())
+        })
         .collect();
     let at = |s: &str| removed.iter().position(|r| r == s).unwrap_or_else(|| panic!("{s} not removed: {removed:?}"));
-    assert!(at("web") < at("api") && at("worker") < at("api") && at("api") < at("db") && at("api") < at("cache"), "{removed:?}");
+    assert!(
+        at("web") < at("api") && at("worker") < at("api") && at("api") < at("db") && at("api") < at("cache"),
+        "{removed:?}"
+    );
 }
 
 #[test]
@@ -327,6 +341,10 @@ fn a_control_plane_killed_mid_stack_resumes_it_with_no_duplicate() {
     for name in ["db", "cache", "api", "worker", "web"] {
         assert_eq!(plane.current(name), "v1", "{name}");
         assert_eq!(plane.revisions(name), 1, "{name}: one revision, no second deploy");
-        assert_eq!(processes(&format!("{name}-v1-{marker}")), 1, "{name}: exactly one instance, no duplicate, no orphan");
+        assert_eq!(
+            processes(&format!("{name}-v1-{marker}")),
+            1,
+            "{name}: exactly one instance, no duplicate, no orphan"
+        );
     }
 }

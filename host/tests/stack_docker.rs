@@ -52,9 +52,18 @@ fn build_image() {
         .unwrap();
     assert!(out.status.success(), "static demo build failed: {}", String::from_utf8_lossy(&out.stderr));
     let context = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("target").join(target).join("release/hoist-demo"), context.path().join("hoist-demo")).unwrap();
+    std::fs::copy(root().join("target").join(target).join("release/hoist-demo"), context.path().join("hoist-demo"))
+        .unwrap();
     let dockerfile = root().join("tests/docker/Dockerfile");
-    let out = docker(&["build", "-q", "-t", IMAGE, "-f", &dockerfile.display().to_string(), &context.path().display().to_string()]);
+    let out = docker(&[
+        "build",
+        "-q",
+        "-t",
+        IMAGE,
+        "-f",
+        &dockerfile.display().to_string(),
+        &context.path().display().to_string(),
+    ]);
     assert!(out.status.success(), "docker build failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -113,7 +122,10 @@ strategy = "rolling"
 
     fn hoist(&self, args: &[&str]) -> (bool, String) {
         let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -237,25 +249,44 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
     v1.insert("cache", Svc { version: "v1", startup_ms: 3000, depends_on: &[], port: "8080".into() });
     v1.insert(
         "api",
-        Svc { version: "v1", startup_ms: 300, depends_on: &[("db", "service_healthy"), ("cache", "service_started")], port: "8080".into() },
+        Svc {
+            version: "v1",
+            startup_ms: 300,
+            depends_on: &[("db", "service_healthy"), ("cache", "service_started")],
+            port: "8080".into(),
+        },
     );
     v1.insert(
         "web",
-        Svc { version: "v1", startup_ms: 0, depends_on: &[("api", "service_healthy")], port: format!("127.0.0.1:{web_port}:8080") },
+        Svc {
+            version: "v1",
+            startup_ms: 0,
+            depends_on: &[("api", "service_healthy")],
+            port: format!("127.0.0.1:{web_port}:8080"),
+        },
     );
     write(&v1);
     let f = file.to_str().unwrap();
     let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
     assert!(ok, "stack v1 did not complete: {out}\n{}", plane.log());
-    assert!(out.contains("becomes an HTTP probe of /healthz on port 8080"), "the healthcheck translation is reported: {out}");
+    assert!(
+        out.contains("becomes an HTTP probe of /healthz on port 8080"),
+        "the healthcheck translation is reported: {out}"
+    );
 
     let s = plane.json(&["stack", "status", &project, "--env", "test", "--output", "json"]);
     assert_eq!(s["phase"], "completed", "{s:#}");
     let svc = |n: &str| s["services"][name(n)].clone();
     assert!(ms(&svc("api")["started_at_ms"]) >= ms(&svc("db")["ready_at_ms"]), "api before db was healthy: {s:#}");
     assert!(ms(&svc("web")["started_at_ms"]) >= ms(&svc("api")["ready_at_ms"]), "web before api was healthy: {s:#}");
-    assert!(ms(&svc("db")["started_at_ms"]).abs_diff(ms(&svc("cache")["started_at_ms"])) < 500, "db and cache together: {s:#}");
-    assert!(ms(&svc("api")["started_at_ms"]) < ms(&svc("cache")["ready_at_ms"]), "api waited for cache to be healthy: {s:#}");
+    assert!(
+        ms(&svc("db")["started_at_ms"]).abs_diff(ms(&svc("cache")["started_at_ms"])) < 500,
+        "db and cache together: {s:#}"
+    );
+    assert!(
+        ms(&svc("api")["started_at_ms"]) < ms(&svc("cache")["ready_at_ms"]),
+        "api waited for cache to be healthy: {s:#}"
+    );
 
     let mut v1_containers = BTreeMap::new();
     let mut v1_revision = BTreeMap::new();
@@ -275,7 +306,10 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
     v2.get_mut("api").unwrap().version = "v2";
     v2.get_mut("web").unwrap().version = "v2";
     v2.get_mut("web").unwrap().startup_ms = 600_000;
-    v2.insert("worker", Svc { version: "v2", startup_ms: 0, depends_on: &[("api", "service_healthy")], port: "8080".into() });
+    v2.insert(
+        "worker",
+        Svc { version: "v2", startup_ms: 0, depends_on: &[("api", "service_healthy")], port: "8080".into() },
+    );
     write(&v2);
     let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
     assert!(!ok, "a stack rollout with a failing service must not exit 0: {out}");

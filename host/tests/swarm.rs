@@ -145,8 +145,25 @@ fn canary_on_swarm_rolls_back_a_bad_build_and_promotes_a_good_one() {
     let deploy = |plane: &Plane, version: &str, extra: &[&str]| {
         let version_env = format!("DEMO_VERSION={version}");
         let mut args = vec![
-            "deploy", &service, "--env", "test", "--version", version, "--replicas", "2", "--image", IMAGE, "--port",
-            "8080", "--probe-path", "/healthz", "--router", &router_addr, "--wait", "--set-env", &version_env,
+            "deploy",
+            &service,
+            "--env",
+            "test",
+            "--version",
+            version,
+            "--replicas",
+            "2",
+            "--image",
+            IMAGE,
+            "--port",
+            "8080",
+            "--probe-path",
+            "/healthz",
+            "--router",
+            &router_addr,
+            "--wait",
+            "--set-env",
+            &version_env,
         ];
         args.extend(extra);
         plane.hoist(&args)
@@ -185,7 +202,11 @@ fn canary_on_swarm_rolls_back_a_bad_build_and_promotes_a_good_one() {
     assert!(out.contains("threshold"), "the threshold policy decided: {out}");
     assert_eq!(swarm::services(&label), vec![name("r1")], "only v1's service remains after the rollback");
     assert!(answered_500 > 0, "the canary took traffic: {served} ok, {answered_500} 500s");
-    assert!(failed.is_empty(), "no request failed in the router: {served} ok, {answered_500} 500s, failed: {failed:?}\n{}", plane.log());
+    assert!(
+        failed.is_empty(),
+        "no request failed in the router: {served} ok, {answered_500} 500s, failed: {failed:?}\n{}",
+        plane.log()
+    );
     assert_eq!(get(router).map(|(s, _)| s), Ok(200), "v1 still serves");
 
     // A good v3 goes through the same canary plugin and is promoted.
@@ -205,7 +226,11 @@ fn canary_on_swarm_rolls_back_a_bad_build_and_promotes_a_good_one() {
     drop(cleanup);
     assert_eq!(swarm::services(&label), Vec::<String>::new());
     assert_eq!(running_tasks(&service), 0);
-    eprintln!("swarm e2e took {:.1}s (swarm initialised here: {})", started.elapsed().as_secs_f64(), swarm.initialised());
+    eprintln!(
+        "swarm e2e took {:.1}s (swarm initialised here: {})",
+        started.elapsed().as_secs_f64(),
+        swarm.initialised()
+    );
 }
 
 /// The capability's Swarm calls on the real engine: a task listed with its

@@ -1,8 +1,6 @@
 //! The admission-policy world: may this deployment start?
 
-pub use crate::bindings::admission::exports::hoist::plugin::admission::{
-    AdmissionVerdict, DeployRequest,
-};
+pub use crate::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
 
 use crate::types::PluginError;
 
@@ -31,15 +29,10 @@ macro_rules! export_admission_policy {
         #[cfg(target_family = "wasm")]
         const _: () = {
             struct __HoistAdmission;
-            impl $crate::bindings::admission::exports::hoist::plugin::admission::Guest
-                for __HoistAdmission
-            {
+            impl $crate::bindings::admission::exports::hoist::plugin::admission::Guest for __HoistAdmission {
                 fn admit(
                     request: $crate::admission::DeployRequest,
-                ) -> ::core::result::Result<
-                    $crate::admission::AdmissionVerdict,
-                    $crate::types::PluginError,
-                > {
+                ) -> ::core::result::Result<$crate::admission::AdmissionVerdict, $crate::types::PluginError> {
                     <$ty as $crate::admission::AdmissionPolicy>::admit(request)
                 }
             }

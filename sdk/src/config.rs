@@ -64,11 +64,8 @@ pub fn parse<T: DeserializeOwned>(json: &str) -> Result<T, PluginError> {
     let text = if json.trim().is_empty() { "{}" } else { json };
     serde_json::from_str(text).map_err(|e| {
         let message = e.to_string();
-        let key = if e.is_data() && !message.contains("field `") {
-            path_at(text, e.line(), e.column()).pop()
-        } else {
-            None
-        };
+        let key =
+            if e.is_data() && !message.contains("field `") { path_at(text, e.line(), e.column()).pop() } else { None };
         PluginError::InvalidConfig(match key {
             Some(key) => format!("`{key}`: {message}"),
             None => message,
@@ -160,10 +157,7 @@ mod tests {
 
     #[test]
     fn reads_fields() {
-        assert_eq!(
-            parse::<Conf>(r#"{"max-surge": 3}"#).unwrap(),
-            Conf { max_surge: 3 }
-        );
+        assert_eq!(parse::<Conf>(r#"{"max-surge": 3}"#).unwrap(), Conf { max_surge: 3 });
     }
 
     #[test]

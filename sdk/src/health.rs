@@ -1,8 +1,6 @@
 //! The health-policy world: judges a revision from its measurements.
 
-pub use crate::bindings::health::exports::hoist::plugin::health::{
-    AnalysisInput, Evaluation, RevisionMetrics,
-};
+pub use crate::bindings::health::exports::hoist::plugin::health::{AnalysisInput, Evaluation, RevisionMetrics};
 
 use crate::types::PluginError;
 
@@ -36,8 +34,7 @@ macro_rules! export_health_policy {
             impl $crate::bindings::health::exports::hoist::plugin::health::Guest for __HoistHealth {
                 fn evaluate(
                     input: $crate::health::AnalysisInput,
-                ) -> ::core::result::Result<$crate::health::Evaluation, $crate::types::PluginError>
-                {
+                ) -> ::core::result::Result<$crate::health::Evaluation, $crate::types::PluginError> {
                     <$ty as $crate::health::HealthPolicy>::evaluate(input)
                 }
             }

@@ -129,11 +129,11 @@ pub mod bindings;
 pub mod admission;
 pub mod clock;
 pub mod config;
+pub mod docker;
 pub mod health;
 pub mod http;
 pub mod log;
 pub mod platform;
-pub mod docker;
 pub mod process;
 pub mod state;
 pub mod strategy;
@@ -148,8 +148,8 @@ pub mod prelude {
     pub use crate::health::{AnalysisInput, Evaluation, HealthPolicy, RevisionMetrics};
     pub use crate::platform::{Platform, PlatformError, RevisionSpec};
     pub use crate::strategy::{
-        Action, AnalysisRequest, AnalysisResult, Context, Decision, Observation, OperatorCommand,
-        ReadyTarget, ScaleTo, Strategy, WaitFor,
+        Action, AnalysisRequest, AnalysisResult, Context, Decision, Observation, OperatorCommand, ReadyTarget, ScaleTo,
+        Strategy, WaitFor,
     };
     pub use crate::types::{Instance, InstanceState, PluginError, Revision, Verdict, Weight};
 }

@@ -1,8 +1,6 @@
 //! The platform world: makes "revision R of service S has N instances" true.
 
-pub use crate::bindings::platform::exports::hoist::plugin::platform::{
-    PlatformError, RevisionSpec,
-};
+pub use crate::bindings::platform::exports::hoist::plugin::platform::{PlatformError, RevisionSpec};
 
 use crate::types::Instance;
 
@@ -14,18 +12,9 @@ pub trait Platform {
     /// Make the revision have exactly `replicas` instances; return them.
     fn ensure(spec: RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError>;
     /// Every instance of the service in the environment, of every revision.
-    fn instances(
-        service: String,
-        environment: String,
-        config: String,
-    ) -> Result<Vec<Instance>, PlatformError>;
+    fn instances(service: String, environment: String, config: String) -> Result<Vec<Instance>, PlatformError>;
     /// Stop and remove every instance of the revision.
-    fn remove(
-        service: String,
-        environment: String,
-        revision: String,
-        config: String,
-    ) -> Result<(), PlatformError>;
+    fn remove(service: String, environment: String, revision: String, config: String) -> Result<(), PlatformError>;
 
     /// Checks a config document before any rollout uses it (`hoist registry
     /// check`, and every load for an environment). The default accepts
@@ -46,26 +35,20 @@ macro_rules! export_platform {
         #[cfg(target_family = "wasm")]
         const _: () = {
             struct __HoistPlatform;
-            impl $crate::bindings::platform::exports::hoist::plugin::platform::Guest
-                for __HoistPlatform
-            {
+            impl $crate::bindings::platform::exports::hoist::plugin::platform::Guest for __HoistPlatform {
                 fn ensure(
                     spec: $crate::platform::RevisionSpec,
                     replicas: u32,
-                ) -> ::core::result::Result<
-                    ::std::vec::Vec<$crate::types::Instance>,
-                    $crate::platform::PlatformError,
-                > {
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::types::Instance>, $crate::platform::PlatformError>
+                {
                     <$ty as $crate::platform::Platform>::ensure(spec, replicas)
                 }
                 fn instances(
                     service: ::std::string::String,
                     environment: ::std::string::String,
                     config: ::std::string::String,
-                ) -> ::core::result::Result<
-                    ::std::vec::Vec<$crate::types::Instance>,
-                    $crate::platform::PlatformError,
-                > {
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::types::Instance>, $crate::platform::PlatformError>
+                {
                     <$ty as $crate::platform::Platform>::instances(service, environment, config)
                 }
                 fn remove(
@@ -74,12 +57,7 @@ macro_rules! export_platform {
                     revision: ::std::string::String,
                     config: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::platform::PlatformError> {
-                    <$ty as $crate::platform::Platform>::remove(
-                        service,
-                        environment,
-                        revision,
-                        config,
-                    )
+                    <$ty as $crate::platform::Platform>::remove(service, environment, revision, config)
                 }
             }
             $crate::bindings::platform::__export_platform_world!(
@@ -105,7 +83,8 @@ pub mod labels {
 
     /// The selector for a service in an environment, optionally one revision.
     pub fn selector(service: &str, environment: &str, revision: Option<&str>) -> Vec<(String, String)> {
-        let mut pairs = vec![(SERVICE.to_owned(), service.to_owned()), (ENVIRONMENT.to_owned(), environment.to_owned())];
+        let mut pairs =
+            vec![(SERVICE.to_owned(), service.to_owned()), (ENVIRONMENT.to_owned(), environment.to_owned())];
         if let Some(revision) = revision {
             pairs.push((REVISION.to_owned(), revision.to_owned()));
         }

@@ -4,9 +4,7 @@
 //! component then imports it); natively they act on the per-thread
 //! [`testing::FakeProcesses`](crate::testing::FakeProcesses) table.
 
-pub use crate::bindings::platform::hoist::plugin::process::{
-    ProcessError, ProcessInfo, ProcessState, SpawnRequest,
-};
+pub use crate::bindings::platform::hoist::plugin::process::{ProcessError, ProcessInfo, ProcessState, SpawnRequest};
 
 /// Start a process; the host owns it and it outlives the call.
 pub fn spawn(request: &SpawnRequest) -> Result<ProcessInfo, ProcessError> {

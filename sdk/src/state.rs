@@ -15,9 +15,7 @@ pub fn encode<T: Serialize>(state: &T) -> Result<Vec<u8>, PluginError> {
 pub fn decode<T: DeserializeOwned>(state: Option<&[u8]>) -> Result<Option<T>, PluginError> {
     match state {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(bytes)
-            .map(Some)
-            .map_err(|e| PluginError::InvalidState(e.to_string())),
+        Some(bytes) => serde_json::from_slice(bytes).map(Some).map_err(|e| PluginError::InvalidState(e.to_string())),
     }
 }
 
@@ -44,9 +42,6 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_state() {
-        assert!(matches!(
-            decode::<S>(Some(b"\x00nope")),
-            Err(PluginError::InvalidState(_))
-        ));
+        assert!(matches!(decode::<S>(Some(b"\x00nope")), Err(PluginError::InvalidState(_))));
     }
 }

@@ -2,8 +2,8 @@
 //! host observed into a [`Decision`].
 
 pub use crate::bindings::strategy::exports::hoist::plugin::strategy::{
-    Action, AnalysisRequest, AnalysisResult, Context, Decision, Observation, OperatorCommand,
-    ReadyTarget, ScaleTo, WaitFor,
+    Action, AnalysisRequest, AnalysisResult, Context, Decision, Observation, OperatorCommand, ReadyTarget, ScaleTo,
+    WaitFor,
 };
 
 use crate::types::PluginError;
@@ -39,13 +39,10 @@ macro_rules! export_strategy {
         #[cfg(target_family = "wasm")]
         const _: () = {
             struct __HoistStrategy;
-            impl $crate::bindings::strategy::exports::hoist::plugin::strategy::Guest
-                for __HoistStrategy
-            {
+            impl $crate::bindings::strategy::exports::hoist::plugin::strategy::Guest for __HoistStrategy {
                 fn decide(
                     ctx: $crate::strategy::Context,
-                ) -> ::core::result::Result<$crate::strategy::Decision, $crate::types::PluginError>
-                {
+                ) -> ::core::result::Result<$crate::strategy::Decision, $crate::types::PluginError> {
                     <$ty as $crate::strategy::Strategy>::decide(ctx)
                 }
             }

@@ -2,6 +2,5 @@
 //! verdicts and the error a plugin returns when it cannot answer.
 
 pub use crate::bindings::base::hoist::plugin::types::{
-    DurationMs, Extensions, Instance, InstanceState, PluginError, Revision, TimestampMs, Verdict,
-    Weight,
+    DurationMs, Extensions, Instance, InstanceState, PluginError, Revision, TimestampMs, Verdict, Weight,
 };

@@ -11,60 +11,36 @@ struct Switch;
 impl Strategy for Switch {
     fn decide(ctx: Context) -> Result<Decision, PluginError> {
         let cand = ctx.candidate.id.clone();
-        let ready = ctx
-            .observed
-            .instances
-            .iter()
-            .filter(|i| i.revision == cand && i.state == InstanceState::Ready)
-            .count() as u32;
+        let ready =
+            ctx.observed.instances.iter().filter(|i| i.revision == cand && i.state == InstanceState::Ready).count()
+                as u32;
         let mut actions = Vec::new();
         if ctx.observed.command == Some(OperatorCommand::Abort) {
             actions.push(Action::Rollback("aborted by operator".into()));
         } else if ready < ctx.replicas {
-            actions.push(Action::Scale(ScaleTo {
-                revision: cand.clone(),
-                replicas: ctx.replicas,
-            }));
-            actions.push(Action::Wait(WaitFor::Ready(ReadyTarget {
-                revision: cand.clone(),
-                count: ctx.replicas,
-            })));
+            actions.push(Action::Scale(ScaleTo { revision: cand.clone(), replicas: ctx.replicas }));
+            actions.push(Action::Wait(WaitFor::Ready(ReadyTarget { revision: cand.clone(), count: ctx.replicas })));
         } else {
             match &ctx.observed.analysis {
                 None => {
-                    actions.push(Action::RunAnalysis(AnalysisRequest {
-                        name: "gate".into(),
-                        duration: 30_000,
-                    }));
+                    actions.push(Action::RunAnalysis(AnalysisRequest { name: "gate".into(), duration: 30_000 }));
                     actions.push(Action::Wait(WaitFor::Duration(30_000)));
                 }
                 Some(a) => match &a.verdict {
                     Verdict::Pass => {
-                        actions.push(Action::SetWeights(vec![Weight {
-                            revision: cand.clone(),
-                            percent: 100,
-                        }]));
+                        actions.push(Action::SetWeights(vec![Weight { revision: cand.clone(), percent: 100 }]));
                         if let Some(s) = &ctx.stable {
-                            actions.push(Action::Scale(ScaleTo {
-                                revision: s.id.clone(),
-                                replicas: 0,
-                            }));
+                            actions.push(Action::Scale(ScaleTo { revision: s.id.clone(), replicas: 0 }));
                         }
                         actions.push(Action::Complete);
                     }
                     Verdict::Fail(r) => actions.push(Action::Rollback(r.clone())),
-                    Verdict::Inconclusive(_) => {
-                        actions.push(Action::Wait(WaitFor::Operator("look".into())))
-                    }
+                    Verdict::Inconclusive(_) => actions.push(Action::Wait(WaitFor::Operator("look".into()))),
                 },
             }
         }
         hoist_sdk::log::info(&format!("{cand} {ready} ready"));
-        Ok(Decision {
-            state: Vec::new(),
-            actions,
-            status: format!("{cand} {ready}/{}", ctx.replicas),
-        })
+        Ok(Decision { state: Vec::new(), actions, status: format!("{cand} {ready}/{}", ctx.replicas) })
     }
 }
 
@@ -89,17 +65,13 @@ fn completes_on_a_healthy_platform() {
 
 #[test]
 fn scripted_verdicts_are_delivered() {
-    let run = StrategyHarness::new(2)
-        .verdicts([Verdict::Fail("error rate 9%".into())])
-        .run::<Switch>();
+    let run = StrategyHarness::new(2).verdicts([Verdict::Fail("error rate 9%".into())]).run::<Switch>();
     assert_eq!(run.outcome, Outcome::Rollback("error rate 9%".into()));
 }
 
 #[test]
 fn commands_interrupt_waits() {
-    let h = StrategyHarness::new(2)
-        .candidate_never_ready()
-        .command_at(10_000, OperatorCommand::Abort);
+    let h = StrategyHarness::new(2).candidate_never_ready().command_at(10_000, OperatorCommand::Abort);
     let run = h.run::<Switch>();
     assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
     let last = run.last().unwrap();
@@ -109,9 +81,7 @@ fn commands_interrupt_waits() {
 
 #[test]
 fn waiting_for_an_operator_ends_the_run() {
-    let run = StrategyHarness::new(1)
-        .verdicts([Verdict::Inconclusive("no data".into())])
-        .run::<Switch>();
+    let run = StrategyHarness::new(1).verdicts([Verdict::Inconclusive("no data".into())]).run::<Switch>();
     assert_eq!(run.outcome, Outcome::WaitingForOperator("look".into()));
 }
 
@@ -141,8 +111,5 @@ fn errors_end_the_run() {
         }
     }
     let run = StrategyHarness::new(1).run::<Broken>();
-    assert_eq!(
-        run.outcome,
-        Outcome::Error(PluginError::InvalidConfig("nope".into()))
-    );
+    assert_eq!(run.outcome, Outcome::Error(PluginError::InvalidConfig("nope".into())));
 }

@@ -98,7 +98,6 @@ pub fn rolling_context(now_ms: u64) -> Context {
     }
 }
 
-
 /// The repository's `examples/` directory.
 pub fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples")

@@ -169,10 +169,21 @@ async fn an_abort_while_the_platform_cannot_be_observed_is_recorded_and_the_roll
     let start = sim.clock.now_ms();
     assert_eq!(sim.run(&rollout.id, start + 30_000).await, None);
     let r = sim.rollout(&rollout.id);
-    assert!(r.status.starts_with("rollback pending (aborted by bob: bad canary): cannot observe the platform"), "{}", r.status);
+    assert!(
+        r.status.starts_with("rollback pending (aborted by bob: bad canary): cannot observe the platform"),
+        "{}",
+        r.status
+    );
     assert!(sim.engine.store.pending_commands(&rollout.id).unwrap().is_empty(), "the abort was consumed with its step");
-    let log = sim.engine.store.decision_log(&hoist_store::LogFilter { rollout_id: Some(rollout.id.clone()), ..Default::default() }).unwrap();
-    assert!(log.iter().any(|rec| rec.kind == "operator" && rec.operator.as_deref() == Some("bob")), "the abort is in the log");
+    let log = sim
+        .engine
+        .store
+        .decision_log(&hoist_store::LogFilter { rollout_id: Some(rollout.id.clone()), ..Default::default() })
+        .unwrap();
+    assert!(
+        log.iter().any(|rec| rec.kind == "operator" && rec.operator.as_deref() == Some("bob")),
+        "the abort is in the log"
+    );
 
     // The platform never answers: the rollout ends, failed, at the
     // rollback deadline instead of retrying forever.
@@ -204,7 +215,11 @@ async fn the_progress_deadline_passes_while_the_platform_cannot_be_observed() {
     let phase = sim.run(&rollout.id, 40 * 60_000).await;
     assert_eq!(phase, Some(Phase::Failed), "it ends: {}", sim.rollout(&rollout.id).status);
     let r = sim.rollout(&rollout.id);
-    assert!(r.updated_at_ms <= 10 * 60_000 + 5 * 60_000 + 1_000, "within deadline + rollback deadline: {}", r.updated_at_ms);
+    assert!(
+        r.updated_at_ms <= 10 * 60_000 + 5 * 60_000 + 1_000,
+        "within deadline + rollback deadline: {}",
+        r.updated_at_ms
+    );
     assert!(r.status.contains("progress deadline exceeded"), "{}", r.status);
 }
 

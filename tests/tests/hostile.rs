@@ -30,11 +30,15 @@ fn infinite_loop_is_stopped_within_its_time_limit() {
     let rt = runtime(&dir);
     let good = rolling(&rt);
     let limit = Duration::from_millis(200);
-    let spin = load(&rt, with_limits(spec("spin", "fixture_spin", PluginKind::Strategy, &[]), 64 << 20, limit)).unwrap();
+    let spin =
+        load(&rt, with_limits(spec("spin", "fixture_spin", PluginKind::Strategy, &[]), 64 << 20, limit)).unwrap();
     let started = Instant::now();
     let err = spin.decide(&rolling_context(1_000)).expect_err("a spinning plugin cannot answer");
     let elapsed = started.elapsed();
-    assert!(matches!(err.error, CallError::Timeout { ref plugin, limit: l } if plugin == "spin" && l == limit), "{err:?}");
+    assert!(
+        matches!(err.error, CallError::Timeout { ref plugin, limit: l } if plugin == "spin" && l == limit),
+        "{err:?}"
+    );
     assert!(elapsed >= limit, "stopped before its limit: {elapsed:?}");
     // Generous bound: epochs tick every millisecond; CI machines stall.
     assert!(elapsed < limit * 3, "took {elapsed:?} to stop a {limit:?} plugin");
@@ -114,7 +118,11 @@ fn an_oversized_output_is_refused() {
     let good = rolling(&rt);
     let big = load(
         &rt,
-        with_limits(spec("oversized", "fixture_oversized", PluginKind::Strategy, &[]), 64 << 20, Duration::from_secs(5)),
+        with_limits(
+            spec("oversized", "fixture_oversized", PluginKind::Strategy, &[]),
+            64 << 20,
+            Duration::from_secs(5),
+        ),
     )
     .unwrap();
     let err = big.decide(&rolling_context(1_000)).expect_err("8 MiB of status is refused");
@@ -141,7 +149,8 @@ fn an_ungranted_capability_is_refused_at_load() {
         LoadError::Ungranted { plugin, capability, message } => {
             assert_eq!(plugin, "sneaky");
             assert_eq!(*capability, Capability::Docker);
-            for needle in ["`sneaky`", "`docker`", "`production`", "add \"docker\" to `capabilities`", "registry.toml"] {
+            for needle in ["`sneaky`", "`docker`", "`production`", "add \"docker\" to `capabilities`", "registry.toml"]
+            {
                 assert!(message.contains(needle), "message lacks {needle}: {message}");
             }
         }
@@ -197,11 +206,7 @@ async fn a_guest_blocked_in_a_host_call_is_stopped_by_the_call_timeout() {
     let limit = Duration::from_millis(500);
     let slow = load(
         &rt,
-        with_limits(
-            spec("slow", "fixture_slow_host", PluginKind::Platform, &[Capability::Process]),
-            64 << 20,
-            limit,
-        ),
+        with_limits(spec("slow", "fixture_slow_host", PluginKind::Platform, &[Capability::Process]), 64 << 20, limit),
     )
     .unwrap();
     let revision = RevisionSpec {

@@ -28,9 +28,7 @@ fn revisions(observed: &Value) -> Vec<(String, u64, u64)> {
     observed["revisions"]
         .as_object()
         .map(|m| {
-            m.iter()
-                .map(|(r, v)| (r.clone(), v["instances"].as_u64().unwrap(), v["ready"].as_u64().unwrap()))
-                .collect()
+            m.iter().map(|(r, v)| (r.clone(), v["instances"].as_u64().unwrap(), v["ready"].as_u64().unwrap())).collect()
         })
         .unwrap_or_default()
 }
@@ -189,7 +187,13 @@ fn generated(registry: PathBuf, replicas: u32, startup: u64, events: Vec<EventDe
             strategy: None,
             requested_by: "property".into(),
         },
-        traffic: TrafficDecl { rps: Some(500.0), error_rate: Some(0.001), p50_ms: None, p95_ms: None, p99_ms: Some(50.0) },
+        traffic: TrafficDecl {
+            rps: Some(500.0),
+            error_rate: Some(0.001),
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: Some(50.0),
+        },
         events,
     }
 }
@@ -239,7 +243,11 @@ fn rolling_never_exceeds_surge_nor_drops_below_availability() {
             let revs = revisions(&e.observed);
             let total: u64 = revs.iter().map(|r| r.1).sum();
             let ready: u64 = revs.iter().map(|r| r.2).sum();
-            assert!(total <= u64::from(replicas + max_surge), "case {case} {config} × {replicas}: {total} instances at {}", e.at_ms);
+            assert!(
+                total <= u64::from(replicas + max_surge),
+                "case {case} {config} × {replicas}: {total} instances at {}",
+                e.at_ms
+            );
             assert!(
                 ready >= u64::from(replicas.saturating_sub(max_unavailable)),
                 "case {case} {config} × {replicas}: {ready} ready at {}",
@@ -321,7 +329,8 @@ fn a_permanent_platform_error_rolls_back_at_once_with_the_platforms_reason() {
     assert!(o.ended_at_ms <= 2_000, "rolled back at {} ms, not at once", o.ended_at_ms);
     let reason = o.reason.clone().unwrap();
     assert!(
-        reason.contains("cannot run r2: image `checkout:v42` is not present on the engine and no registry is configured"),
+        reason
+            .contains("cannot run r2: image `checkout:v42` is not present on the engine and no registry is configured"),
         "{reason}"
     );
     assert!(o.timeline.iter().any(|e| e.kind == "rollback" && e.text.contains("checkout:v42")), "{:?}", o.timeline);
@@ -370,7 +379,10 @@ fn an_unreachable_platform_is_retried_past_the_failure_streak_and_the_rollout_go
     let o = run(&rt, &platform_failing(FailureKind::Unreachable, Some(180_000)));
     assert_eq!(o.phase, "completed", "{:?}", o.reason);
     assert!(o.ended_at_ms > 180_000);
-    assert!(o.timeline.iter().any(|e| e.kind == "error" && e.at_ms >= 150_000 && e.text.contains("HTTP 500")), "retried throughout");
+    assert!(
+        o.timeline.iter().any(|e| e.kind == "error" && e.at_ms >= 150_000 && e.text.contains("HTTP 500")),
+        "retried throughout"
+    );
     assert_all_on(&o, "r2", 4);
 }
 

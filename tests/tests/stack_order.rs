@@ -44,7 +44,10 @@ fn generate(rng: &mut Rng, fail: bool) -> Generated {
                 depends_on.insert(dep.clone(), *rng.pick(&CONDITIONS));
             }
         }
-        services.insert(name.clone(), StackService { command: vec!["svc".into()], replicas: 1, depends_on, ..StackService::default() });
+        services.insert(
+            name.clone(),
+            StackService { command: vec!["svc".into()], replicas: 1, depends_on, ..StackService::default() },
+        );
         startup.insert(name.clone(), if fail && i == failing { NEVER } else { rng.range(100, 4_000) });
     }
     Generated { def: StackDef { version: 1, name: "gen".into(), services }, startup }
@@ -76,7 +79,11 @@ strategy = "rolling"
 
 /// Deploys the stack and steps it and its services' rollouts in virtual
 /// time until it ends; the stack rollout as it ended.
-async fn run(rt: &hoist::runtime::Runtime, reg: &std::path::Path, g: &Generated) -> (StackRollout, Arc<World>, Vec<String>) {
+async fn run(
+    rt: &hoist::runtime::Runtime,
+    reg: &std::path::Path,
+    g: &Generated,
+) -> (StackRollout, Arc<World>, Vec<String>) {
     let registry = hoist_registry::Registry::load(reg).unwrap();
     let clock = Arc::new(VirtualClock::default());
     clock.set(1_000);
@@ -154,12 +161,21 @@ fn services_start_exactly_when_their_own_dependencies_meet_their_conditions() {
         };
         for (s, def) in &g.def.services {
             let required = def.depends_on.iter().map(|(d, c)| meet(d, *c)).max().unwrap_or(t0);
-            assert_eq!(started(&r, s), required, "case {case}: `{s}` started at {} but its dependencies were met at {required}", started(&r, s));
-            assert!(r.services[s].ready_at_ms.unwrap() >= started(&r, s) + g.startup[s], "case {case}: `{s}` ready before its start-up");
+            assert_eq!(
+                started(&r, s),
+                required,
+                "case {case}: `{s}` started at {} but its dependencies were met at {required}",
+                started(&r, s)
+            );
+            assert!(
+                r.services[s].ready_at_ms.unwrap() >= started(&r, s) + g.startup[s],
+                "case {case}: `{s}` ready before its start-up"
+            );
         }
         // The same as the graph's model of maximal parallelism, given the
         // measured time each service took to become healthy.
-        let graph = Graph::new(g.def.services.iter().map(|(n, s)| (n.clone(), s.depends_on.clone())).collect()).unwrap();
+        let graph =
+            Graph::new(g.def.services.iter().map(|(n, s)| (n.clone(), s.depends_on.clone())).collect()).unwrap();
         let timing: BTreeMap<String, Timing> = r
             .services
             .iter()
@@ -172,9 +188,16 @@ fn services_start_exactly_when_their_own_dependencies_meet_their_conditions() {
             assert_eq!(started(&r, &s) - t0, at, "case {case}: `{s}`");
         }
         // A `started` dependency lets its dependent overlap with it.
-        overlapped += g.def.services.values().flat_map(|d| d.depends_on.iter()).filter(|(_, c)| **c == Condition::Started).count();
+        overlapped += g
+            .def
+            .services
+            .values()
+            .flat_map(|d| d.depends_on.iter())
+            .filter(|(_, c)| **c == Condition::Started)
+            .count();
         // Services without dependencies all start at once.
-        let roots: Vec<&String> = g.def.services.iter().filter(|(_, s)| s.depends_on.is_empty()).map(|(n, _)| n).collect();
+        let roots: Vec<&String> =
+            g.def.services.iter().filter(|(_, s)| s.depends_on.is_empty()).map(|(n, _)| n).collect();
         assert!(roots.iter().all(|s| started(&r, s) == t0), "case {case}: roots {roots:?}");
     }
     assert!(overlapped > 0, "no generated `started` edge");
@@ -194,7 +217,10 @@ fn a_failure_unwinds_exactly_the_updated_services_dependents_first() {
         for (s, run) in &r.services {
             // Nothing is left half-way, and nothing new is left running.
             assert!(
-                matches!(run.state, ServiceState::Failed | ServiceState::Skipped | ServiceState::Removed | ServiceState::Reverted),
+                matches!(
+                    run.state,
+                    ServiceState::Failed | ServiceState::Skipped | ServiceState::Removed | ServiceState::Reverted
+                ),
                 "case {case}: `{s}` ended {:?}",
                 run.state
             );
@@ -206,7 +232,8 @@ fn a_failure_unwinds_exactly_the_updated_services_dependents_first() {
         total_removed += removed_count(&r);
         total_skipped += r.services.values().filter(|s| s.state == ServiceState::Skipped).count();
         // Exactly the updated services were unwound, once each...
-        let removed: Vec<&String> = r.services.iter().filter(|(_, s)| s.state == ServiceState::Removed).map(|(n, _)| n).collect();
+        let removed: Vec<&String> =
+            r.services.iter().filter(|(_, s)| s.state == ServiceState::Removed).map(|(n, _)| n).collect();
         let mut sorted = unwound.clone();
         sorted.sort();
         assert_eq!(sorted.iter().collect::<Vec<_>>(), removed, "case {case}");

@@ -14,7 +14,9 @@ fn main() -> anyhow::Result<()> {
         "test" => test(&root),
         "bench" => bench(&root),
         "images" => images(&root),
-        "plugins" => cargo(&root, &["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml"]),
+        "plugins" => {
+            cargo(&root, &["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml"])
+        }
         _ => bail!(
             "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)\n  images   build the demo service statically and `docker build` hoist-demo:e2e (no registry needed)"
         ),
@@ -44,7 +46,10 @@ fn test(root: &Path) -> anyhow::Result<()> {
 }
 
 fn bench(root: &Path) -> anyhow::Result<()> {
-    cargo(root, &["build", "--release", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"])?;
+    cargo(
+        root,
+        &["build", "--release", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"],
+    )?;
     // Plugins and the engine.
     run(root, &root.join("target/release/hoist-bench"), &[])?;
     // What an idle `hoist serve` costs, with 0 and 20 services at rest.
@@ -74,7 +79,11 @@ fn bench(root: &Path) -> anyhow::Result<()> {
 }
 
 fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(exe).args(args).current_dir(root).status().with_context(|| format!("running {}", exe.display()))?;
+    let status = Command::new(exe)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .with_context(|| format!("running {}", exe.display()))?;
     if !status.success() {
         bail!("{} failed ({status})", exe.display());
     }
@@ -106,7 +115,9 @@ fn images(root: &Path) -> anyhow::Result<()> {
 fn static_demo(root: &Path) -> anyhow::Result<PathBuf> {
     let target = "x86_64-unknown-linux-gnu";
     let cargo_bin = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    eprintln!("+ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p hoist-demo-service --target {target}");
+    eprintln!(
+        "+ RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -p hoist-demo-service --target {target}"
+    );
     let status = Command::new(cargo_bin)
         .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
         .env("RUSTFLAGS", "-C target-feature=+crt-static")

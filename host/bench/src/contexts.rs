@@ -7,7 +7,8 @@ use anyhow::Context as _;
 use hoist::runtime::Plugin;
 use hoist_sdk::strategy::Strategy;
 
-const CONFIG: &str = r#"{"max-surge":"25%","max-unavailable":"25%","min-ready-ms":10000,"progress-deadline-ms":600000}"#;
+const CONFIG: &str =
+    r#"{"max-surge":"25%","max-unavailable":"25%","min-ready-ms":10000,"progress-deadline-ms":600000}"#;
 
 /// Builds the context with one set of contract types (host or SDK): both are
 /// generated from the same WIT, so the field names agree.
@@ -55,8 +56,13 @@ macro_rules! context {
 }
 
 /// The host-side context, with the plugin's state from one earlier decision.
-pub fn host_context(rolling: &Plugin) -> anyhow::Result<hoist::runtime::bindings::strategy::exports::hoist::plugin::strategy::Context> {
-    let mut ctx = context!(hoist::runtime::bindings::base::hoist::plugin::types, hoist::runtime::bindings::strategy::exports::hoist::plugin::strategy);
+pub fn host_context(
+    rolling: &Plugin,
+) -> anyhow::Result<hoist::runtime::bindings::strategy::exports::hoist::plugin::strategy::Context> {
+    let mut ctx = context!(
+        hoist::runtime::bindings::base::hoist::plugin::types,
+        hoist::runtime::bindings::strategy::exports::hoist::plugin::strategy
+    );
     let first = rolling.decide(&ctx)?.value.map_err(|e| anyhow::anyhow!("rolling refused the context: {e:?}"))?;
     ctx.state = Some(first.state);
     Ok(ctx)
@@ -65,7 +71,8 @@ pub fn host_context(rolling: &Plugin) -> anyhow::Result<hoist::runtime::bindings
 /// The same context in the SDK's (serde) types, for the pipe plugin.
 pub fn sdk_context() -> anyhow::Result<hoist_sdk::strategy::Context> {
     let mut ctx = context!(hoist_sdk::types, hoist_sdk::strategy);
-    let first = rolling::Rolling::decide(ctx.clone()).map_err(|e| anyhow::anyhow!("{e:?}")).context("rolling natively")?;
+    let first =
+        rolling::Rolling::decide(ctx.clone()).map_err(|e| anyhow::anyhow!("{e:?}")).context("rolling natively")?;
     ctx.state = Some(first.state);
     Ok(ctx)
 }

@@ -34,7 +34,8 @@ pub fn run(runtime: &Runtime, rollouts: usize) -> anyhow::Result<Figures> {
     let registry = Registry::load(&registry_path)?;
     let env = "staging";
     let clock = Arc::new(VirtualClock::default());
-    let traffic = TrafficDecl { rps: Some(400.0), error_rate: Some(0.002), p50_ms: None, p95_ms: None, p99_ms: Some(120.0) };
+    let traffic =
+        TrafficDecl { rps: Some(400.0), error_rate: Some(0.002), p50_ms: None, p95_ms: None, p99_ms: Some(120.0) };
     let world = Arc::new(World::new(clock.clone(), 5_000, traffic));
     let store = Arc::new(Store::in_memory()?);
     let engine = Engine {

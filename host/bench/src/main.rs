@@ -85,7 +85,9 @@ fn main() -> anyhow::Result<()> {
             let list = plugins_list_process(&hoist, cache.path())?;
             figure("plugins_list_warm_process_median", list.median_us() / 1e3, "ms");
         }
-        None => eprintln!("skipping plugins_list_warm_process: build `hoist` in release first (cargo xtask bench does)"),
+        None => {
+            eprintln!("skipping plugins_list_warm_process: build `hoist` in release first (cargo xtask bench does)")
+        }
     }
     Ok(())
 }

@@ -27,7 +27,9 @@ pub enum FileErrorKind {
     Io(std::io::Error),
     /// Not a regular file: what it is instead.
     NotRegular(&'static str),
-    TooLarge { cap: u64 },
+    TooLarge {
+        cap: u64,
+    },
     NotUtf8,
 }
 

@@ -26,31 +26,21 @@ pub async fn probe_once(spec: &ProbeSpec, addr: SocketAddr) -> ProbeResult {
     let (ok, detail) = match spec.validate() {
         Err(e) => (false, format!("invalid probe: {e}")),
         Ok(()) => match &spec.kind {
-            ProbeKind::Http {
-                path,
-                expect_status,
-            } => bounded(spec.timeout, http::get(addr, path, *expect_status)).await,
+            ProbeKind::Http { path, expect_status } => {
+                bounded(spec.timeout, http::get(addr, path, *expect_status)).await
+            }
             ProbeKind::Tcp => bounded(spec.timeout, tcp(addr)).await,
             // Exec enforces its own timeout: it must kill what it started.
             ProbeKind::Exec { command } => exec::run(command, addr, spec.timeout).await,
         },
     };
-    ProbeResult {
-        ok,
-        detail,
-        elapsed: started.elapsed(),
-    }
+    ProbeResult { ok, detail, elapsed: started.elapsed() }
 }
 
 async fn bounded(timeout: Duration, check: impl Future<Output = (bool, String)>) -> (bool, String) {
     tokio::time::timeout(timeout, check)
         .await
-        .unwrap_or_else(|_| {
-            (
-                false,
-                format!("timed out after {}", duration::format(timeout)),
-            )
-        })
+        .unwrap_or_else(|_| (false, format!("timed out after {}", duration::format(timeout))))
 }
 
 async fn tcp(addr: SocketAddr) -> (bool, String) {

@@ -8,22 +8,16 @@ use serde::{Deserialize, Deserializer, Serializer};
 /// Parse `"90s"`, `"250ms"`, `"1.5s"`, `"15m"`, `"1h"` or `"500"` (ms).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
+    let split = trimmed.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(trimmed.len());
     let (number, unit) = trimmed.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 1s, 250ms or 2m"))?;
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration like 1s, 250ms or 2m"))?;
     let millis_per_unit = match unit.trim() {
         "ms" | "" => 1.0,
         "s" => 1_000.0,
         "m" => 60_000.0,
         "h" => 3_600_000.0,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}`; use ms, s, m or h"
-            ));
+            return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h"));
         }
     };
     Duration::try_from_secs_f64(value * millis_per_unit / 1_000.0)
@@ -33,11 +27,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
 /// The form [`parse`] reads back: whole seconds as `"3s"`, else `"250ms"`.
 pub fn format(duration: Duration) -> String {
     let ms = duration.as_millis();
-    if ms.is_multiple_of(1_000) {
-        format!("{}s", ms / 1_000)
-    } else {
-        format!("{ms}ms")
-    }
+    if ms.is_multiple_of(1_000) { format!("{}s", ms / 1_000) } else { format!("{ms}ms") }
 }
 
 #[derive(Deserialize)]

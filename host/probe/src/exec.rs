@@ -47,12 +47,7 @@ pub async fn run(command: &[String], addr: SocketAddr, timeout: Duration) -> (bo
     .await;
     match finished {
         Ok((Ok(status), stderr)) => {
-            let first_line = String::from_utf8_lossy(&stderr)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let first_line = String::from_utf8_lossy(&stderr).lines().next().unwrap_or("").trim().to_string();
             let mut detail = format!("`{program}` exited with {status}");
             if !first_line.is_empty() {
                 detail.push_str(": ");
@@ -66,13 +61,7 @@ pub async fn run(command: &[String], addr: SocketAddr, timeout: Duration) -> (bo
         }
         Err(_) => {
             kill(&mut child).await;
-            (
-                false,
-                format!(
-                    "`{program}` timed out after {} and was killed",
-                    duration::format(timeout)
-                ),
-            )
+            (false, format!("`{program}` timed out after {} and was killed", duration::format(timeout)))
         }
     }
 }

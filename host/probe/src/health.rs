@@ -38,9 +38,7 @@ impl TargetHealth {
 
     /// How long it has been ready at `now`; `None` when not ready.
     pub fn ready_for(&self, now: Instant) -> Option<Duration> {
-        self.ready_since
-            .filter(|_| self.ready)
-            .map(|since| now.saturating_duration_since(since))
+        self.ready_since.filter(|_| self.ready).map(|since| now.saturating_duration_since(since))
     }
 
     /// Apply one probe result taken at `at` under `spec`'s thresholds.
@@ -86,11 +84,7 @@ mod tests {
             .chars()
             .enumerate()
             .map(|(i, c)| {
-                let result = ProbeResult {
-                    ok: c == '+',
-                    detail: c.to_string(),
-                    elapsed: Duration::ZERO,
-                };
+                let result = ProbeResult { ok: c == '+', detail: c.to_string(), elapsed: Duration::ZERO };
                 health.record(&result, t0 + Duration::from_secs(i as u64), spec);
                 health.ready
             })
@@ -106,10 +100,7 @@ mod tests {
     }
 
     fn ready_string(spec: &ProbeSpec, outcomes: &str) -> String {
-        run(spec, outcomes)
-            .into_iter()
-            .map(|r| if r { 'R' } else { '.' })
-            .collect()
+        run(spec, outcomes).into_iter().map(|r| if r { 'R' } else { '.' }).collect()
     }
 
     #[test]
@@ -135,23 +126,12 @@ mod tests {
         let s = spec(1, 1);
         let mut health = TargetHealth::new();
         let t0 = Instant::now();
-        let ok = ProbeResult {
-            ok: true,
-            detail: "ok".into(),
-            elapsed: Duration::ZERO,
-        };
-        let bad = ProbeResult {
-            ok: false,
-            detail: "bad".into(),
-            elapsed: Duration::ZERO,
-        };
+        let ok = ProbeResult { ok: true, detail: "ok".into(), elapsed: Duration::ZERO };
+        let bad = ProbeResult { ok: false, detail: "bad".into(), elapsed: Duration::ZERO };
         health.record(&ok, t0, &s);
         health.record(&ok, t0 + Duration::from_secs(1), &s);
         assert_eq!(health.ready_since, Some(t0));
-        assert_eq!(
-            health.ready_for(t0 + Duration::from_secs(5)),
-            Some(Duration::from_secs(5))
-        );
+        assert_eq!(health.ready_for(t0 + Duration::from_secs(5)), Some(Duration::from_secs(5)));
         health.record(&bad, t0 + Duration::from_secs(2), &s);
         assert_eq!((health.ready, health.ready_for(t0)), (false, None));
         health.record(&ok, t0 + Duration::from_secs(3), &s);

@@ -31,23 +31,15 @@ pub async fn get(addr: SocketAddr, path: &str, expect: Option<StatusRange>) -> (
 }
 
 async fn status_of(addr: SocketAddr, path: &str) -> Result<u16, String> {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+    let mut stream = TcpStream::connect(addr).await.map_err(|e| format!("connect: {e}"))?;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: hoist-probe\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| format!("send: {e}"))?;
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
     let mut head = Vec::with_capacity(256);
     let mut chunk = [0u8; 1024];
     while !head.contains(&b'\n') && head.len() < MAX_STATUS_LINE {
-        let n = stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| format!("receive: {e}"))?;
+        let n = stream.read(&mut chunk).await.map_err(|e| format!("receive: {e}"))?;
         if n == 0 {
             break;
         }
@@ -65,19 +57,9 @@ fn parse_status_line(head: &[u8]) -> Result<u16, String> {
     let line = String::from_utf8_lossy(&head[..line_end]);
     let line = line.trim_end();
     let mut parts = line.splitn(3, ' ');
-    match (
-        parts.next(),
-        parts.next().and_then(|code| code.parse::<u16>().ok()),
-    ) {
-        (Some(version), Some(status))
-            if version.starts_with("HTTP/1.") && (100..=599).contains(&status) =>
-        {
-            Ok(status)
-        }
-        _ => Err(format!(
-            "not an HTTP/1.x response: {:?}",
-            truncate(line, 80)
-        )),
+    match (parts.next(), parts.next().and_then(|code| code.parse::<u16>().ok())) {
+        (Some(version), Some(status)) if version.starts_with("HTTP/1.") && (100..=599).contains(&status) => Ok(status),
+        _ => Err(format!("not an HTTP/1.x response: {:?}", truncate(line, 80))),
     }
 }
 

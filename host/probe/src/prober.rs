@@ -55,12 +55,7 @@ pub struct Prober {
 impl Prober {
     /// A prober whose tasks run on `runtime` (e.g. `Handle::current()`).
     pub fn new(runtime: Handle) -> Self {
-        Prober {
-            targets: Arc::new(Mutex::new(HashMap::new())),
-            runtime,
-            next_generation: 0,
-            on_change: None,
-        }
+        Prober { targets: Arc::new(Mutex::new(HashMap::new())), runtime, next_generation: 0, on_change: None }
     }
 
     /// Calls `f` whenever a target added from now on changes readiness.
@@ -70,12 +65,7 @@ impl Prober {
 
     /// Start probing `addr` under `id`. Adding an id again replaces the
     /// target: its old task stops and its health starts afresh.
-    pub fn add(
-        &mut self,
-        id: impl Into<String>,
-        spec: ProbeSpec,
-        addr: SocketAddr,
-    ) -> Result<(), AddError> {
+    pub fn add(&mut self, id: impl Into<String>, spec: ProbeSpec, addr: SocketAddr) -> Result<(), AddError> {
         let id = id.into();
         if let Err(source) = spec.validate() {
             return Err(AddError { id, source });
@@ -95,14 +85,7 @@ impl Prober {
                 self.on_change.clone(),
             ))
             .abort_handle();
-        if let Some(old) = targets.insert(
-            id,
-            Entry {
-                health: TargetHealth::new(),
-                generation,
-                task,
-            },
-        ) {
+        if let Some(old) = targets.insert(id, Entry { health: TargetHealth::new(), generation, task }) {
             old.task.abort();
         }
         Ok(())
@@ -116,16 +99,12 @@ impl Prober {
 
     /// The health of `id`, or `None` if it is not a target.
     pub fn state(&self, id: &str) -> Option<TargetHealth> {
-        lock(&self.targets)
-            .get(id)
-            .map(|entry| entry.health.clone())
+        lock(&self.targets).get(id).map(|entry| entry.health.clone())
     }
 
     /// How long `id` has been ready; `None` when not ready or unknown.
     pub fn ready_for(&self, id: &str) -> Option<Duration> {
-        lock(&self.targets)
-            .get(id)
-            .and_then(|entry| entry.health.ready_for(Instant::now()))
+        lock(&self.targets).get(id).and_then(|entry| entry.health.ready_for(Instant::now()))
     }
 
     /// The ids being tracked, sorted.
@@ -151,12 +130,7 @@ fn lock(targets: &Targets) -> MutexGuard<'_, HashMap<String, Entry>> {
 
 /// Apply `change` to target `id` if it is still this generation's; false
 /// when the target was removed, replaced or the prober dropped.
-fn update(
-    targets: &Weak<Targets>,
-    id: &str,
-    generation: u64,
-    change: impl FnOnce(&mut TargetHealth),
-) -> bool {
+fn update(targets: &Weak<Targets>, id: &str, generation: u64, change: impl FnOnce(&mut TargetHealth)) -> bool {
     let Some(targets) = targets.upgrade() else {
         return false;
     };
@@ -189,9 +163,7 @@ async fn watch(
     let start = tokio::time::Instant::from_std(added) + spec.initial_delay;
     let mut ticks = tokio::time::interval_at(start, spec.interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let deadline = spec
-        .healthy_deadline
-        .map(|after| tokio::time::Instant::from_std(added) + after);
+    let deadline = spec.healthy_deadline.map(|after| tokio::time::Instant::from_std(added) + after);
     let deadline_passed = async {
         match deadline {
             Some(at) => tokio::time::sleep_until(at).await,

@@ -40,21 +40,13 @@ pub struct ProbeSpec {
     pub initial_delay: Duration,
     /// A target not ready this long after it was added is marked failed and
     /// no longer probed. `None`: wait for ever.
-    #[serde(
-        default,
-        with = "duration::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "duration::option", skip_serializing_if = "Option::is_none")]
     pub healthy_deadline: Option<Duration>,
 }
 
 /// The check itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    rename_all = "kebab-case",
-    rename_all_fields = "kebab-case",
-    deny_unknown_fields
-)]
+#[serde(rename_all = "kebab-case", rename_all_fields = "kebab-case", deny_unknown_fields)]
 pub enum ProbeKind {
     /// `GET http://ADDR/PATH` over HTTP/1.1 (no TLS). Succeeds on 2xx or 3xx,
     /// or on a status within `expect-status` when given.
@@ -74,10 +66,7 @@ pub enum ProbeKind {
 impl ProbeSpec {
     /// An HTTP probe of `path` with the default timings.
     pub fn http(path: impl Into<String>) -> Self {
-        Self::with_kind(ProbeKind::Http {
-            path: path.into(),
-            expect_status: None,
-        })
+        Self::with_kind(ProbeKind::Http { path: path.into(), expect_status: None })
     }
 
     /// A TCP connect probe with the default timings.
@@ -87,9 +76,7 @@ impl ProbeSpec {
 
     /// An exec probe with the default timings.
     pub fn exec<S: Into<String>>(command: impl IntoIterator<Item = S>) -> Self {
-        Self::with_kind(ProbeKind::Exec {
-            command: command.into_iter().map(Into::into).collect(),
-        })
+        Self::with_kind(ProbeKind::Exec { command: command.into_iter().map(Into::into).collect() })
     }
 
     fn with_kind(kind: ProbeKind) -> Self {
@@ -115,9 +102,7 @@ impl ProbeSpec {
         }
         match &self.kind {
             ProbeKind::Http { path, .. } => {
-                if !path.starts_with('/')
-                    || path.chars().any(|c| c.is_whitespace() || c.is_control())
-                {
+                if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
                     return Err(SpecError::BadPath { path: path.clone() });
                 }
             }
@@ -141,13 +126,9 @@ pub enum SpecError {
         "HTTP probe path `{path}` must start with `/` and contain no spaces or control characters, e.g. \"/healthz\""
     )]
     BadPath { path: String },
-    #[error(
-        "exec probe has an empty `command`; give the program and its arguments, e.g. [\"pg_isready\", \"-q\"]"
-    )]
+    #[error("exec probe has an empty `command`; give the program and its arguments, e.g. [\"pg_isready\", \"-q\"]")]
     EmptyCommand,
-    #[error(
-        "`{text}` is not a status range; use e.g. \"200-299\" or \"204\", with codes from 100 to 599"
-    )]
+    #[error("`{text}` is not a status range; use e.g. \"200-299\" or \"204\", with codes from 100 to 599")]
     BadStatusRange { text: String },
 }
 
@@ -164,9 +145,7 @@ impl StatusRange {
         if (100..=599).contains(&first) && (first..=599).contains(&last) {
             Ok(StatusRange { first, last })
         } else {
-            Err(SpecError::BadStatusRange {
-                text: format!("{first}-{last}"),
-            })
+            Err(SpecError::BadStatusRange { text: format!("{first}-{last}") })
         }
     }
 
@@ -177,11 +156,7 @@ impl StatusRange {
 
 impl fmt::Display for StatusRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.first == self.last {
-            write!(f, "{}", self.first)
-        } else {
-            write!(f, "{}-{}", self.first, self.last)
-        }
+        if self.first == self.last { write!(f, "{}", self.first) } else { write!(f, "{}-{}", self.first, self.last) }
     }
 }
 
@@ -189,9 +164,7 @@ impl FromStr for StatusRange {
     type Err = SpecError;
 
     fn from_str(text: &str) -> Result<Self, SpecError> {
-        let bad = || SpecError::BadStatusRange {
-            text: text.to_string(),
-        };
+        let bad = || SpecError::BadStatusRange { text: text.to_string() };
         let code = |part: &str| part.trim().parse::<u16>().map_err(|_| bad());
         let (first, last) = match text.split_once('-') {
             Some((first, last)) => (code(first)?, code(last)?),

@@ -9,42 +9,23 @@ use hoist_probe::{ProbeKind, ProbeSpec, probe_once};
 use support::{Answer, TestServer, refused_addr};
 
 fn http_expecting(path: &str, range: &str) -> ProbeSpec {
-    let kind = ProbeKind::Http {
-        path: path.into(),
-        expect_status: Some(range.parse().unwrap()),
-    };
-    ProbeSpec {
-        kind,
-        ..ProbeSpec::http("/")
-    }
+    let kind = ProbeKind::Http { path: path.into(), expect_status: Some(range.parse().unwrap()) };
+    ProbeSpec { kind, ..ProbeSpec::http("/") }
 }
 
 #[tokio::test]
 async fn http_2xx_and_3xx_pass_others_fail() {
-    for (status, ok) in [
-        (200, true),
-        (204, true),
-        (302, true),
-        (404, false),
-        (503, false),
-    ] {
+    for (status, ok) in [(200, true), (204, true), (302, true), (404, false), (503, false)] {
         let server = TestServer::start(move |_| Answer::Status(status)).await;
         let result = probe_once(&ProbeSpec::http("/healthz"), server.addr).await;
         assert_eq!(result.ok, ok, "{status}: {}", result.detail);
         assert!(
-            result.detail.starts_with(&format!(
-                "HTTP {status} from GET http://{}/healthz",
-                server.addr
-            )),
+            result.detail.starts_with(&format!("HTTP {status} from GET http://{}/healthz", server.addr)),
             "{}",
             result.detail
         );
         if !ok {
-            assert!(
-                result.detail.ends_with("expected 2xx or 3xx"),
-                "{}",
-                result.detail
-            );
+            assert!(result.detail.ends_with("expected 2xx or 3xx"), "{}", result.detail);
         }
     }
 }
@@ -52,11 +33,7 @@ async fn http_2xx_and_3xx_pass_others_fail() {
 #[tokio::test]
 async fn http_expected_status_range_replaces_the_default() {
     let down = TestServer::start(|_| Answer::Status(503)).await;
-    assert!(
-        probe_once(&http_expecting("/", "500-599"), down.addr)
-            .await
-            .ok
-    );
+    assert!(probe_once(&http_expecting("/", "500-599"), down.addr).await.ok);
     let up = TestServer::start(|_| Answer::Status(200)).await;
     let result = probe_once(&http_expecting("/", "204"), up.addr).await;
     assert!(!result.ok);
@@ -66,10 +43,7 @@ async fn http_expected_status_range_replaces_the_default() {
 #[tokio::test]
 async fn http_times_out_on_a_silent_server() {
     let server = TestServer::start(|_| Answer::Hang).await;
-    let spec = ProbeSpec {
-        timeout: Duration::from_millis(200),
-        ..ProbeSpec::http("/")
-    };
+    let spec = ProbeSpec { timeout: Duration::from_millis(200), ..ProbeSpec::http("/") };
     let result = probe_once(&spec, server.addr).await;
     assert!(!result.ok);
     assert_eq!(result.detail, "timed out after 200ms");
@@ -85,22 +59,12 @@ async fn http_refused_and_not_http_fail_with_reasons() {
     let addr = refused_addr();
     let result = probe_once(&ProbeSpec::http("/healthz"), addr).await;
     assert!(!result.ok);
-    assert!(
-        result
-            .detail
-            .starts_with(&format!("GET http://{addr}/healthz: connect:")),
-        "{}",
-        result.detail
-    );
+    assert!(result.detail.starts_with(&format!("GET http://{addr}/healthz: connect:")), "{}", result.detail);
 
     let ssh = TestServer::start(|_| Answer::Garbage).await;
     let result = probe_once(&ProbeSpec::http("/"), ssh.addr).await;
     assert!(!result.ok);
-    assert!(
-        result.detail.contains("not an HTTP/1.x response"),
-        "{}",
-        result.detail
-    );
+    assert!(result.detail.contains("not an HTTP/1.x response"), "{}", result.detail);
 }
 
 #[tokio::test]
@@ -130,18 +94,11 @@ async fn exec_non_zero_fails_with_its_stderr() {
     let spec = ProbeSpec::exec(["sh", "-c", "echo 'db not reachable' >&2; exit 3"]);
     let result = probe_once(&spec, refused_addr()).await;
     assert!(!result.ok);
-    assert_eq!(
-        result.detail,
-        "`sh` exited with exit status: 3: db not reachable"
-    );
+    assert_eq!(result.detail, "`sh` exited with exit status: 3: db not reachable");
 
     let result = probe_once(&ProbeSpec::exec(["/nonexistent/check"]), refused_addr()).await;
     assert!(!result.ok);
-    assert!(
-        result.detail.starts_with("cannot run `/nonexistent/check`"),
-        "{}",
-        result.detail
-    );
+    assert!(result.detail.starts_with("cannot run `/nonexistent/check`"), "{}", result.detail);
 }
 
 #[tokio::test]
@@ -150,31 +107,18 @@ async fn exec_timeout_kills_the_command_and_its_children() {
     std::fs::create_dir_all(&dir).unwrap();
     let pid_file = dir.join("grandchild.pid");
     let script = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
-    let spec = ProbeSpec {
-        timeout: Duration::from_millis(300),
-        ..ProbeSpec::exec(["sh", "-c", &script])
-    };
+    let spec = ProbeSpec { timeout: Duration::from_millis(300), ..ProbeSpec::exec(["sh", "-c", &script]) };
     let result = probe_once(&spec, refused_addr()).await;
     assert!(!result.ok);
     assert_eq!(result.detail, "`sh` timed out after 300ms and was killed");
-    assert!(
-        result.elapsed < Duration::from_secs(2),
-        "{:?}",
-        result.elapsed
-    );
+    assert!(result.elapsed < Duration::from_secs(2), "{:?}", result.elapsed);
 
     // The background `sleep` went with the group: gone, or a zombie awaiting its reaper.
-    let pid = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .to_string();
+    let pid = std::fs::read_to_string(&pid_file).unwrap().trim().to_string();
     support::eventually(Duration::from_secs(2), "the grandchild is dead", || {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => true,
-            Ok(stat) => stat
-                .rsplit(')')
-                .next()
-                .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+            Ok(stat) => stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
         }
     })
     .await;
@@ -185,9 +129,5 @@ async fn exec_timeout_kills_the_command_and_its_children() {
 async fn an_invalid_spec_is_a_failed_probe() {
     let result = probe_once(&ProbeSpec::http("no-slash"), refused_addr()).await;
     assert!(!result.ok);
-    assert!(
-        result.detail.starts_with("invalid probe:"),
-        "{}",
-        result.detail
-    );
+    assert!(result.detail.starts_with("invalid probe:"), "{}", result.detail);
 }

@@ -25,13 +25,8 @@ pub enum Capability {
 
 impl Capability {
     /// Every capability, in declaration order.
-    pub const ALL: [Capability; 5] = [
-        Capability::Log,
-        Capability::Clock,
-        Capability::Process,
-        Capability::Docker,
-        Capability::Http,
-    ];
+    pub const ALL: [Capability; 5] =
+        [Capability::Log, Capability::Clock, Capability::Process, Capability::Docker, Capability::Http];
 
     /// The name used in the registry's `capabilities` lists.
     pub fn as_str(self) -> &'static str {
@@ -68,15 +63,9 @@ impl FromStr for Capability {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        Capability::ALL
-            .into_iter()
-            .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown capability {s:?}; expected one of: {}",
-                    join(Capability::ALL.map(Capability::as_str))
-                )
-            })
+        Capability::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
+            format!("unknown capability {s:?}; expected one of: {}", join(Capability::ALL.map(Capability::as_str)))
+        })
     }
 }
 
@@ -101,12 +90,8 @@ pub enum PluginKind {
 
 impl PluginKind {
     /// Every kind, in declaration order.
-    pub const ALL: [PluginKind; 4] = [
-        PluginKind::Strategy,
-        PluginKind::HealthPolicy,
-        PluginKind::AdmissionPolicy,
-        PluginKind::Platform,
-    ];
+    pub const ALL: [PluginKind; 4] =
+        [PluginKind::Strategy, PluginKind::HealthPolicy, PluginKind::AdmissionPolicy, PluginKind::Platform];
 
     /// The name used in the registry's `kind` field.
     pub fn as_str(self) -> &'static str {
@@ -139,15 +124,9 @@ impl FromStr for PluginKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, String> {
-        PluginKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown plugin kind {s:?}; expected one of: {}",
-                    join(PluginKind::ALL.map(PluginKind::as_str))
-                )
-            })
+        PluginKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            format!("unknown plugin kind {s:?}; expected one of: {}", join(PluginKind::ALL.map(PluginKind::as_str)))
+        })
     }
 }
 
@@ -158,11 +137,7 @@ impl fmt::Display for PluginKind {
 }
 
 pub(crate) fn join<I: IntoIterator<Item = S>, S: AsRef<str>>(items: I) -> String {
-    items
-        .into_iter()
-        .map(|s| s.as_ref().to_owned())
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.into_iter().map(|s| s.as_ref().to_owned()).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -172,19 +147,11 @@ mod tests {
     #[test]
     fn capability_names_and_interfaces() {
         assert_eq!(Capability::Docker.interface(), "hoist:plugin/docker");
-        assert_eq!(
-            Capability::from_import("hoist:plugin/process@0.1.0"),
-            Some(Capability::Process)
-        );
+        assert_eq!(Capability::from_import("hoist:plugin/process@0.1.0"), Some(Capability::Process));
         assert_eq!(Capability::from_import("hoist:plugin/types@0.1.0"), None);
         assert_eq!(Capability::from_import("wasi:http/outgoing-handler"), None);
         assert!(Capability::Log.is_ambient() && !Capability::Http.is_ambient());
-        assert!(
-            "net"
-                .parse::<Capability>()
-                .unwrap_err()
-                .contains("process, docker, http")
-        );
+        assert!("net".parse::<Capability>().unwrap_err().contains("process, docker, http"));
     }
 
     #[test]

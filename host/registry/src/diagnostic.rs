@@ -75,14 +75,8 @@ pub struct SourceMap<'a> {
 impl<'a> SourceMap<'a> {
     /// Indexes the lines of `text`, which was read from `file`.
     pub fn new(file: &'a Path, text: &'a str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Self {
-            file,
-            text,
-            line_starts,
-        }
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        Self { file, text, line_starts }
     }
 
     /// The 1-based line and column of byte `offset` (clamped to the text).
@@ -91,11 +85,7 @@ impl<'a> SourceMap<'a> {
         let line_index = self.line_index(offset);
         let start = self.line_starts[line_index];
         let column = self.text[start..offset].chars().count() + 1;
-        Location {
-            file: self.file.to_path_buf(),
-            line: line_index + 1,
-            column,
-        }
+        Location { file: self.file.to_path_buf(), line: line_index + 1, column }
     }
 
     /// A diagnostic pointing at the bytes `span` of the text.
@@ -115,9 +105,7 @@ impl<'a> SourceMap<'a> {
     }
 
     fn line_index(&self, offset: usize) -> usize {
-        self.line_starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1)
+        self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1)
     }
 
     fn line_text(&self, line_index: usize) -> &'a str {
@@ -156,9 +144,6 @@ mod tests {
         let text = "version = 1\nmax_surge = 1\n";
         let map = SourceMap::new(Path::new("r.toml"), text);
         let d = map.diagnostic(12..21, "unknown key `max_surge`");
-        assert_eq!(
-            d.render(),
-            "r.toml:2:1: unknown key `max_surge`\n  |\n2 | max_surge = 1\n  | ^^^^^^^^^"
-        );
+        assert_eq!(d.render(), "r.toml:2:1: unknown key `max_surge`\n  |\n2 | max_surge = 1\n  | ^^^^^^^^^");
     }
 }

@@ -51,25 +51,17 @@ impl FromStr for Digest {
                 hex_part.len()
             )));
         }
-        if hex_part.chars().all(|c| c.is_ascii_hexdigit())
-            && hex_part != hex_part.to_ascii_lowercase()
-        {
+        if hex_part.chars().all(|c| c.is_ascii_hexdigit()) && hex_part != hex_part.to_ascii_lowercase() {
             return Err(DigestError(format!(
                 "sha256 must be lowercase hex; write {:?}",
                 hex_part.to_ascii_lowercase()
             )));
         }
-        if let Some(bad) = hex_part
-            .chars()
-            .find(|c| !matches!(c, '0'..='9' | 'a'..='f'))
-        {
-            return Err(DigestError(format!(
-                "sha256 may contain only hex digits (0-9, a-f), found {bad:?}"
-            )));
+        if let Some(bad) = hex_part.chars().find(|c| !matches!(c, '0'..='9' | 'a'..='f')) {
+            return Err(DigestError(format!("sha256 may contain only hex digits (0-9, a-f), found {bad:?}")));
         }
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut bytes)
-            .map_err(|e| DigestError(format!("invalid sha256: {e}")))?;
+        hex::decode_to_slice(hex_part, &mut bytes).map_err(|e| DigestError(format!("invalid sha256: {e}")))?;
         Ok(Self(bytes))
     }
 }
@@ -110,21 +102,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_digests() {
-        assert!(
-            "abc"
-                .parse::<Digest>()
-                .unwrap_err()
-                .0
-                .contains("64 hex digits, found 3")
-        );
+        assert!("abc".parse::<Digest>().unwrap_err().0.contains("64 hex digits, found 3"));
         let upper = EMPTY.to_uppercase();
-        assert!(
-            upper
-                .parse::<Digest>()
-                .unwrap_err()
-                .0
-                .contains(&format!("write {EMPTY:?}"))
-        );
+        assert!(upper.parse::<Digest>().unwrap_err().0.contains(&format!("write {EMPTY:?}")));
         let bad = format!("{}g", &EMPTY[..63]);
         assert!(bad.parse::<Digest>().is_err());
     }

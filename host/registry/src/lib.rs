@@ -24,8 +24,8 @@
 mod capability;
 mod diagnostic;
 mod digest;
-mod locate;
 mod error;
+mod locate;
 mod model;
 mod names;
 mod parse;
@@ -36,15 +36,10 @@ mod units;
 pub use capability::{Capability, PluginKind, WIT_PACKAGE};
 pub use diagnostic::{Diagnostic, Location, SourceMap};
 pub use digest::{Digest, DigestError};
-pub use locate::locate;
 pub use error::RegistryError;
+pub use locate::locate;
 pub use model::{Environment, JsonObject, PluginDecl, PluginOverride, Registry, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};
 pub use parse::VERSION;
-pub use resolve::{
-    ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config,
-};
-pub use units::{
-    DEFAULT_MEMORY_BYTES, Limits, MAX_MEMORY_BYTES, MAX_TIME, MIN_MEMORY_BYTES, parse_memory,
-    parse_time,
-};
+pub use resolve::{ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config};
+pub use units::{DEFAULT_MEMORY_BYTES, Limits, MAX_MEMORY_BYTES, MAX_TIME, MIN_MEMORY_BYTES, parse_memory, parse_time};

@@ -31,10 +31,7 @@ impl Registry {
     /// Reads and validates the registry at `path`. Relative plugin paths are
     /// resolved against the directory of `path`.
     pub fn load(path: &Path) -> Result<Registry, RegistryError> {
-        let text = hoist_files::text(path).map_err(|source| RegistryError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = hoist_files::text(path).map_err(|source| RegistryError::Io { path: path.to_path_buf(), source })?;
         Registry::parse(&text, path)
     }
 

@@ -19,12 +19,7 @@ pub struct NameError {
 /// Checks the naming rule shared by plugins and environments: lowercase
 /// ASCII letters, digits and `-`, starting with a letter, at most 63 bytes.
 pub fn validate_name(name: &str) -> Result<(), NameError> {
-    let fail = |reason| {
-        Err(NameError {
-            name: name.to_owned(),
-            reason,
-        })
-    };
+    let fail = |reason| Err(NameError { name: name.to_owned(), reason });
     let Some(first) = name.chars().next() else {
         return fail("a name cannot be empty");
     };
@@ -34,10 +29,7 @@ pub fn validate_name(name: &str) -> Result<(), NameError> {
     if name.len() > MAX_NAME_LEN {
         return fail("a name is at most 63 characters long");
     }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
         return fail("a name may contain only lowercase letters (a-z), digits (0-9) and `-`");
     }
     Ok(())

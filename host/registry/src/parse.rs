@@ -17,9 +17,7 @@ use crate::digest::Digest;
 use crate::error::RegistryError;
 use crate::model::{Environment, JsonObject, PluginDecl, PluginOverride, Registry, Source};
 use crate::names::{EnvName, PluginName, validate_name};
-use crate::schema::{
-    EnvironmentToml, LimitsToml, OverrideToml, PluginToml, TOP_LEVEL_KEYS, fields_of,
-};
+use crate::schema::{EnvironmentToml, LimitsToml, OverrideToml, PluginToml, TOP_LEVEL_KEYS, fields_of};
 use crate::units::{Limits, parse_memory, parse_time};
 
 /// The only registry version this crate reads.
@@ -44,10 +42,7 @@ pub(crate) fn parse(text: &str, origin: &Path) -> Result<Registry, RegistryError
         Some(registry) if diagnostics.is_empty() => Ok(registry),
         _ => {
             diagnostics.sort_by_key(|d| (d.location.line, d.location.column));
-            Err(RegistryError::Invalid {
-                path: origin.to_path_buf(),
-                diagnostics,
-            })
+            Err(RegistryError::Invalid { path: origin.to_path_buf(), diagnostics })
         }
     }
 }
@@ -108,11 +103,7 @@ impl Checker<'_> {
                 }
             }
         }
-        Some(Registry {
-            path: origin.to_path_buf(),
-            plugins: known.decls,
-            environments,
-        })
+        Some(Registry { path: origin.to_path_buf(), plugins: known.decls, environments })
     }
 
     /// The version probe: `version = 1` must be present before anything else
@@ -122,10 +113,7 @@ impl Checker<'_> {
             let start = root_span.start;
             self.error(
                 start..start,
-                format!(
-                    "{} has no `version`; add `version = 1` as its first line",
-                    self.file_name
-                ),
+                format!("{} has no `version`; add `version = 1` as its first line", self.file_name),
             );
             return None;
         };
@@ -156,22 +144,14 @@ impl Checker<'_> {
     }
 
     /// `root[key]` as a table of named tables, or an error if it is not one.
-    fn table_of<'t, 'i>(
-        &mut self,
-        root: &'t DeTable<'i>,
-        key: &str,
-        what: &str,
-    ) -> Option<&'t DeTable<'i>> {
+    fn table_of<'t, 'i>(&mut self, root: &'t DeTable<'i>, key: &str, what: &str) -> Option<&'t DeTable<'i>> {
         let value = root.get(key)?;
         match value.get_ref().as_table() {
             Some(table) => Some(table),
             None => {
                 self.error(
                     value.span(),
-                    format!(
-                        "`{key}` must be a table of {what}, found a {}",
-                        value.get_ref().type_str()
-                    ),
+                    format!("`{key}` must be a table of {what}, found a {}", value.get_ref().type_str()),
                 );
                 None
             }
@@ -189,13 +169,7 @@ impl Checker<'_> {
             Some(s) => (format!("; did you mean `{s}`?"), ""),
             None => (String::new(), note),
         };
-        self.error(
-            key.span(),
-            format!(
-                "unknown key `{name}` {place}; expected one of: {}{hint}{note}",
-                join(allowed)
-            ),
-        );
+        self.error(key.span(), format!("unknown key `{name}` {place}; expected one of: {}{hint}{note}", join(allowed)));
         false
     }
 
@@ -207,10 +181,7 @@ impl Checker<'_> {
         if allowed.contains(&"config") {
             let mut config = path.to_vec();
             config.push("config");
-            note = format!(
-                "; settings for the plugin itself go under {}",
-                table_path(&config)
-            );
+            note = format!("; settings for the plugin itself go under {}", table_path(&config));
         }
         let unknown: Vec<String> = table
             .iter()
@@ -234,11 +205,7 @@ impl Checker<'_> {
         let DeValue::Table(table) = value.get_mut() else {
             self.error(
                 value.span(),
-                format!(
-                    "{} must be a table, found a {}",
-                    table_path(path),
-                    value.get_ref().type_str()
-                ),
+                format!("{} must be a table, found a {}", table_path(path), value.get_ref().type_str()),
             );
             return None;
         };
@@ -256,11 +223,7 @@ impl Checker<'_> {
                 let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                 let message = match field {
                     Some(field) => {
-                        format!(
-                            "`{field}` in {}: {}",
-                            table_path(&keys),
-                            err.message().trim_end()
-                        )
+                        format!("`{field}` in {}: {}", table_path(&keys), err.message().trim_end())
                     }
                     None => format!("{}: {}", table_path(&keys), err.message().trim_end()),
                 };
@@ -276,10 +239,7 @@ impl Checker<'_> {
         let name = match PluginName::new(raw_name) {
             Ok(name) => Some(name),
             Err(err) => {
-                self.error(
-                    key.span(),
-                    format!("invalid plugin name `{raw_name}`: {}", err.reason),
-                );
+                self.error(key.span(), format!("invalid plugin name `{raw_name}`: {}", err.reason));
                 None
             }
         };
@@ -311,34 +271,24 @@ impl Checker<'_> {
         known.kinds.insert(raw_name.to_owned(), kind);
 
         let source = self.source(&raw, &here, raw_name, key);
-        let sha256 = raw
-            .sha256
-            .as_ref()
-            .and_then(|s| match s.get_ref().parse::<Digest>() {
-                Ok(digest) => Some(digest),
-                Err(err) => {
-                    self.error(s.span(), err.to_string());
-                    None
-                }
-            });
+        let sha256 = raw.sha256.as_ref().and_then(|s| match s.get_ref().parse::<Digest>() {
+            Ok(digest) => Some(digest),
+            Err(err) => {
+                self.error(s.span(), err.to_string());
+                None
+            }
+        });
         let capabilities = self.capabilities(raw.capabilities.as_deref().unwrap_or(&[]), kind);
         let allow_hosts = self.allow_hosts(raw.allow_hosts.as_ref());
         let mut ok = name.is_some() && source.is_some() && capabilities.is_some();
         ok &= raw.sha256.is_none() || sha256.is_some();
         if let (Some(caps), Some(hosts)) = (&capabilities, &allow_hosts) {
-            ok &= self.check_http(
-                caps,
-                hosts,
-                raw.allow_hosts.as_ref(),
-                &raw.capabilities,
-                &here,
-            );
+            ok &= self.check_http(caps, hosts, raw.allow_hosts.as_ref(), &raw.capabilities, &here);
         }
         let limits = kind.and_then(|k| self.limits(raw.limits.as_ref(), Limits::default_for(k)));
         let config = self.config(raw.config.as_ref());
 
-        if let (true, Some(name), Some(kind), Some(source), Some(capabilities)) =
-            (ok, name, kind, source, capabilities)
+        if let (true, Some(name), Some(kind), Some(source), Some(capabilities)) = (ok, name, kind, source, capabilities)
             && let (Some(allow_hosts), Some(limits), Some(config)) = (allow_hosts, limits, config)
         {
             let decl = PluginDecl {
@@ -351,28 +301,17 @@ impl Checker<'_> {
                 limits,
                 config,
                 location: self.map.location(key.span().start),
-                sha256_location: raw
-                    .sha256
-                    .as_ref()
-                    .map(|s| self.map.location(s.span().start)),
+                sha256_location: raw.sha256.as_ref().map(|s| self.map.location(s.span().start)),
             };
             known.decls.insert(name, decl);
         }
     }
 
-    fn source(
-        &mut self,
-        raw: &PluginToml,
-        here: &str,
-        name: &str,
-        key: &Key<'_>,
-    ) -> Option<Source> {
+    fn source(&mut self, raw: &PluginToml, here: &str, name: &str, key: &Key<'_>) -> Option<Source> {
         let Some(source) = &raw.source else {
             self.error(
                 key.span(),
-                format!(
-                    "{here} has no `source`; add `source = \"builtin:NAME\"` or the path of a .wasm component"
-                ),
+                format!("{here} has no `source`; add `source = \"builtin:NAME\"` or the path of a .wasm component"),
             );
             return None;
         };
@@ -381,19 +320,13 @@ impl Checker<'_> {
             return match validate_name(builtin) {
                 Ok(()) => Some(Source::Builtin(builtin.to_owned())),
                 Err(err) => {
-                    self.error(
-                        source.span(),
-                        format!("invalid builtin `{builtin}`: {}", err.reason),
-                    );
+                    self.error(source.span(), format!("invalid builtin `{builtin}`: {}", err.reason));
                     None
                 }
             };
         }
         if text.is_empty() {
-            self.error(
-                source.span(),
-                "`source` is empty; write `builtin:NAME` or the path of a .wasm component",
-            );
+            self.error(source.span(), "`source` is empty; write `builtin:NAME` or the path of a .wasm component");
             return None;
         }
         if text.contains("://") {
@@ -418,24 +351,14 @@ impl Checker<'_> {
     }
 
     /// Parses a `capabilities` list; the result always includes log and clock.
-    fn capabilities(
-        &mut self,
-        list: &[Spanned<String>],
-        kind: Option<PluginKind>,
-    ) -> Option<BTreeSet<Capability>> {
-        let mut set: BTreeSet<Capability> = Capability::ALL
-            .into_iter()
-            .filter(|c| c.is_ambient())
-            .collect();
+    fn capabilities(&mut self, list: &[Spanned<String>], kind: Option<PluginKind>) -> Option<BTreeSet<Capability>> {
+        let mut set: BTreeSet<Capability> = Capability::ALL.into_iter().filter(|c| c.is_ambient()).collect();
         let mut listed = BTreeSet::new();
         let mut ok = true;
         for item in list {
             match item.get_ref().parse::<Capability>() {
                 Ok(cap) if !listed.insert(cap) => {
-                    self.error(
-                        item.span(),
-                        format!("capability `{cap}` is listed twice; remove one"),
-                    );
+                    self.error(item.span(), format!("capability `{cap}` is listed twice; remove one"));
                     ok = false;
                 }
                 Ok(cap) => match kind {
@@ -462,10 +385,7 @@ impl Checker<'_> {
         ok.then_some(set)
     }
 
-    fn allow_hosts(
-        &mut self,
-        hosts: Option<&Spanned<Vec<Spanned<String>>>>,
-    ) -> Option<Vec<String>> {
+    fn allow_hosts(&mut self, hosts: Option<&Spanned<Vec<Spanned<String>>>>) -> Option<Vec<String>> {
         let Some(hosts) = hosts else {
             return Some(Vec::new());
         };
@@ -476,20 +396,11 @@ impl Checker<'_> {
                 self.error(host.span(), message);
                 ok = false;
             } else if !seen.insert(host.get_ref().as_str()) {
-                self.error(
-                    host.span(),
-                    format!("host {:?} is listed twice; remove one", host.get_ref()),
-                );
+                self.error(host.span(), format!("host {:?} is listed twice; remove one", host.get_ref()));
                 ok = false;
             }
         }
-        ok.then(|| {
-            hosts
-                .get_ref()
-                .iter()
-                .map(|h| h.get_ref().clone())
-                .collect()
-        })
+        ok.then(|| hosts.get_ref().iter().map(|h| h.get_ref().clone()).collect())
     }
 
     /// `allow-hosts` only with `http`, and `http` only with some hosts.
@@ -581,20 +492,12 @@ impl Checker<'_> {
         }
     }
 
-    fn environment(
-        &mut self,
-        key: &Key<'_>,
-        value: &Value<'_>,
-        known: &Known,
-    ) -> Option<Environment> {
+    fn environment(&mut self, key: &Key<'_>, value: &Value<'_>, known: &Known) -> Option<Environment> {
         let raw_name: &str = key.get_ref();
         let name = match EnvName::new(raw_name) {
             Ok(name) => Some(name),
             Err(err) => {
-                self.error(
-                    key.span(),
-                    format!("invalid environment name `{raw_name}`: {}", err.reason),
-                );
+                self.error(key.span(), format!("invalid environment name `{raw_name}`: {}", err.reason));
                 None
             }
         };
@@ -614,34 +517,11 @@ impl Checker<'_> {
         let raw = self.typed::<EnvironmentToml>(&value, &path)?;
         let here = table_path(&path);
 
-        let platform = self.required(
-            &raw.platform,
-            key,
-            &here,
-            "platform",
-            PluginKind::Platform,
-            known,
-        );
-        let strategy = self.required(
-            &raw.strategy,
-            key,
-            &here,
-            "strategy",
-            PluginKind::Strategy,
-            known,
-        );
-        let health = self.references(
-            &raw.health_policies,
-            "health-policies",
-            PluginKind::HealthPolicy,
-            known,
-        );
-        let admission = self.references(
-            &raw.admission_policies,
-            "admission-policies",
-            PluginKind::AdmissionPolicy,
-            known,
-        );
+        let platform = self.required(&raw.platform, key, &here, "platform", PluginKind::Platform, known);
+        let strategy = self.required(&raw.strategy, key, &here, "strategy", PluginKind::Strategy, known);
+        let health = self.references(&raw.health_policies, "health-policies", PluginKind::HealthPolicy, known);
+        let admission =
+            self.references(&raw.admission_policies, "admission-policies", PluginKind::AdmissionPolicy, known);
 
         let mut ok = true;
         let mut router_addresses = Vec::new();
@@ -671,14 +551,8 @@ impl Checker<'_> {
             }
         }
 
-        let (
-            Some(name),
-            Some(platform),
-            Some(strategy),
-            Some(health_policies),
-            Some(admission_policies),
-            true,
-        ) = (name, platform, strategy, health, admission, ok)
+        let (Some(name), Some(platform), Some(strategy), Some(health_policies), Some(admission_policies), true) =
+            (name, platform, strategy, health, admission, ok)
         else {
             return None;
         };
@@ -734,10 +608,7 @@ impl Checker<'_> {
             if !seen.insert(item.get_ref().as_str()) {
                 self.error(
                     item.span(),
-                    format!(
-                        "plugin `{}` is listed twice in `{field}`; remove one",
-                        item.get_ref()
-                    ),
+                    format!("plugin `{}` is listed twice in `{field}`; remove one", item.get_ref()),
                 );
                 ok = false;
             } else if let Some(name) = self.reference(item, field, kind, known) {
@@ -798,10 +669,7 @@ impl Checker<'_> {
         if !known.kinds.contains_key(target) {
             self.error(
                 plugin.span(),
-                format!(
-                    "{here} overrides unknown plugin `{target}`; declared plugins: {}",
-                    join(known.kinds.keys())
-                ),
+                format!("{here} overrides unknown plugin `{target}`; declared plugins: {}", join(known.kinds.keys())),
             );
             return None;
         }
@@ -846,25 +714,10 @@ impl Checker<'_> {
         let effective_caps = capabilities.as_ref().unwrap_or(&decl.capabilities);
         let effective_hosts = allow_hosts.as_deref().unwrap_or(&decl.allow_hosts);
         let caps_list = raw.capabilities.as_ref().map(|l| l.get_ref().clone());
-        if !self.check_http(
-            effective_caps,
-            effective_hosts,
-            raw.allow_hosts.as_ref(),
-            &caps_list,
-            &here,
-        ) {
+        if !self.check_http(effective_caps, effective_hosts, raw.allow_hosts.as_ref(), &caps_list, &here) {
             return None;
         }
-        Some(Some((
-            decl.name.clone(),
-            PluginOverride {
-                config,
-                capabilities,
-                allow_hosts,
-                memory_bytes,
-                time,
-            },
-        )))
+        Some(Some((decl.name.clone(), PluginOverride { config, capabilities, allow_hosts, memory_bytes, time })))
     }
 }
 
@@ -888,11 +741,8 @@ fn strip_override_keys<'i>(value: &Value<'i>) -> Value<'i> {
 }
 
 fn retain_keys(table: &mut DeTable<'_>, allowed: &[&str]) {
-    let unknown: Vec<String> = table
-        .iter()
-        .map(|(k, _)| k.get_ref().to_string())
-        .filter(|k| !allowed.contains(&k.as_str()))
-        .collect();
+    let unknown: Vec<String> =
+        table.iter().map(|(k, _)| k.get_ref().to_string()).filter(|k| !allowed.contains(&k.as_str())).collect();
     for key in unknown {
         table.remove(key.as_str());
     }
@@ -900,12 +750,8 @@ fn retain_keys(table: &mut DeTable<'_>, allowed: &[&str]) {
 
 /// "declared platform plugins: a, b" or a hint to declare one.
 fn candidates(known: &Known, kind: PluginKind) -> String {
-    let names: Vec<&str> = known
-        .kinds
-        .iter()
-        .filter(|(_, k)| **k == Some(kind))
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let names: Vec<&str> =
+        known.kinds.iter().filter(|(_, k)| **k == Some(kind)).map(|(name, _)| name.as_str()).collect();
     if names.is_empty() {
         format!("no {kind} plugin is declared yet")
     } else {
@@ -935,14 +781,8 @@ pub(crate) fn table_path(parts: &[&str]) -> String {
     let parts: Vec<String> = parts
         .iter()
         .map(|p| {
-            let bare = !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if bare {
-                (*p).to_owned()
-            } else {
-                format!("{p:?}")
-            }
+            let bare = !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if bare { (*p).to_owned() } else { format!("{p:?}") }
         })
         .collect();
     format!("[{}]", parts.join("."))
@@ -952,12 +792,7 @@ pub(crate) fn table_path(parts: &[&str]) -> String {
 /// `plugins`, or any allowed key within two edits.
 fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let normal = key.to_ascii_lowercase().replace('_', "-");
-    allowed
-        .iter()
-        .map(|a| (edit_distance(&normal, a), *a))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, a)| a)
+    allowed.iter().map(|a| (edit_distance(&normal, a), *a)).filter(|(d, _)| *d <= 2).min().map(|(_, a)| a)
 }
 
 /// Levenshtein distance, by characters.
@@ -989,23 +824,17 @@ fn validate_host(entry: &str) -> Result<(), String> {
         return Err(format!("invalid port in host {entry:?}; {hint}"));
     }
     if host.contains("://") || host.contains('/') {
-        return Err(format!(
-            "host {entry:?} must be a host name, not a URL; {hint}"
-        ));
+        return Err(format!("host {entry:?} must be a host name, not a URL; {hint}"));
     }
     if host.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err(format!(
-            "host {entry:?} must be lowercase; write {:?}",
-            entry.to_ascii_lowercase()
-        ));
+        return Err(format!("host {entry:?} must be lowercase; write {:?}", entry.to_ascii_lowercase()));
     }
     let name = host.strip_prefix("*.").unwrap_or(host);
     let valid_label = |l: &str| {
         !l.is_empty()
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && l.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     };
     if name.is_empty() || !name.split('.').all(valid_label) {
         return Err(format!("invalid host {entry:?}; {hint}"));
@@ -1016,10 +845,7 @@ fn validate_host(entry: &str) -> Result<(), String> {
 /// A TOML table as a JSON object; fails on NaN and infinite floats, which
 /// JSON cannot represent.
 pub(crate) fn table_to_json(table: &toml::Table) -> Result<JsonObject, String> {
-    table
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), value_to_json(k, v)?)))
-        .collect()
+    table.iter().map(|(k, v)| Ok((k.clone(), value_to_json(k, v)?))).collect()
 }
 
 fn value_to_json(key: &str, value: &toml::Value) -> Result<serde_json::Value, String> {
@@ -1032,12 +858,7 @@ fn value_to_json(key: &str, value: &toml::Value) -> Result<serde_json::Value, St
         })?,
         toml::Value::Boolean(b) => J::Bool(*b),
         toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(items) => J::Array(
-            items
-                .iter()
-                .map(|v| value_to_json(key, v))
-                .collect::<Result<_, _>>()?,
-        ),
+        toml::Value::Array(items) => J::Array(items.iter().map(|v| value_to_json(key, v)).collect::<Result<_, _>>()?),
         toml::Value::Table(t) => J::Object(table_to_json(t)?),
     })
 }
@@ -1048,17 +869,10 @@ mod tests {
 
     #[test]
     fn hosts() {
-        for ok in [
-            "prometheus.internal",
-            "api.example.com:443",
-            "*.example.com",
-            "10.0.0.1:9090",
-        ] {
+        for ok in ["prometheus.internal", "api.example.com:443", "*.example.com", "10.0.0.1:9090"] {
             assert!(validate_host(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "", "http://x", "x:0", "x:99999", "-a.com", "a..b", "Api.com", "*.", "a b",
-        ] {
+        for bad in ["", "http://x", "x:0", "x:99999", "-a.com", "a..b", "Api.com", "*.", "a b"] {
             assert!(validate_host(bad).is_err(), "{bad:?}");
         }
     }
@@ -1074,10 +888,7 @@ mod tests {
         assert_eq!(suggest("max_surge", &["max-surge"]), Some("max-surge"));
         assert_eq!(suggest("plugin", &["plugins"]), Some("plugins"));
         assert_eq!(suggest("Kind", &["kind"]), Some("kind"));
-        assert_eq!(
-            suggest("capabilites", &["kind", "capabilities"]),
-            Some("capabilities")
-        );
+        assert_eq!(suggest("capabilites", &["kind", "capabilities"]), Some("capabilities"));
         assert_eq!(suggest("zzz", &["kind"]), None);
     }
 }

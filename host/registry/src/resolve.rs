@@ -71,9 +71,7 @@ pub enum ResolveError {
     },
     /// The environment names a plugin that is not declared. `Registry::load`
     /// rejects this; it can only happen with a `Registry` built by hand.
-    #[error(
-        "environment `{environment}` uses plugin `{plugin}`, which the registry does not declare"
-    )]
+    #[error("environment `{environment}` uses plugin `{plugin}`, which the registry does not declare")]
     UnknownPlugin {
         /// The environment.
         environment: EnvName,
@@ -99,23 +97,16 @@ pub struct UngrantedCapability {
 impl Registry {
     /// The environment `name` with each plugin it uses resolved.
     pub fn environment(&self, name: &str) -> Result<ResolvedEnvironment, ResolveError> {
-        let env = self
-            .environments
-            .get(name)
-            .ok_or_else(|| ResolveError::UnknownEnvironment {
-                name: name.to_owned(),
-                known: self.environments.keys().map(|n| n.to_string()).collect(),
-                registry_path: self.path.clone(),
-            })?;
+        let env = self.environments.get(name).ok_or_else(|| ResolveError::UnknownEnvironment {
+            name: name.to_owned(),
+            known: self.environments.keys().map(|n| n.to_string()).collect(),
+            registry_path: self.path.clone(),
+        })?;
         let resolve = |plugin: &PluginName| {
             self.resolve_in(env, plugin)
-                .ok_or_else(|| ResolveError::UnknownPlugin {
-                    environment: env.name.clone(),
-                    plugin: plugin.clone(),
-                })
+                .ok_or_else(|| ResolveError::UnknownPlugin { environment: env.name.clone(), plugin: plugin.clone() })
         };
-        let resolve_all =
-            |names: &[PluginName]| names.iter().map(resolve).collect::<Result<Vec<_>, _>>();
+        let resolve_all = |names: &[PluginName]| names.iter().map(resolve).collect::<Result<Vec<_>, _>>();
         Ok(ResolvedEnvironment {
             name: env.name.clone(),
             labels: env.labels.clone(),
@@ -144,9 +135,7 @@ impl Registry {
             merge_config(&mut config, overlay);
         }
         let limits = Limits {
-            memory_bytes: over
-                .and_then(|o| o.memory_bytes)
-                .unwrap_or(decl.limits.memory_bytes),
+            memory_bytes: over.and_then(|o| o.memory_bytes).unwrap_or(decl.limits.memory_bytes),
             time: over.and_then(|o| o.time).unwrap_or(decl.limits.time),
         };
         let capabilities = over.and_then(|o| o.capabilities.clone());
@@ -158,9 +147,7 @@ impl Registry {
             sha256: decl.sha256,
             capabilities_overridden: capabilities.is_some(),
             capabilities: capabilities.unwrap_or_else(|| decl.capabilities.clone()),
-            allow_hosts: over
-                .and_then(|o| o.allow_hosts.clone())
-                .unwrap_or_else(|| decl.allow_hosts.clone()),
+            allow_hosts: over.and_then(|o| o.allow_hosts.clone()).unwrap_or_else(|| decl.allow_hosts.clone()),
             limits,
             config,
             registry_path: self.path.clone(),
@@ -181,10 +168,7 @@ impl ResolvedPlugin {
 
     /// Checks a component's capability imports against the grant; the error
     /// names the first ungranted one and says where to grant it.
-    pub fn check_imports(
-        &self,
-        imports: impl IntoIterator<Item = Capability>,
-    ) -> Result<(), UngrantedCapability> {
+    pub fn check_imports(&self, imports: impl IntoIterator<Item = Capability>) -> Result<(), UngrantedCapability> {
         match imports.into_iter().find(|c| !self.grants(*c)) {
             None => Ok(()),
             Some(capability) => Err(UngrantedCapability {
@@ -202,9 +186,8 @@ impl ResolvedPlugin {
     /// in [plugins.canary] in registry.toml".
     pub fn ungranted_message(&self, capability: Capability) -> String {
         let (plugin, env, file) = (&self.name, &self.environment, self.registry_path.display());
-        let head = format!(
-            "plugin `{plugin}` imports capability `{capability}`, which environment `{env}` does not grant it"
-        );
+        let head =
+            format!("plugin `{plugin}` imports capability `{capability}`, which environment `{env}` does not grant it");
         if !self.kind.can_import(capability) {
             return format!(
                 "{head}; a {} plugin may import only log and clock, so this component does not implement the `{}` world correctly",
@@ -220,11 +203,8 @@ impl ResolvedPlugin {
                 "add \"{capability}\" to `capabilities` in {env_table} (and in {base} if it is not there; an environment can only narrow a plugin's grant)"
             ),
         };
-        let hosts = if capability == Capability::Http {
-            " and list the hosts it may call in `allow-hosts`"
-        } else {
-            ""
-        };
+        let hosts =
+            if capability == Capability::Http { " and list the hosts it may call in `allow-hosts`" } else { "" };
         format!("{head}; {fix}{hosts} in {file}")
     }
 }
@@ -234,9 +214,7 @@ impl ResolvedPlugin {
 pub fn merge_config(base: &mut JsonObject, overlay: &JsonObject) {
     for (key, value) in overlay {
         match (base.get_mut(key), value) {
-            (Some(serde_json::Value::Object(b)), serde_json::Value::Object(o)) => {
-                merge_config(b, o)
-            }
+            (Some(serde_json::Value::Object(b)), serde_json::Value::Object(o)) => merge_config(b, o),
             _ => {
                 base.insert(key.clone(), value.clone());
             }

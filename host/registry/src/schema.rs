@@ -117,20 +117,9 @@ mod tests {
     fn field_lists_are_kebab_case() {
         assert_eq!(
             fields_of::<PluginToml>(),
-            [
-                "kind",
-                "source",
-                "sha256",
-                "capabilities",
-                "allow-hosts",
-                "limits",
-                "config"
-            ]
+            ["kind", "source", "sha256", "capabilities", "allow-hosts", "limits", "config"]
         );
         assert_eq!(fields_of::<LimitsToml>(), ["memory", "time"]);
-        assert_eq!(
-            fields_of::<OverrideToml>(),
-            ["config", "capabilities", "allow-hosts", "limits"]
-        );
+        assert_eq!(fields_of::<OverrideToml>(), ["config", "capabilities", "allow-hosts", "limits"]);
     }
 }

@@ -30,19 +30,11 @@ impl Limits {
             PluginKind::Platform => Duration::from_secs(10),
             _ => Duration::from_millis(100),
         };
-        Self {
-            memory_bytes: DEFAULT_MEMORY_BYTES,
-            time,
-        }
+        Self { memory_bytes: DEFAULT_MEMORY_BYTES, time }
     }
 }
 
-const SIZE_UNITS: &[(&str, u64)] = &[
-    ("GiB", 1024 * 1024 * 1024),
-    ("MiB", 1024 * 1024),
-    ("KiB", 1024),
-    ("B", 1),
-];
+const SIZE_UNITS: &[(&str, u64)] = &[("GiB", 1024 * 1024 * 1024), ("MiB", 1024 * 1024), ("KiB", 1024), ("B", 1)];
 
 /// Parses a memory size such as `64MiB` (units `B`, `KiB`, `MiB`, `GiB`) and
 /// checks it lies in 64KiB..=1GiB. The error is a complete sentence.
@@ -61,9 +53,9 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
             _ if unit.is_empty() => {
                 format!("memory size {text:?} has no unit; write e.g. \"{text}MiB\" {units}")
             }
-            Some(binary) => format!(
-                "unknown memory unit {unit:?} in {text:?}; did you mean \"{digits}{binary}\"? {units}"
-            ),
+            Some(binary) => {
+                format!("unknown memory unit {unit:?} in {text:?}; did you mean \"{digits}{binary}\"? {units}")
+            }
             None => format!("unknown memory unit {unit:?} in {text:?}; {hint}"),
         });
     };
@@ -71,14 +63,10 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("invalid memory size {text:?}; {hint}"))?;
     if bytes > MAX_MEMORY_BYTES {
-        return Err(format!(
-            "memory limit {text} is over the maximum of 1GiB; lower it to at most \"1GiB\""
-        ));
+        return Err(format!("memory limit {text} is over the maximum of 1GiB; lower it to at most \"1GiB\""));
     }
     if bytes < MIN_MEMORY_BYTES {
-        return Err(format!(
-            "memory limit {text} is below one wasm page (64KiB); raise it to at least \"64KiB\""
-        ));
+        return Err(format!("memory limit {text} is below one wasm page (64KiB); raise it to at least \"64KiB\""));
     }
     Ok(bytes)
 }
@@ -93,22 +81,16 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs,
         "" => return Err(format!("time limit {text:?} has no unit; {hint}")),
         "m" | "min" => {
-            let seconds = parse_u64(digits)
-                .and_then(|n| n.checked_mul(60))
-                .unwrap_or(60);
+            let seconds = parse_u64(digits).and_then(|n| n.checked_mul(60)).unwrap_or(60);
             return Err(format!(
                 "unknown time unit {unit:?} in {text:?}; the largest unit is s, so write \"{seconds}s\" (units: ms, s)"
             ));
         }
         _ => return Err(format!("unknown time unit {unit:?} in {text:?}; {hint}")),
     };
-    let time = parse_u64(digits)
-        .map(to_duration)
-        .ok_or_else(|| format!("invalid time limit {text:?}; {hint}"))?;
+    let time = parse_u64(digits).map(to_duration).ok_or_else(|| format!("invalid time limit {text:?}; {hint}"))?;
     if time > MAX_TIME {
-        return Err(format!(
-            "time limit {text} is over the maximum of 60s; lower it to at most \"60s\""
-        ));
+        return Err(format!("time limit {text} is over the maximum of 60s; lower it to at most \"60s\""));
     }
     if time.is_zero() {
         return Err(format!("time limit {text} is zero; {hint}"));
@@ -118,9 +100,7 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
 
 /// Splits `"64MiB"` into `("64", "MiB")`.
 fn split_number(text: &str) -> (&str, &str) {
-    let end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
     text.split_at(end)
 }
 
@@ -145,22 +125,10 @@ mod tests {
 
     #[test]
     fn memory_errors() {
-        assert!(
-            parse_memory("64MB")
-                .unwrap_err()
-                .contains("did you mean \"64MiB\"")
-        );
+        assert!(parse_memory("64MB").unwrap_err().contains("did you mean \"64MiB\""));
         assert!(parse_memory("64").unwrap_err().contains("no unit"));
-        assert!(
-            parse_memory("2GiB")
-                .unwrap_err()
-                .contains("over the maximum")
-        );
-        assert!(
-            parse_memory("1KiB")
-                .unwrap_err()
-                .contains("below one wasm page")
-        );
+        assert!(parse_memory("2GiB").unwrap_err().contains("over the maximum"));
+        assert!(parse_memory("1KiB").unwrap_err().contains("below one wasm page"));
         assert!(parse_memory("MiB").is_err());
         assert!(parse_memory("-1MiB").is_err());
         assert!(parse_memory("1.5MiB").is_err());
@@ -188,13 +156,7 @@ mod tests {
 
     #[test]
     fn defaults_depend_on_kind() {
-        assert_eq!(
-            Limits::default_for(PluginKind::Strategy).time,
-            Duration::from_millis(100)
-        );
-        assert_eq!(
-            Limits::default_for(PluginKind::Platform).time,
-            Duration::from_secs(10)
-        );
+        assert_eq!(Limits::default_for(PluginKind::Strategy).time, Duration::from_millis(100));
+        assert_eq!(Limits::default_for(PluginKind::Platform).time, Duration::from_secs(10));
     }
 }

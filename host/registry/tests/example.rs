@@ -47,16 +47,8 @@ fn production_is_stricter() {
 
     let staging = registry.environment("staging").unwrap();
     assert_eq!(staging.strategy.config["max-surge"], json!("25%"));
-    assert_eq!(
-        staging.health_policies[0].limits.time,
-        Duration::from_millis(100)
-    );
-    assert!(
-        staging
-            .platform
-            .check_imports([Capability::Process, Capability::Log])
-            .is_ok()
-    );
+    assert_eq!(staging.health_policies[0].limits.time, Duration::from_millis(100));
+    assert!(staging.platform.check_imports([Capability::Process, Capability::Log]).is_ok());
 
     let err = registry.environment("prod").unwrap_err().to_string();
     assert!(err.contains("unknown environment `prod`"), "{err}");

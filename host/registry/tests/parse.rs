@@ -72,10 +72,7 @@ fn complete_registry() {
     let registry = parse(&complete());
     let canary = registry.plugin("canary").unwrap();
     assert_eq!(canary.kind, PluginKind::Strategy);
-    assert_eq!(
-        canary.source,
-        Source::Path(Path::new("conf/plugins/canary.wasm").into())
-    );
+    assert_eq!(canary.source, Source::Path(Path::new("conf/plugins/canary.wasm").into()));
     assert_eq!(canary.sha256, Some(EMPTY_SHA.parse::<Digest>().unwrap()));
     assert_eq!(canary.sha256_location.as_ref().unwrap().line, 7);
     assert_eq!(canary.location.to_string(), "conf/registry.toml:4:10");
@@ -87,12 +84,7 @@ fn complete_registry() {
     assert_eq!(nomad.limits.time, Duration::from_secs(10));
     assert_eq!(
         nomad.capabilities.iter().copied().collect::<Vec<_>>(),
-        [
-            Capability::Log,
-            Capability::Clock,
-            Capability::Process,
-            Capability::Http
-        ]
+        [Capability::Log, Capability::Clock, Capability::Process, Capability::Http]
     );
 }
 
@@ -116,10 +108,7 @@ fn environment_overrides_apply() {
 
     let staging = registry.environment("staging").unwrap();
     assert!(staging.platform.grants(Capability::Process));
-    assert_eq!(
-        staging.platform.allow_hosts,
-        ["nomad.staging.internal:4646"]
-    );
+    assert_eq!(staging.platform.allow_hosts, ["nomad.staging.internal:4646"]);
 
     let other = registry.resolve_plugin("prod", "slo").unwrap();
     assert_eq!(other.kind, PluginKind::HealthPolicy);
@@ -130,10 +119,7 @@ fn environment_overrides_apply() {
 fn ungranted_imports_say_where_to_grant() {
     let registry = parse(&complete());
     let prod = registry.environment("prod").unwrap();
-    let err = prod
-        .platform
-        .check_imports([Capability::Log, Capability::Process])
-        .unwrap_err();
+    let err = prod.platform.check_imports([Capability::Log, Capability::Process]).unwrap_err();
     assert_eq!(err.capability, Capability::Process);
     assert_eq!(
         err.to_string(),
@@ -143,24 +129,15 @@ fn ungranted_imports_say_where_to_grant() {
     );
 
     let staging = registry.environment("staging").unwrap();
-    let err = staging
-        .platform
-        .check_imports([Capability::Docker])
-        .unwrap_err();
+    let err = staging.platform.check_imports([Capability::Docker]).unwrap_err();
     assert_eq!(
         err.to_string(),
         "plugin `nomad` imports capability `docker`, which environment `staging` does not grant it; \
          add \"docker\" to `capabilities` in [plugins.nomad] in conf/registry.toml"
     );
 
-    let err = staging
-        .strategy
-        .check_imports([Capability::Http])
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("a strategy plugin may import only log and clock")
-    );
+    let err = staging.strategy.check_imports([Capability::Http]).unwrap_err();
+    assert!(err.to_string().contains("a strategy plugin may import only log and clock"));
 }
 
 #[test]
@@ -173,10 +150,7 @@ fn minimal_registry_is_empty() {
 fn io_errors_name_the_file() {
     let err = Registry::load(Path::new("does/not/exist.toml")).unwrap_err();
     assert!(matches!(err, RegistryError::Io { .. }));
-    assert!(
-        err.to_string()
-            .starts_with("cannot read registry does/not/exist.toml: ")
-    );
+    assert!(err.to_string().starts_with("cannot read registry does/not/exist.toml: "));
     assert!(err.diagnostics().is_empty());
 }
 

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hoist_router::{RevisionRoute, Router};
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -35,7 +35,10 @@ fn main() -> Result<()> {
     let connections: u64 = env_or("BENCH_CONNECTIONS", 32);
     let proxy_threads: usize = env_or("BENCH_PROXY_THREADS", 1);
     let tool = if on_path("wrk") { Tool::Wrk } else { Tool::Builtin };
-    println!("# load: {} with {connections} keep-alive connections, {seconds} s per target after a 1 s warm-up", tool.name());
+    println!(
+        "# load: {} with {connections} keep-alive connections, {seconds} s per target after a 1 s warm-up",
+        tool.name()
+    );
     println!("# proxies: {proxy_threads} thread(s)/worker(s) each; backend: hyper, 1 thread, 200 \"ok\"");
 
     let backend_rt = runtime(1)?;
@@ -110,8 +113,9 @@ fn runtime(threads: usize) -> Result<tokio::runtime::Runtime> {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).chain([PathBuf::from("/usr/sbin")]).any(|dir| dir.join(program).is_file())
+    })
 }
 
 fn free_port() -> Result<u16> {
@@ -136,7 +140,8 @@ async fn start_backend() -> Result<SocketAddr> {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let _ = stream.set_nodelay(true);
-            let service = service_fn(|_req| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok")))) });
+            let service =
+                service_fn(|_req| async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok")))) });
             tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
         }
     });
@@ -151,7 +156,8 @@ fn start_nginx(scratch: &Path, port: u16, backend: SocketAddr, workers: usize) -
     let d = dir.display();
     // One process per worker needs a master; with one worker, run it as the
     // only process so killing our child stops everything.
-    let (master, workers_line) = if workers <= 1 { ("off", String::new()) } else { ("on", format!("worker_processes {workers};")) };
+    let (master, workers_line) =
+        if workers <= 1 { ("off", String::new()) } else { ("on", format!("worker_processes {workers};")) };
     let conf = format!(
         "daemon off; master_process {master}; {workers_line}
 pid {d}/nginx.pid; error_log {d}/error.log warn;
@@ -295,7 +301,9 @@ async fn builtin(addr: SocketAddr, connections: u64, seconds: u64) -> Result<Fig
             while Instant::now() < deadline {
                 let started = Instant::now();
                 sender.ready().await?;
-                let response = sender.send_request(Request::get("/").header("host", "bench").body(Full::<Bytes>::default())?).await?;
+                let response = sender
+                    .send_request(Request::get("/").header("host", "bench").body(Full::<Bytes>::default())?)
+                    .await?;
                 let ok = response.status().is_success();
                 response.into_body().collect().await?;
                 if !ok {

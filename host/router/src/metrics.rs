@@ -14,11 +14,8 @@ pub const BUCKETS: usize = 88;
 
 /// Upper bounds of the finite buckets in nanoseconds: 20 µs × 2^(k/4), so
 /// consecutive bounds are 19% apart and the last is about 72 s.
-static BOUNDS_NS: LazyLock<Vec<u64>> = LazyLock::new(|| {
-    (0..BUCKETS)
-        .map(|k| (20_000.0 * 2f64.powf(k as f64 / 4.0)).round() as u64)
-        .collect()
-});
+static BOUNDS_NS: LazyLock<Vec<u64>> =
+    LazyLock::new(|| (0..BUCKETS).map(|k| (20_000.0 * 2f64.powf(k as f64 / 4.0)).round() as u64).collect());
 
 /// Upper bounds of the finite buckets, in seconds (`le` in Prometheus terms).
 pub fn bucket_bounds_seconds() -> impl Iterator<Item = f64> {
@@ -111,7 +108,9 @@ impl RevisionMetrics {
 }
 
 enum Outcome {
-    Completed { is_5xx: bool },
+    Completed {
+        is_5xx: bool,
+    },
     /// Never reached a backend of this revision (retried elsewhere): not a request of it.
     Abandoned,
 }

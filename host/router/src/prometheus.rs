@@ -11,7 +11,12 @@ use crate::metrics::{Snapshot, bucket_bounds_seconds};
 pub fn render(snapshot: &Snapshot) -> String {
     let mut out = String::with_capacity(4096);
     let revs = &snapshot.revisions;
-    counter(&mut out, "hoist_requests_total", "Completed requests per revision.", revs.iter().map(|(r, s)| (r, s.requests)));
+    counter(
+        &mut out,
+        "hoist_requests_total",
+        "Completed requests per revision.",
+        revs.iter().map(|(r, s)| (r, s.requests)),
+    );
     counter(
         &mut out,
         "hoist_responses_5xx_total",

@@ -93,7 +93,10 @@ pub(crate) async fn handle(
         }
     };
     let Some((retry, in_flight)) = shared.acquire(Some(pick.backend)) else {
-        return Ok(bad_gateway(pick.metrics.start(), format!("could not connect to {}, and no other backend", pick.backend)));
+        return Ok(bad_gateway(
+            pick.metrics.start(),
+            format!("could not connect to {}, and no other backend", pick.backend),
+        ));
     };
     match forward(&shared, retry.backend, request, in_flight).await {
         Attempt::Done(response) => Ok(response),
@@ -109,7 +112,12 @@ enum Attempt {
     NotSent { request: Request<Incoming>, in_flight: InFlight },
 }
 
-async fn forward(shared: &Arc<Shared>, backend: SocketAddr, request: Request<Incoming>, mut in_flight: InFlight) -> Attempt {
+async fn forward(
+    shared: &Arc<Shared>,
+    backend: SocketAddr,
+    request: Request<Incoming>,
+    mut in_flight: InFlight,
+) -> Attempt {
     match shared.pool.send(backend, request).await {
         Ok(response) => {
             in_flight.set_status(response.status().as_u16());

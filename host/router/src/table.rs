@@ -96,10 +96,8 @@ impl Table {
             .collect();
         // A revision with weight but no backends gives its share to the
         // others, in proportion to their weights.
-        let effective: Vec<u32> = routes
-            .iter()
-            .map(|r| if r.backends.is_empty() { 0 } else { u32::from(r.weight) })
-            .collect();
+        let effective: Vec<u32> =
+            routes.iter().map(|r| if r.backends.is_empty() { 0 } else { u32::from(r.weight) }).collect();
         let schedule = smooth_weighted_order(&effective);
         Ok(Table { routes, schedule, next: AtomicUsize::new(0) })
     }
@@ -110,10 +108,7 @@ impl Table {
 
     /// Whether new requests can go to `revision` under this table.
     pub(crate) fn routable(&self, revision: &str) -> bool {
-        self.routes
-            .iter()
-            .enumerate()
-            .any(|(i, r)| r.revision == revision && self.schedule.contains(&i))
+        self.routes.iter().enumerate().any(|(i, r)| r.revision == revision && self.schedule.contains(&i))
     }
 
     pub(crate) fn backends(&self) -> impl Iterator<Item = SocketAddr> + '_ {
@@ -203,8 +198,11 @@ mod tests {
     #[test]
     fn weightless_and_backendless_revisions_get_nothing() {
         let m = Metrics::default();
-        let t = Table::build(vec![route("a", 60, &[]), route("b", 30, &[1]), route("c", 10, &[2]), route("d", 0, &[3])], &m)
-            .unwrap();
+        let t = Table::build(
+            vec![route("a", 60, &[]), route("b", 30, &[1]), route("c", 10, &[2]), route("d", 0, &[3])],
+            &m,
+        )
+        .unwrap();
         let mut counts = [0; 4];
         for _ in 0..400 {
             counts[t.pick().unwrap().route] += 1;
@@ -237,7 +235,10 @@ mod tests {
         let m = Metrics::default();
         let err = |routes| Table::build(routes, &m).err().unwrap();
         assert_eq!(err(vec![route("a", 50, &[1])]), TableError::WeightSum { sum: 50 });
-        assert_eq!(err(vec![route("a", 101, &[1])]), TableError::WeightOutOfRange { revision: "a".into(), weight: 101 });
+        assert_eq!(
+            err(vec![route("a", 101, &[1])]),
+            TableError::WeightOutOfRange { revision: "a".into(), weight: 101 }
+        );
         assert_eq!(
             err(vec![route("a", 50, &[1]), route("a", 50, &[1])]),
             TableError::DuplicateRevision { revision: "a".into() }

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hoist_router::{METRICS_PATH, RevisionRoute, Router};
+use http_body_util::Full;
 use hyper::Request;
 use support::{Backend, Client, LOOPBACK};
 
@@ -113,7 +113,13 @@ async fn zero_failed_requests_while_weights_backends_and_instances_change() {
 
     let failures = failures.lock().unwrap().clone();
     let ok = ok.load(Ordering::Relaxed);
-    assert!(failures.is_empty(), "{} failed of {}: {:?}", failures.len(), ok + failures.len() as u64, &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} failed of {}: {:?}",
+        failures.len(),
+        ok + failures.len() as u64,
+        &failures[..failures.len().min(5)]
+    );
     assert!(ok > 500, "too little load to prove anything: {ok} requests");
     let snap = router.snapshot();
     assert!(

@@ -58,7 +58,9 @@ impl From<EngineError> for ApiError {
             | EngineError::Traffic(_)
             | EngineError::Invalid(_) => StatusCode::BAD_REQUEST,
             EngineError::Locked { .. } | EngineError::Ended { .. } => StatusCode::CONFLICT,
-            EngineError::Halted(_) | EngineError::Store(_) | EngineError::Unreadable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            EngineError::Halted(_) | EngineError::Store(_) | EngineError::Unreadable { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         };
         ApiError(code, e.to_string())
     }
@@ -84,8 +86,17 @@ async fn deploy(State(s): State<Shared>, Json(body): Json<DeployBody>) -> Result
     Ok((StatusCode::CREATED, Json(rollout)).into_response())
 }
 
-async fn rollout(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let r = s.driver.engine.store.rollout(&id)?.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rollout `{id}`")))?;
+async fn rollout(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let r = s
+        .driver
+        .engine
+        .store
+        .rollout(&id)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rollout `{id}`")))?;
     let mut view = serde_json::to_value(&r).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     // A rollout Hoist cannot step (its store's disk full) says so.
     if let (Some(stuck), Some(obj)) = (s.driver.stuck(&id), view.as_object_mut()) {
@@ -94,7 +105,11 @@ async fn rollout(State(s): State<Shared>, Extension(access): Extension<Access>, 
     answer(access, &view)
 }
 
-async fn steps(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn steps(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     answer(access, &s.driver.engine.store.steps(&id)?)
 }
 
@@ -161,19 +176,25 @@ async fn status(
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
     let stuck = rollout.as_ref().and_then(|r| s.driver.stuck(&r.id));
     let healing = engine.healing.of(&service, &env).filter(|h| h.restarts > 0);
-    answer(access, &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck, healing })
+    answer(
+        access,
+        &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck, healing },
+    )
 }
 
 fn unknown_service(service: &str, env: &str) -> ApiError {
     ApiError(
         StatusCode::NOT_FOUND,
-        format!("no service `{service}` in environment `{env}`: nothing was ever deployed there; `hoist deploy` creates it"),
+        format!(
+            "no service `{service}` in environment `{env}`: nothing was ever deployed there; `hoist deploy` creates it"
+        ),
     )
 }
 
 /// `value` as JSON, with env values redacted for a caller without the token.
 pub(super) fn answer<T: serde::Serialize>(access: Access, value: &T) -> Result<Response, ApiError> {
-    let mut json = serde_json::to_value(value).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut json =
+        serde_json::to_value(value).map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     if access == Access::Public {
         super::guard::redact(&mut json);
     }
@@ -225,7 +246,9 @@ async fn rollback(
                 .into_iter()
                 .map(|r| r.id)
                 .find(|id| Some(id) != current.as_ref() && rev_no(id) < current.as_deref().map_or(u64::MAX, rev_no))
-                .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("`{service}` in `{env}` has no earlier kept revision")))?
+                .ok_or_else(|| {
+                    ApiError(StatusCode::NOT_FOUND, format!("`{service}` in `{env}` has no earlier kept revision"))
+                })?
         }
     };
     let r = engine.rollback_to(&service, &env, &to, &body.operator, &body.reason)?;

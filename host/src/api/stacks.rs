@@ -41,7 +41,10 @@ async fn deploy(State(s): State<Shared>, Json(body): Json<StackDeployBody>) -> R
 }
 
 fn rollouts(rows: Vec<hoist_store::StackRolloutRow>) -> Result<Vec<StackRollout>, ApiError> {
-    rows.iter().map(StackRollout::from_row).collect::<Result<_, _>>().map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))
+    rows.iter()
+        .map(StackRollout::from_row)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
 async fn history(
@@ -52,8 +55,17 @@ async fn history(
     answer(access, &rollouts(s.driver.engine.store.stack_history(&stack, &env, 50)?)?)
 }
 
-async fn one(State(s): State<Shared>, Extension(access): Extension<Access>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let row = s.driver.engine.store.stack_rollout(&id)?.ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no stack rollout `{id}`")))?;
+async fn one(
+    State(s): State<Shared>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let row = s
+        .driver
+        .engine
+        .store
+        .stack_rollout(&id)?
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no stack rollout `{id}`")))?;
     answer(access, &rollouts(vec![row])?.pop())
 }
 

@@ -70,14 +70,11 @@ impl DockerClient {
         let address = self.address();
         self.inner
             .get_or_try_init(|| async {
-                let docker =
-                    Docker::connect_with_host(&address).map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))?;
+                let docker = Docker::connect_with_host(&address)
+                    .map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))?;
                 let docker = docker.with_timeout(std::time::Duration::from_secs(REQUEST_TIMEOUT_SECS));
                 // Speak the engine's API version (an older engine refuses a newer client).
-                docker
-                    .negotiate_version()
-                    .await
-                    .map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))
+                docker.negotiate_version().await.map_err(|err| DockerError::Unreachable(unreachable(&address, &err)))
             })
             .await
     }
@@ -117,10 +114,8 @@ impl DockerClient {
             let key = format!("{}/tcp", p.container_port);
             exposed.push(key.clone());
             let host_port = if p.host_port == 0 { String::new() } else { p.host_port.to_string() };
-            bindings.insert(
-                key,
-                Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port) }]),
-            );
+            bindings
+                .insert(key, Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port) }]));
         }
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),

@@ -27,16 +27,19 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
     }
     let labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
     let extension = |key: &str| spec.extensions.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let networks = extension("network")
-        .map(|name| vec![NetworkAttachmentConfig { target: Some(name.to_owned()), ..NetworkAttachmentConfig::default() }]);
+    let networks = extension("network").map(|name| {
+        vec![NetworkAttachmentConfig { target: Some(name.to_owned()), ..NetworkAttachmentConfig::default() }]
+    });
     let stop_grace_period = match extension("stop-grace-ms") {
         None => None,
-        Some(ms) => Some(ms.parse::<i64>().ok().filter(|ms| (0..=3_600_000).contains(ms)).ok_or_else(|| {
-            DockerError::Other(format!(
-                "service `{}`: extension `stop-grace-ms` = `{ms}` is not a number of milliseconds up to 3600000",
-                spec.name
-            ))
-        })? * 1_000_000),
+        Some(ms) => Some(
+            ms.parse::<i64>().ok().filter(|ms| (0..=3_600_000).contains(ms)).ok_or_else(|| {
+                DockerError::Other(format!(
+                    "service `{}`: extension `stop-grace-ms` = `{ms}` is not a number of milliseconds up to 3600000",
+                    spec.name
+                ))
+            })? * 1_000_000,
+        ),
     };
     Ok(EngineServiceSpec {
         name: Some(spec.name.clone()),

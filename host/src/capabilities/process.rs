@@ -213,9 +213,7 @@ impl ProcessTable {
             + req.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
             + req.labels.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
         if size > MAX_SPAWN_BYTES {
-            return Err(ProcessError::Limit(format!(
-                "spawn request is {size} bytes; the limit is {MAX_SPAWN_BYTES}"
-            )));
+            return Err(ProcessError::Limit(format!("spawn request is {size} bytes; the limit is {MAX_SPAWN_BYTES}")));
         }
         let mut table = self.lock();
         if table.len() >= MAX_PROCESSES {
@@ -242,7 +240,8 @@ impl ProcessTable {
         }
         let started_at_ms = now_ms();
         if let Some(table) = &self.token {
-            let token = super::process_token::Token { table: table.clone(), labels: req.labels.clone(), port, started_at_ms };
+            let token =
+                super::process_token::Token { table: table.clone(), labels: req.labels.clone(), port, started_at_ms };
             cmd.env(super::process_token::VAR, serde_json::to_string(&token).unwrap_or_default());
         }
         let child = cmd.spawn().map_err(|err| match err.kind() {
@@ -254,14 +253,8 @@ impl ProcessTable {
         super::process_token::crash_point();
         let pid = child.id().unwrap_or(0);
         let id = format!("{pid}-{started_at_ms}");
-        let info = ProcessInfo {
-            id: id.clone(),
-            pid,
-            labels: req.labels,
-            port,
-            state: ProcessState::Running,
-            started_at_ms,
-        };
+        let info =
+            ProcessInfo { id: id.clone(), pid, labels: req.labels, port, state: ProcessState::Running, started_at_ms };
         tracing::info!(pid, program = %req.program, port, "spawned process");
         table.insert(id, Tracked { info: info.clone(), child: Some(child), adopted: false });
         drop(table);
@@ -273,9 +266,7 @@ impl ProcessTable {
     pub async fn stop(&self, id: &str, grace: Duration) -> Result<(), ProcessError> {
         let (pid, child, adopted) = {
             let mut table = self.lock();
-            let tracked = table
-                .get_mut(id)
-                .ok_or_else(|| ProcessError::NoSuchProcess(id.to_string()))?;
+            let tracked = table.get_mut(id).ok_or_else(|| ProcessError::NoSuchProcess(id.to_string()))?;
             (tracked.info.pid, tracked.child.take(), tracked.adopted)
         };
         if adopted && alive(pid) {
@@ -401,10 +392,7 @@ fn inherited_env() -> impl Iterator<Item = (String, String)> {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 impl Host for HostState {
@@ -471,8 +459,16 @@ mod tests {
         let meta = std::fs::metadata(&log).unwrap();
         use std::os::unix::fs::MetadataExt as _;
         assert!(meta.len() < 4 * cap, "the live log was truncated: {}", meta.len());
-        assert!(meta.blocks() * 512 >= meta.len().saturating_sub(8192), "no sparse hole: {} bytes in {} blocks", meta.len(), meta.blocks());
+        assert!(
+            meta.blocks() * 512 >= meta.len().saturating_sub(8192),
+            "no sparse hole: {} bytes in {} blocks",
+            meta.len(),
+            meta.blocks()
+        );
         let text = std::fs::read_to_string(&log).unwrap();
-        assert!(text.lines().skip(1).all(|l| l.is_empty() || l == "0123456789abcdef" || l.ends_with("0123456789abcdef")), "only the writer's lines");
+        assert!(
+            text.lines().skip(1).all(|l| l.is_empty() || l == "0123456789abcdef" || l.ends_with("0123456789abcdef")),
+            "only the writer's lines"
+        );
     }
 }

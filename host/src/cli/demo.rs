@@ -49,7 +49,11 @@ struct Load {
 
 impl Load {
     fn take(&self) -> (u64, u64, u64) {
-        (self.ok.swap(0, Ordering::Relaxed), self.server_errors.swap(0, Ordering::Relaxed), self.failed.swap(0, Ordering::Relaxed))
+        (
+            self.ok.swap(0, Ordering::Relaxed),
+            self.server_errors.swap(0, Ordering::Relaxed),
+            self.failed.swap(0, Ordering::Relaxed),
+        )
     }
 }
 
@@ -159,7 +163,8 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
     }
     let log = store.decision_log(&Default::default())?;
     // How fast a failing verdict took traffic off the bad build.
-    let failed_at = log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
+    let failed_at =
+        log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
     let switched_at = log.iter().find(|r| r.kind == "rollback").map(|r| r.at_ms);
     if let (Some(f), Some(s)) = (failed_at, switched_at) {
         println!("failing verdict → 100 % of traffic on the stable revision: {} ms", s.saturating_sub(f));

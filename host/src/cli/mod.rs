@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::runtime::{CacheSetting, Runtime};
 
 #[derive(Parser, Debug)]
-#[command(name = "hoist", version, about = "Deployments whose strategies, policies and platforms are sandboxed WebAssembly plugins")]
+#[command(
+    name = "hoist",
+    version,
+    about = "Deployments whose strategies, policies and platforms are sandboxed WebAssembly plugins"
+)]
 pub struct Cli {
     /// The plugin registry (TOML).
     #[arg(long, global = true, env = "HOIST_REGISTRY", default_value = "registry.toml")]
@@ -167,7 +171,9 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Deploy(args) => verbs::deploy(&cli, args),
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
         Command::History { service, env, output } => verbs::history(&cli, service, env, *output),
-        Command::Rollback { service, env, to, reason, wait } => verbs::rollback(&cli, service, env, to.clone(), reason, *wait),
+        Command::Rollback { service, env, to, reason, wait } => {
+            verbs::rollback(&cli, service, env, to.clone(), reason, *wait)
+        }
         Command::Log { rollout, env: None, output } => verbs::log(&cli, rollout, *output),
         Command::Log { rollout: service, env: Some(env), output } => verbs::service_log(&cli, service, env, *output),
         Command::Verb(v) => verbs::verb(&cli, v),

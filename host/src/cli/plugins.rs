@@ -58,13 +58,9 @@ fn view(runtime: &Runtime, declared: &Declared<'_>) -> PluginView {
     let config = serde_json::from_str(&declared.config_json()).unwrap_or(serde_json::Value::Null);
     let (name, kind, source, environment, granted) = match declared {
         Declared::Plugin(_, d) => (d.name.to_string(), d.kind, d.source.to_string(), None, &d.capabilities),
-        Declared::InEnvironment(r) => (
-            r.name.to_string(),
-            r.kind,
-            r.source.to_string(),
-            Some(r.environment.to_string()),
-            &r.capabilities,
-        ),
+        Declared::InEnvironment(r) => {
+            (r.name.to_string(), r.kind, r.source.to_string(), Some(r.environment.to_string()), &r.capabilities)
+        }
     };
     let (_, world) = expected_export(kind);
     let mut v = PluginView {
@@ -211,23 +207,34 @@ fn inspect_text(v: &PluginView) -> String {
         ("source", v.source.clone()),
         ("environment", v.environment.clone().unwrap_or_else(|| "(all)".into())),
         ("world", format!("{}@{}", v.world, v.contract_version.as_deref().unwrap_or("?"))),
-        ("capabilities", format!(
-            "imports {}; granted {}",
-            if v.imported_capabilities.is_empty() { "none".into() } else { v.imported_capabilities.join(", ") },
-            v.granted_capabilities.join(", ")
-        )),
+        (
+            "capabilities",
+            format!(
+                "imports {}; granted {}",
+                if v.imported_capabilities.is_empty() { "none".into() } else { v.imported_capabilities.join(", ") },
+                v.granted_capabilities.join(", ")
+            ),
+        ),
         ("sha256", v.sha256.clone().unwrap_or_else(dash)),
         ("size", v.size_bytes.map(table::bytes).unwrap_or_else(dash)),
-        ("cache", match v.cache {
-            Some(CacheState::Hit) => format!("hit ({})", v.cache_path.as_deref().unwrap_or("")),
-            Some(CacheState::Compiled) => format!("compiled now, stored at {}", v.cache_path.as_deref().unwrap_or("")),
-            Some(CacheState::Uncached) => "compiled now, not cached".into(),
-            None => dash(),
-        }),
-        ("limits", match (v.memory_limit_bytes, v.time_limit_ms) {
-            (Some(m), Some(t)) => format!("memory {}, time {t} ms per call", table::bytes(m)),
-            _ => dash(),
-        }),
+        (
+            "cache",
+            match v.cache {
+                Some(CacheState::Hit) => format!("hit ({})", v.cache_path.as_deref().unwrap_or("")),
+                Some(CacheState::Compiled) => {
+                    format!("compiled now, stored at {}", v.cache_path.as_deref().unwrap_or(""))
+                }
+                Some(CacheState::Uncached) => "compiled now, not cached".into(),
+                None => dash(),
+            },
+        ),
+        (
+            "limits",
+            match (v.memory_limit_bytes, v.time_limit_ms) {
+                (Some(m), Some(t)) => format!("memory {}, time {t} ms per call", table::bytes(m)),
+                _ => dash(),
+            },
+        ),
         ("config", v.config.to_string()),
         ("imports", v.imports.join("\n              ")),
         ("exports", v.exports.join(", ")),

@@ -168,5 +168,7 @@ pub fn server_url(explicit: Option<&str>, state: &Path) -> String {
 }
 
 pub fn client_token(state: &Path) -> Option<String> {
-    std::env::var("HOIST_TOKEN").ok().or_else(|| hoist_files::read_text(&state.join("token"), 4096).ok().map(|t| t.trim().to_string()))
+    std::env::var("HOIST_TOKEN")
+        .ok()
+        .or_else(|| hoist_files::read_text(&state.join("token"), 4096).ok().map(|t| t.trim().to_string()))
 }

@@ -102,7 +102,9 @@ fn import(file: &Path, output: ImportOutput) -> anyhow::Result<bool> {
         eprintln!("note: {}: {n}", file.display());
     }
     match output {
-        ImportOutput::Toml => print!("{}", hoist_stack::definition::to_toml(&loaded.stack).map_err(anyhow::Error::msg)?),
+        ImportOutput::Toml => {
+            print!("{}", hoist_stack::definition::to_toml(&loaded.stack).map_err(anyhow::Error::msg)?)
+        }
         ImportOutput::Json => {
             let unsupported: Vec<String> = loaded.unsupported.iter().map(ToString::to_string).collect();
             let value = serde_json::json!({
@@ -143,10 +145,16 @@ fn deploy(cli: &Cli, file: &Path, env: &str, reason: &str, wait: bool, output: O
     for n in &loaded.notes {
         eprintln!("note: {}: {n}", file.display());
     }
-    let body = StackDeployBody { definition: loaded.stack, environment: env.into(), requested_by: who(), reason: reason.into() };
+    let body = StackDeployBody {
+        definition: loaded.stack,
+        environment: env.into(),
+        requested_by: who(),
+        reason: reason.into(),
+    };
     block(async {
         let c = client(cli);
-        let r: StackRollout = c.post("/v1/stacks/deploy", &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        let r: StackRollout =
+            c.post("/v1/stacks/deploy", &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
         if output == Output::Json && !wait {
             println!("{}", serde_json::to_string_pretty(&r)?);
             return Ok(true);
@@ -176,7 +184,11 @@ async fn follow(c: &Client, id: &str, output: Output) -> anyhow::Result<StackPha
             if output == Output::Json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
-                println!("stack rollout {id} {}{}", r.phase.as_str(), r.outcome.map(|o| format!(": {o}")).unwrap_or_default());
+                println!(
+                    "stack rollout {id} {}{}",
+                    r.phase.as_str(),
+                    r.outcome.map(|o| format!(": {o}")).unwrap_or_default()
+                );
             }
             return Ok(r.phase);
         }
@@ -191,15 +203,23 @@ fn state_name(s: crate::stack::ServiceState) -> String {
 
 fn status(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
     block(async {
-        let list: Vec<StackRollout> = client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
+        let list: Vec<StackRollout> =
+            client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
         let Some(r) = list.into_iter().next() else {
-            anyhow::bail!("stack `{stack}` has no rollout in `{env}`; start one with `hoist stack deploy FILE --env {env}`");
+            anyhow::bail!(
+                "stack `{stack}` has no rollout in `{env}`; start one with `hoist stack deploy FILE --env {env}`"
+            );
         };
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&r)?);
             return Ok(true);
         }
-        println!("stack {stack} in {env}: rollout {} {}{}", r.id, r.phase.as_str(), r.outcome.as_deref().map(|o| format!(": {o}")).unwrap_or_default());
+        println!(
+            "stack {stack} in {env}: rollout {} {}{}",
+            r.id,
+            r.phase.as_str(),
+            r.outcome.as_deref().map(|o| format!(": {o}")).unwrap_or_default()
+        );
         let rows: Vec<Vec<String>> = r
             .order
             .iter()
@@ -221,7 +241,8 @@ fn status(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<b
 
 fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<bool> {
     block(async {
-        let list: Vec<StackRollout> = client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
+        let list: Vec<StackRollout> =
+            client(cli).get(&crate::api::client::path(&["stacks", stack, env, "history"])).await?;
         if output == Output::Json {
             println!("{}", serde_json::to_string_pretty(&list)?);
             return Ok(true);
@@ -234,7 +255,13 @@ fn history(cli: &Cli, stack: &str, env: &str, output: Output) -> anyhow::Result<
                     crate::stack::StackKind::Rollback { of } => format!("rollback of {of}"),
                     crate::stack::StackKind::Teardown => "down".to_string(),
                 };
-                vec![r.id.clone(), kind, r.phase.as_str().into(), r.requested_by.clone(), r.outcome.clone().unwrap_or_default()]
+                vec![
+                    r.id.clone(),
+                    kind,
+                    r.phase.as_str().into(),
+                    r.requested_by.clone(),
+                    r.outcome.clone().unwrap_or_default(),
+                ]
             })
             .collect();
         print!("{}", table::render(&["STACK ROLLOUT", "KIND", "PHASE", "BY", "OUTCOME"], &rows));
@@ -247,8 +274,10 @@ fn unwind(cli: &Cli, stack: &str, env: &str, reason: &str, wait: bool, verb: &st
     block(async {
         let c = client(cli);
         let body = VerbBody { operator: who(), reason: reason.into() };
-        let r: StackRollout =
-            c.post(&crate::api::client::path(&["stacks", stack, env, verb]), &body).await?.ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        let r: StackRollout = c
+            .post(&crate::api::client::path(&["stacks", stack, env, verb]), &body)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("empty answer"))?;
         println!("stack {verb} {} started", r.id);
         if !wait {
             return Ok(true);

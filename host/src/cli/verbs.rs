@@ -69,15 +69,35 @@ pub enum Verb {
         reason: String,
     },
     /// Hold the rollout where it is.
-    Pause { rollout: String, #[arg(long, default_value = "")] reason: String },
+    Pause {
+        rollout: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Continue a paused rollout.
-    Resume { rollout: String, #[arg(long, default_value = "")] reason: String },
+    Resume {
+        rollout: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Give up: all traffic and full replicas back on the stable revision.
-    Abort { rollout: String, #[arg(long, default_value = "")] reason: String },
+    Abort {
+        rollout: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Grant a rollout held by an approval policy.
-    Approve { rollout: String, #[arg(long, default_value = "")] reason: String },
+    Approve {
+        rollout: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Skip the current step.
-    SkipStep { rollout: String, #[arg(long, default_value = "")] reason: String },
+    SkipStep {
+        rollout: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
 }
 
 pub(super) fn who() -> String {
@@ -97,7 +117,10 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
     if a.command.is_empty() && a.image.is_none() {
         anyhow::bail!(
             "deploy `{}`: nothing to run; give the command after `--` (hoist deploy {} --env {} --version {} -- ./server --port 8080), or --image for a container platform",
-            a.service, a.service, a.env, a.version
+            a.service,
+            a.service,
+            a.env,
+            a.version
         );
     }
     let probe = a.probe_path.as_ref().map(|p| hoist_probe::ProbeSpec::http(p.clone()));
@@ -126,7 +149,10 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             println!("{}", serde_json::to_string_pretty(&r)?);
             return Ok(true);
         }
-        println!("rollout {} of {} {} ({}) started with strategy `{}`", r.id, r.service, r.candidate, a.version, r.strategy);
+        println!(
+            "rollout {} of {} {} ({}) started with strategy `{}`",
+            r.id, r.service, r.candidate, a.version, r.strategy
+        );
         if !a.wait {
             return Ok(true);
         }
@@ -201,15 +227,19 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
         let current = s.current.as_ref().map(|r| format!("{} ({})", r.id, r.version)).unwrap_or_else(|| "none".into());
         println!("{service} in {env}: stable {current}");
         if let Some(r) = &s.rollout {
-            println!("rollout {} ({} → {}): {} at step {}: {}", r.id, r.stable.as_deref().unwrap_or("-"), r.candidate, r.phase, r.step, r.status);
+            println!(
+                "rollout {} ({} → {}): {} at step {}: {}",
+                r.id,
+                r.stable.as_deref().unwrap_or("-"),
+                r.candidate,
+                r.phase,
+                r.step,
+                r.status
+            );
         }
         if let Some(h) = &s.healing {
             let state = if h.crash_looping() { "CRASH-LOOPING, backing off" } else { "replaced" };
-            println!(
-                "restarts  {} ({state}; last exit: {})",
-                h.restarts,
-                h.last_exit.as_deref().unwrap_or("-")
-            );
+            println!("restarts  {} ({state}; last exit: {})", h.restarts, h.last_exit.as_deref().unwrap_or("-"));
         }
         if let Some(stuck) = &s.stuck {
             println!("STUCK     the control plane cannot step this rollout: {stuck}");
@@ -230,7 +260,10 @@ pub fn history(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::R
         let rollouts: Vec<Rollout> = c.get(&path(&["services", service, env, "history"])).await?;
         let revisions: Vec<Revision> = c.get(&path(&["services", service, env, "revisions"])).await?;
         if output == Output::Json {
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "rollouts": rollouts, "revisions": revisions }))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({ "rollouts": rollouts, "revisions": revisions }))?
+            );
             return Ok(true);
         }
         let rows: Vec<Vec<String>> = rollouts
@@ -247,12 +280,22 @@ pub fn history(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::R
             })
             .collect();
         print!("{}", table::render(&["ROLLOUT", "REVISIONS", "STRATEGY", "PHASE", "BY", "REASON"], &rows));
-        println!("kept revisions: {}", revisions.iter().map(|r| format!("{} ({})", r.id, r.version)).collect::<Vec<_>>().join(", "));
+        println!(
+            "kept revisions: {}",
+            revisions.iter().map(|r| format!("{} ({})", r.id, r.version)).collect::<Vec<_>>().join(", ")
+        );
         Ok(true)
     })
 }
 
-pub fn rollback(cli: &Cli, service: &str, env: &str, to: Option<String>, reason: &str, wait: bool) -> anyhow::Result<bool> {
+pub fn rollback(
+    cli: &Cli,
+    service: &str,
+    env: &str,
+    to: Option<String>,
+    reason: &str,
+    wait: bool,
+) -> anyhow::Result<bool> {
     names(service, env)?;
     block(async {
         let c = client(cli);

@@ -23,11 +23,7 @@ impl Engine {
         let mut outcome = Outcome::Allow;
         let revision = |id: &str| -> Result<Revision, EngineError> {
             let rev = self.store.revision(&rollout.service, &rollout.environment, id)?;
-            Ok(Revision {
-                id: id.to_string(),
-                version: rev.map(|r| r.version).unwrap_or_default(),
-                extensions: vec![],
-            })
+            Ok(Revision { id: id.to_string(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
         };
         let candidate = revision(&rollout.candidate)?;
         let stable = match &rollout.stable {

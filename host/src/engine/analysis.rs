@@ -24,7 +24,8 @@ impl Engine {
         let Some(env) = self.envs.get(&rollout.environment) else {
             return (finished(pending, "fail", "environment not loaded".into(), now), records);
         };
-        let candidate = self.metrics.window(&rollout.service, &rollout.environment, &rollout.candidate, pending.started_ms, now);
+        let candidate =
+            self.metrics.window(&rollout.service, &rollout.environment, &rollout.candidate, pending.started_ms, now);
         let baseline = rollout
             .stable
             .as_ref()

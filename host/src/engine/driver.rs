@@ -133,7 +133,11 @@ impl Driver {
             let sleep_ms = if stepping.len() >= CONCURRENT_STEPS {
                 1_000 // a step ending wakes the loop
             } else {
-                due.iter().filter(|(id, _)| !stepping.contains(*id)).map(|(_, t)| t.saturating_sub(now)).min().unwrap_or(1_000)
+                due.iter()
+                    .filter(|(id, _)| !stepping.contains(*id))
+                    .map(|(_, t)| t.saturating_sub(now))
+                    .min()
+                    .unwrap_or(1_000)
             }
             .clamp(1, 1_000);
             tokio::select! {

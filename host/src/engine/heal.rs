@@ -129,7 +129,9 @@ impl Engine {
             backoff(state.attempts) / 1000
         );
         let result = match self.spec_of(&rev.service, &rev.environment, &rev.id) {
-            Ok((revision_spec, replicas)) => self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string()),
+            Ok((revision_spec, replicas)) => {
+                self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string())
+            }
             Err(err) => Err(err.to_string()),
         };
         tracing::warn!(service = %rev.service, environment = %rev.environment, "{reason}");

@@ -7,8 +7,8 @@
 //! resumes by re-applying the stored intent and deciding again.
 
 mod admission;
-pub mod at_rest;
 mod analysis;
+pub mod at_rest;
 pub mod driver;
 pub mod heal;
 pub mod memory;
@@ -189,10 +189,15 @@ fn check_replicas(service: &str, replicas: u32) -> Result<(), EngineError> {
 /// A router listens on loopback unless the environment allows its address
 /// (`router-addresses` in the registry): a front door on every interface
 /// is a choice, never a typo's consequence.
-fn check_router(service: &str, environment: &str, listen: &str, allowed: &[std::net::IpAddr]) -> Result<(), EngineError> {
-    let addr: std::net::SocketAddr = listen
-        .parse()
-        .map_err(|e| EngineError::Invalid(format!("service `{service}`: router address `{listen}` is not host:port ({e})")))?;
+fn check_router(
+    service: &str,
+    environment: &str,
+    listen: &str,
+    allowed: &[std::net::IpAddr],
+) -> Result<(), EngineError> {
+    let addr: std::net::SocketAddr = listen.parse().map_err(|e| {
+        EngineError::Invalid(format!("service `{service}`: router address `{listen}` is not host:port ({e})"))
+    })?;
     if addr.ip().is_loopback() || allowed.contains(&addr.ip()) {
         return Ok(());
     }
@@ -265,10 +270,10 @@ impl Engine {
         if plugins.strategy.plugin.name.as_ref() == name {
             return Ok(&plugins.strategy);
         }
-        plugins.strategies.get(name).ok_or_else(|| EngineError::UnknownStrategy {
-            strategy: name.to_string(),
-            environment: env.to_string(),
-        })
+        plugins
+            .strategies
+            .get(name)
+            .ok_or_else(|| EngineError::UnknownStrategy { strategy: name.to_string(), environment: env.to_string() })
     }
 
     /// Records a new revision and starts its rollout: admission policies,
@@ -357,18 +362,17 @@ impl Engine {
         reason: &str,
     ) -> Result<Rollout, EngineError> {
         let now = self.clock.now_ms();
-        let target = self.store.revision(service, environment, revision)?.ok_or_else(|| {
-            EngineError::UnknownRevision {
+        let target =
+            self.store.revision(service, environment, revision)?.ok_or_else(|| EngineError::UnknownRevision {
                 service: service.into(),
                 environment: environment.into(),
                 revision: revision.into(),
-            }
-        })?;
+            })?;
         check_replicas(service, stored_spec(&target)?.replicas)?;
         // An in-flight rollout of the service is aborted first.
         for active in self.store.active_rollouts()? {
             if active.service == service && active.environment == environment {
-                                let mut ended = active;
+                let mut ended = active;
                 ended.phase = Phase::Aborted;
                 ended.reason = Some(format!("superseded by rollback to {revision}"));
                 ended.updated_at_ms = now;

@@ -14,10 +14,8 @@ pub struct Observed {
 
 impl Observed {
     pub fn ready(&self, revision: &str) -> u32 {
-        self.instances
-            .iter()
-            .filter(|i| i.revision == revision && matches!(i.state, InstanceState::Ready))
-            .count() as u32
+        self.instances.iter().filter(|i| i.revision == revision && matches!(i.state, InstanceState::Ready)).count()
+            as u32
     }
 
     pub fn count(&self, revision: &str) -> u32 {

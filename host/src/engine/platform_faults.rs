@@ -24,7 +24,12 @@ pub(super) enum Judgement {
 
 /// Updates the failure streak in `mem` with the faults of one
 /// reconciliation (revision, fault) and judges it.
-pub(super) fn judge(mem: &mut Memory, faults: &[(String, PlatformFault)], now: u64, config: &EngineConfig) -> Judgement {
+pub(super) fn judge(
+    mem: &mut Memory,
+    faults: &[(String, PlatformFault)],
+    now: u64,
+    config: &EngineConfig,
+) -> Judgement {
     if let Some((revision, PlatformFault::Permanent(msg))) =
         faults.iter().find(|(_, f)| matches!(f, PlatformFault::Permanent(_)))
     {

@@ -84,7 +84,12 @@ impl<C: Clock> Platform for PluginPlatform<C> {
         })
     }
 
-    fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn remove<'a>(
+        &'a self,
+        service: &'a str,
+        environment: &'a str,
+        revision: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let p = self.plugin(environment)?;
             let called = p

@@ -57,7 +57,12 @@ impl std::fmt::Display for PlatformFault {
 pub trait Platform: Send + Sync {
     fn ensure<'a>(&'a self, spec: &'a RevisionSpec, replicas: u32) -> BoxFuture<'a, Result<(), PlatformFault>>;
     fn instances<'a>(&'a self, service: &'a str, environment: &'a str) -> BoxFuture<'a, Result<Vec<Instance>, String>>;
-    fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>>;
+    fn remove<'a>(
+        &'a self,
+        service: &'a str,
+        environment: &'a str,
+        revision: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>>;
 }
 
 /// The traffic layer of a service.
@@ -93,9 +98,6 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     }
 }

@@ -137,7 +137,12 @@ impl<P: Platform> Platform for ProbedPlatform<P> {
         })
     }
 
-    fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn remove<'a>(
+        &'a self,
+        service: &'a str,
+        environment: &'a str,
+        revision: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         self.inner.remove(service, environment, revision)
     }
 }

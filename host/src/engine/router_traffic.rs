@@ -107,11 +107,17 @@ impl Traffic for RouterTraffic {
                  to {addr}: deploy with --router {bound}, or without --router"
             ));
         }
-        let router = Router::bind(addr).map_err(|e| format!("service `{service}`: cannot start its router on {addr}: {e}"))?;
+        let router =
+            Router::bind(addr).map_err(|e| format!("service `{service}`: cannot start its router on {addr}: {e}"))?;
         tracing::info!(%service, %environment, addr = %router.local_addr(), "router listening");
         fronts.insert(
             key,
-            Front { router: Arc::new(router), weights: Vec::new(), backends: BTreeMap::new(), history: VecDeque::new() },
+            Front {
+                router: Arc::new(router),
+                weights: Vec::new(),
+                backends: BTreeMap::new(),
+                history: VecDeque::new(),
+            },
         );
         Ok(())
     }

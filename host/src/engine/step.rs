@@ -42,7 +42,14 @@ pub(super) struct Pass {
 }
 
 impl Pass {
-    pub(super) fn record(&mut self, r: &Rollout, now: u64, kind: &str, input: Value, output: Value) -> &mut DecisionRecord {
+    pub(super) fn record(
+        &mut self,
+        r: &Rollout,
+        now: u64,
+        kind: &str,
+        input: Value,
+        output: Value,
+    ) -> &mut DecisionRecord {
         self.records.push(DecisionRecord {
             seq: 0,
             rollout_id: Some(r.id.clone()),
@@ -83,7 +90,8 @@ impl Engine {
         pass.commands = commands.iter().map(|c| c.seq).collect();
         let woke = !commands.is_empty();
         for c in &commands {
-            let rec = pass.record(&r, now, "operator", json!({ "verb": c.kind.name(), "arg": c.kind.arg() }), Value::Null);
+            let rec =
+                pass.record(&r, now, "operator", json!({ "verb": c.kind.name(), "arg": c.kind.arg() }), Value::Null);
             rec.operator = Some(c.operator.clone());
             rec.reason = c.reason.clone();
             let who = &c.operator;
@@ -190,7 +198,14 @@ impl Engine {
     /// — an operator's abort included, recorded already — that cannot start
     /// before the rollback deadline ends the rollout as failed, leaving the
     /// instances as they are. Status says what is pending and why.
-    fn unobservable(&self, mut r: Rollout, mut mem: Memory, err: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    fn unobservable(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        err: String,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
         if mem.rollback.is_none() && r.deadline_ms.is_some_and(|d| now >= d) {
             let reason = format!(
                 "progress deadline exceeded: not completed {} s after it started (the platform could not be observed: {err})",
@@ -367,8 +382,11 @@ impl Engine {
             self.scale(r, revision, *replicas, now, pass).await;
         }
         if !mem.weights.is_empty() {
-            let want: Vec<Weight> =
-                mem.weights.iter().map(|(revision, percent)| Weight { revision: revision.clone(), percent: *percent }).collect();
+            let want: Vec<Weight> = mem
+                .weights
+                .iter()
+                .map(|(revision, percent)| Weight { revision: revision.clone(), percent: *percent })
+                .collect();
             if observed.weights != want
                 && let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &want)
             {
@@ -403,7 +421,14 @@ impl Engine {
         Ok(Observed { instances, weights })
     }
 
-    fn context(&self, r: &Rollout, mem: &Memory, observed: &Observed, config: &str, now: u64) -> Result<Context, EngineError> {
+    fn context(
+        &self,
+        r: &Rollout,
+        mem: &Memory,
+        observed: &Observed,
+        config: &str,
+        now: u64,
+    ) -> Result<Context, EngineError> {
         let revision = |id: &str| -> Result<Revision, EngineError> {
             let rev = self.store.revision(&r.service, &r.environment, id)?;
             Ok(Revision { id: id.into(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
@@ -447,12 +472,23 @@ impl Engine {
 
     /// The candidate is the new stable revision: full traffic to it, every
     /// other revision removed, lock released.
-    async fn complete(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    async fn complete(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        observed: &Observed,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
         self.store.set_current(&r.service, &r.environment, &r.candidate)?;
         // All traffic to the new stable revision, whatever the strategy set,
         // so the old revisions drain before they are removed.
         mem.weights = vec![(r.candidate.clone(), 100)];
-        if let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &[Weight { revision: r.candidate.clone(), percent: 100 }]) {
+        if let Err(err) = self.traffic.set_weights(
+            &r.service,
+            &r.environment,
+            &[Weight { revision: r.candidate.clone(), percent: 100 }],
+        ) {
             pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err);
         }
         for revision in revisions_other_than(observed, &mem, &r.candidate) {
@@ -472,7 +508,14 @@ impl Engine {
     /// Restores the stable revision at full size with all traffic, then
     /// removes the candidate. Traffic moves back as soon as one stable
     /// instance is ready.
-    async fn rollback_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    async fn rollback_step(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        observed: &Observed,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
         let Some(mut rb) = mem.rollback.clone() else { return Ok(self.next(&r, &mem, now)) };
         mem.analysis = None;
         let outcome = match rb.outcome.as_str() {
@@ -505,10 +548,12 @@ impl Engine {
             match self.traffic.set_weights(&r.service, &r.environment, &weights) {
                 Ok(()) => {
                     rb.switched = true;
-                    pass.record(&r, now, "rollback", json!({ "weights": { stable.as_str(): 100 } }), Value::Null).reason =
-                        Some(rb.reason.clone());
+                    pass.record(&r, now, "rollback", json!({ "weights": { stable.as_str(): 100 } }), Value::Null)
+                        .reason = Some(rb.reason.clone());
                 }
-                Err(err) => pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err),
+                Err(err) => {
+                    pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err)
+                }
             }
         }
         if rb.switched && ready >= replicas {
@@ -537,7 +582,14 @@ impl Engine {
 
     /// `rollback --to REV`: the host scales the target to full size, moves
     /// traffic to it once it serves, and removes every other revision.
-    async fn fast_track_step(&self, mut r: Rollout, mut mem: Memory, observed: &Observed, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    async fn fast_track_step(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        observed: &Observed,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
         let target = r.candidate.clone();
         let (spec, replicas) = self.spec_of(&r.service, &r.environment, &target)?;
         mem.replicas.insert(target.clone(), replicas);
@@ -546,7 +598,8 @@ impl Engine {
             && let Err(err) = self.platform.ensure(&spec, replicas).await
         {
             let err = err.to_string();
-            pass.record(&r, now, "apply", json!({ "scale": target, "replicas": replicas }), Value::Null).error = Some(err.clone());
+            pass.record(&r, now, "apply", json!({ "scale": target, "replicas": replicas }), Value::Null).error =
+                Some(err.clone());
             error = Some(err);
         }
         let ready = observed.ready(&target);
@@ -558,7 +611,8 @@ impl Engine {
             mem.weights = vec![(target.clone(), 100)];
             let weights = [Weight { revision: target.clone(), percent: 100 }];
             if let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &weights) {
-                pass.record(&r, now, "apply", json!({ "weights": { target.as_str(): 100 } }), Value::Null).error = Some(err.clone());
+                pass.record(&r, now, "apply", json!({ "weights": { target.as_str(): 100 } }), Value::Null).error =
+                    Some(err.clone());
                 error = Some(err);
             }
         }
@@ -583,7 +637,15 @@ impl Engine {
         }
     }
 
-    pub(super) fn end(&self, mut r: Rollout, mut mem: Memory, phase: Phase, reason: String, now: u64, mut pass: Pass) -> Result<Tick, EngineError> {
+    pub(super) fn end(
+        &self,
+        mut r: Rollout,
+        mut mem: Memory,
+        phase: Phase,
+        reason: String,
+        now: u64,
+        mut pass: Pass,
+    ) -> Result<Tick, EngineError> {
         mem.rollback = None;
         r.phase = phase;
         r.status = format!("{phase}: {reason}");
@@ -610,7 +672,14 @@ impl Engine {
 
     /// Stores the pass with the rollout; its deploy lock is renewed (or, once
     /// it has ended, released) in the same transaction.
-    pub(super) fn persist(&self, r: &mut Rollout, mem: &Memory, now: u64, step: Option<Step>, pass: Pass) -> Result<(), EngineError> {
+    pub(super) fn persist(
+        &self,
+        r: &mut Rollout,
+        mem: &Memory,
+        now: u64,
+        step: Option<Step>,
+        pass: Pass,
+    ) -> Result<(), EngineError> {
         r.intent = mem.to_json();
         r.wait = serde_json::to_value(&mem.wait).unwrap_or(Value::Null);
         r.updated_at_ms = now;

@@ -59,7 +59,8 @@ impl Plugin {
 
     fn check_decision(&self, ctx: &Context, called: Called<Result<Decision, PluginError>>) -> Answer<Decision> {
         if let Ok(decision) = &called.value {
-            validate::decision(self, ctx, decision).map_err(|error| CallFault { error, output: called.output.clone() })?;
+            validate::decision(self, ctx, decision)
+                .map_err(|error| CallFault { error, output: called.output.clone() })?;
         }
         Ok(called)
     }
@@ -82,7 +83,8 @@ impl Plugin {
 
     fn check_evaluation(&self, called: Called<Result<Evaluation, PluginError>>) -> Answer<Evaluation> {
         if let Ok(evaluation) = &called.value {
-            validate::evaluation(self, evaluation).map_err(|error| CallFault { error, output: called.output.clone() })?;
+            validate::evaluation(self, evaluation)
+                .map_err(|error| CallFault { error, output: called.output.clone() })?;
         }
         Ok(called)
     }
@@ -105,7 +107,8 @@ impl Plugin {
 
     fn check_verdict(&self, called: Called<Result<AdmissionVerdict, PluginError>>) -> Answer<AdmissionVerdict> {
         if let Ok(verdict) = &called.value {
-            validate::admission_verdict(self, verdict).map_err(|error| CallFault { error, output: called.output.clone() })?;
+            validate::admission_verdict(self, verdict)
+                .map_err(|error| CallFault { error, output: called.output.clone() })?;
         }
         Ok(called)
     }
@@ -192,10 +195,7 @@ impl Plugin {
         self.callee
             .call_async(now_ms, async |store| {
                 let bindings = pre.instantiate_async(&mut *store).await?;
-                bindings
-                    .hoist_plugin_platform()
-                    .call_remove(&mut *store, service, environment, revision, config)
-                    .await
+                bindings.hoist_plugin_platform().call_remove(&mut *store, service, environment, revision, config).await
             })
             .await
     }
@@ -210,7 +210,11 @@ impl Callee {
         })
     }
 
-    fn evaluate(&self, input: &AnalysisInput, now_ms: u64) -> Result<Called<Result<Evaluation, PluginError>>, CallFault> {
+    fn evaluate(
+        &self,
+        input: &AnalysisInput,
+        now_ms: u64,
+    ) -> Result<Called<Result<Evaluation, PluginError>>, CallFault> {
         let Pre::Health(pre) = &self.pre else { return Err(self.wrong_kind("evaluate").into()) };
         self.call_sync(now_ms, |store| {
             let bindings = pre.instantiate(&mut *store)?;

@@ -81,10 +81,9 @@ impl Plugin {
         let called = if tokio::runtime::Handle::try_current().is_err() {
             callee.validate_config(&owned)
         } else {
-            self.callee
-                .pool
-                .run_blocking(move || callee.validate_config(&owned))
-                .map_err(|e| CallFault::from(CallError::Host { plugin: self.name.to_string(), reason: e.to_string() }))?
+            self.callee.pool.run_blocking(move || callee.validate_config(&owned)).map_err(|e| {
+                CallFault::from(CallError::Host { plugin: self.name.to_string(), reason: e.to_string() })
+            })?
         }?;
         Ok(called.value)
     }
@@ -111,7 +110,11 @@ impl Callee {
                     bindings.hoist_plugin_config().call_validate_config(&mut *store, config).await
                 }))?;
                 called.elapsed = started.elapsed();
-                return Ok(Called { value: bounded(convert_async(called.value)), output: called.output, elapsed: called.elapsed });
+                return Ok(Called {
+                    value: bounded(convert_async(called.value)),
+                    output: called.output,
+                    elapsed: called.elapsed,
+                });
             }
         };
         Ok(Called { value: bounded(convert_sync(called.value)), output: called.output, elapsed: called.elapsed })

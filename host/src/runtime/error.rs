@@ -85,7 +85,11 @@ pub enum CallError {
 
 /// `64 MiB`, or bytes when not a whole number of MiB.
 fn mib(bytes: usize) -> String {
-    if bytes % (1 << 20) == 0 { format!("{} MiB", bytes >> 20) } else { format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20)) }
+    if bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    }
 }
 
 /// A failed call with what the plugin printed and logged before it failed.

@@ -28,9 +28,9 @@ pub use call::Called;
 pub use config_check::ConfigProblem;
 pub use engine::Metering;
 pub use error::{CallError, CallFault, LoadError};
-pub use output::PluginOutput;
 pub use host_state::{Grants, LogLine};
 pub use kinds::{Capability, PluginKind};
+pub use output::PluginOutput;
 pub use plugin::{Limits, Plugin, PluginSpec};
 
 use crate::capabilities::docker::DockerClient;

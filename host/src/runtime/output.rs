@@ -50,7 +50,10 @@ impl CapturedStream {
         let b = self.buffer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut text = String::from_utf8_lossy(&b.kept).into_owned();
         if b.dropped > 0 {
-            text.push_str(&format!("\n…({} more bytes dropped: the cap is {} bytes per call)", b.dropped, self.capacity));
+            text.push_str(&format!(
+                "\n…({} more bytes dropped: the cap is {} bytes per call)",
+                b.dropped, self.capacity
+            ));
         }
         text
     }

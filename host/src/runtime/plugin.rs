@@ -6,16 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
-use wasmtime::component::{HasSelf, InstancePre, Linker};
 use wasmtime::Engine;
+use wasmtime::component::{HasSelf, InstancePre, Linker};
 
 use super::bindings::{admission, base, health, platform, strategy};
 use super::cache::{CacheState, CompileCache};
 use super::engine::{Epochs, Metering};
-use super::pool::CallPool;
 use super::error::LoadError;
 use super::host_state::{Grants, HostState};
 use super::kinds::{Capability, PluginKind};
+use super::pool::CallPool;
 use super::surface::{self, Surface, SurfaceProblem};
 
 /// Per-call limits of one plugin.
@@ -136,12 +136,11 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
             actual: digest,
         });
     }
-    let (component, cache_state) =
-        cache.load(engine, &digest, &spec.bytes).map_err(|err| LoadError::Compile {
-            plugin: spec.name.clone(),
-            source_label: spec.source_label.clone(),
-            reason: format!("{err:#}"),
-        })?;
+    let (component, cache_state) = cache.load(engine, &digest, &spec.bytes).map_err(|err| LoadError::Compile {
+        plugin: spec.name.clone(),
+        source_label: spec.source_label.clone(),
+        reason: format!("{err:#}"),
+    })?;
     let surface = Surface::of(engine, &component);
     if let Some(problem) = surface::check(&surface, spec.kind, &spec.capabilities, SERVED).into_iter().next() {
         return Err(problem_error(&spec, problem));
@@ -151,8 +150,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
     let mut linker: Linker<HostState> = Linker::new(engine);
     let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
     base::hoist::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(link_err)?;
-    base::hoist::plugin::clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-        .map_err(link_err)?;
+    base::hoist::plugin::clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(link_err)?;
     let mut plugin_grants = Grants::default();
     if spec.kind == PluginKind::Platform {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
@@ -244,20 +242,14 @@ fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
         }
         SurfaceProblem::Incompatible { interface } => LoadError::Incompatible { plugin, interface },
         SurfaceProblem::UnknownImport { name } => LoadError::UnknownImport { plugin, name },
-        SurfaceProblem::Ungranted { capability } => LoadError::Ungranted {
-            message: ungranted_message(spec, capability),
-            plugin,
-            capability,
-        },
+        SurfaceProblem::Ungranted { capability } => {
+            LoadError::Ungranted { message: ungranted_message(spec, capability), plugin, capability }
+        }
     }
 }
 
 fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
-    let file = spec
-        .registry
-        .as_ref()
-        .map(|p| format!(" in {}", p.display()))
-        .unwrap_or_default();
+    let file = spec.registry.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default();
     let cap = cap.as_str();
     let name = &spec.name;
     match &spec.environment {

@@ -54,7 +54,8 @@ impl CallPool {
         answer: impl FnOnce(Result<R, PoolError>) + Send + 'static,
     ) -> Result<(), PoolError> {
         let wrapped: Job = Box::new(move || {
-            let result = std::panic::catch_unwind(AssertUnwindSafe(job)).map_err(|p| PoolError::HostPanic(panic_text(&p)));
+            let result =
+                std::panic::catch_unwind(AssertUnwindSafe(job)).map_err(|p| PoolError::HostPanic(panic_text(&p)));
             answer(result);
         });
         let jobs = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);

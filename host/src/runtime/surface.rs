@@ -101,10 +101,7 @@ impl Surface {
     /// The WIT world version the plugin was built against, from its export.
     pub fn contract_version(&self, kind: PluginKind) -> Option<&str> {
         let (export, _) = expected_export(kind);
-        self.exports
-            .iter()
-            .find(|e| e.is_hoist() && e.interface == export)
-            .and_then(|e| e.version.as_deref())
+        self.exports.iter().find(|e| e.is_hoist() && e.interface == export).and_then(|e| e.version.as_deref())
     }
 }
 

@@ -9,8 +9,8 @@
 use wasmtime::component::InstancePre;
 
 use super::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
-use super::bindings::base::hoist::plugin::types::PluginError;
 use super::bindings::base::hoist::plugin::types::Instance;
+use super::bindings::base::hoist::plugin::types::PluginError;
 use super::bindings::health::exports::hoist::plugin::health::{AnalysisInput, Evaluation};
 use super::bindings::platform::exports::hoist::plugin::platform::{PlatformError, RevisionSpec};
 use super::bindings::strategy::exports::hoist::plugin::strategy::{Context, Decision};
@@ -47,17 +47,16 @@ pub(crate) fn check_export(
         .get_export_index(Some(&iface), func)
         .ok_or_else(|| mismatch(format!("it does not export `{func}`")))?;
     let mut store = callee.new_store(0);
-    let instance = instance_pre.instantiate(&mut store).map_err(|e| LoadError::Link {
-        plugin: callee.name.to_string(),
-        reason: format!("{:#}", e.root_cause()),
-    })?;
+    let instance = instance_pre
+        .instantiate(&mut store)
+        .map_err(|e| LoadError::Link { plugin: callee.name.to_string(), reason: format!("{:#}", e.root_cause()) })?;
     let typed = match callee.kind {
         PluginKind::Strategy => {
             instance.get_typed_func::<(&Context,), (Result<Decision, PluginError>,)>(&mut store, index).map(drop)
         }
-        PluginKind::HealthPolicy => {
-            instance.get_typed_func::<(&AnalysisInput,), (Result<Evaluation, PluginError>,)>(&mut store, index).map(drop)
-        }
+        PluginKind::HealthPolicy => instance
+            .get_typed_func::<(&AnalysisInput,), (Result<Evaluation, PluginError>,)>(&mut store, index)
+            .map(drop),
         _ => instance
             .get_typed_func::<(&DeployRequest,), (Result<AdmissionVerdict, PluginError>,)>(&mut store, index)
             .map(drop),
@@ -94,21 +93,31 @@ fn check_platform(callee: &Callee, instance_pre: &InstancePre<HostState>, surfac
     let checked = std::thread::scope(|scope| {
         scope
             .spawn(|| -> Result<Result<(), (String, String)>, String> {
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
                 runtime.block_on(async {
                     let mut store = callee.new_store(0);
-                    let instance = instance_pre.instantiate_async(&mut store).await.map_err(|e| format!("{:#}", e.root_cause()))?;
+                    let instance = instance_pre
+                        .instantiate_async(&mut store)
+                        .await
+                        .map_err(|e| format!("{:#}", e.root_cause()))?;
                     let chain = |e: wasmtime::Error| e.chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": ");
                     for (func, index) in &indices {
                         let typed = match *func {
                             "ensure" => instance
-                                .get_typed_func::<(&RevisionSpec, u32), (Result<Vec<Instance>, PlatformError>,)>(&mut store, index)
+                                .get_typed_func::<(&RevisionSpec, u32), (Result<Vec<Instance>, PlatformError>,)>(
+                                    &mut store, index,
+                                )
                                 .map(drop),
                             "instances" => instance
-                                .get_typed_func::<(&str, &str, &str), (Result<Vec<Instance>, PlatformError>,)>(&mut store, index)
+                                .get_typed_func::<(&str, &str, &str), (Result<Vec<Instance>, PlatformError>,)>(
+                                    &mut store, index,
+                                )
                                 .map(drop),
                             _ => instance
-                                .get_typed_func::<(&str, &str, &str, &str), (Result<(), PlatformError>,)>(&mut store, index)
+                                .get_typed_func::<(&str, &str, &str, &str), (Result<(), PlatformError>,)>(
+                                    &mut store, index,
+                                )
                                 .map(drop),
                         };
                         if let Err(e) = typed {

@@ -125,16 +125,14 @@ pub fn deploy_request(p: &Plugin, r: &DeployRequest) -> Result<(), CallError> {
 pub fn admission_verdict(p: &Plugin, v: &AdmissionVerdict) -> Result<(), CallError> {
     match v {
         AdmissionVerdict::Allow => Ok(()),
-        AdmissionVerdict::Deny(r) | AdmissionVerdict::RequireApproval(r) => {
-            output(p, "a reason", r.len(), MAX_TEXT)
-        }
+        AdmissionVerdict::Deny(r) | AdmissionVerdict::RequireApproval(r) => output(p, "a reason", r.len(), MAX_TEXT),
     }
 }
 
 pub fn revision_spec(p: &Plugin, s: &RevisionSpec) -> Result<(), CallError> {
     config(p, &s.config)?;
-    let env: usize = s.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
-        + s.command.iter().map(String::len).sum::<usize>();
+    let env: usize =
+        s.env.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>() + s.command.iter().map(String::len).sum::<usize>();
     input(p, "command and environment", env, MAX_ENV_BYTES)
 }
 

@@ -38,12 +38,8 @@ const SEED: [u8; 32] = *b"hoist: the same bytes every call";
 pub fn add_frozen_sleep(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
-    clock.func_wrap("subscribe-duration", |mut store, (_ns,): (u64,)| {
-        Ok((ready_now(store.data_mut())?,))
-    })?;
-    clock.func_wrap("subscribe-instant", |mut store, (_at,): (u64,)| {
-        Ok((ready_now(store.data_mut())?,))
-    })?;
+    clock.func_wrap("subscribe-duration", |mut store, (_ns,): (u64,)| Ok((ready_now(store.data_mut())?,)))?;
+    clock.func_wrap("subscribe-instant", |mut store, (_at,): (u64,)| Ok((ready_now(store.data_mut())?,)))?;
     linker.allow_shadowing(false);
     Ok(())
 }

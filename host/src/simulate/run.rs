@@ -101,7 +101,10 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
     let stable_id = rollout.stable.clone();
     let candidate_id = rollout.candidate.clone();
     world.set_traffic(&candidate_id, &TrafficDecl::default());
-    script.push(Entry::note(0, format!("deploy {} ({}) with strategy `{}`", candidate_id, svc.version, rollout.strategy)));
+    script.push(Entry::note(
+        0,
+        format!("deploy {} ({}) with strategy `{}`", candidate_id, svc.version, rollout.strategy),
+    ));
 
     let mut events = scenario.events.iter().peekable();
     let mut wake = Some(0u64);
@@ -173,7 +176,10 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
         if wake.is_some_and(|w| w <= now) {
             ticks += 1;
             if ticks > MAX_TICKS {
-                anyhow::bail!("scenario `{}` took over {MAX_TICKS} engine steps; does a strategy never wait?", scenario.name);
+                anyhow::bail!(
+                    "scenario `{}` took over {MAX_TICKS} engine steps; does a strategy never wait?",
+                    scenario.name
+                );
             }
             let tick = match engine.tick(&rollout.id).await {
                 Err(crate::engine::EngineError::Halted(step)) => {
@@ -229,4 +235,3 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
         timeline,
     })
 }
-

@@ -165,8 +165,8 @@ fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 impl Scenario {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = hoist_files::text(path)
-            .map_err(|e| anyhow::anyhow!("cannot read scenario {}: {e}", path.display()))?;
+        let text =
+            hoist_files::text(path).map_err(|e| anyhow::anyhow!("cannot read scenario {}: {e}", path.display()))?;
         let mut scenario: Scenario = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()

@@ -27,7 +27,15 @@ pub struct Entry {
 
 impl Entry {
     pub fn note(at_ms: u64, text: String) -> Self {
-        Self { at_ms, kind: "note".into(), step: None, observed: Value::Null, actions: Value::Null, text, order: (0, 0) }
+        Self {
+            at_ms,
+            kind: "note".into(),
+            step: None,
+            observed: Value::Null,
+            actions: Value::Null,
+            text,
+            order: (0, 0),
+        }
     }
 }
 
@@ -53,7 +61,15 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
             "admit" => ("admit", format!("{}: {}", r.plugin.as_deref().unwrap_or("?"), variant_text(&r.output))),
             "evaluate" => {
                 let verdict = &r.output["verdict"];
-                ("analysis", format!("{}: {} — {}", r.plugin.as_deref().unwrap_or("?"), variant_text(verdict), r.output["details"].as_str().unwrap_or("")))
+                (
+                    "analysis",
+                    format!(
+                        "{}: {} — {}",
+                        r.plugin.as_deref().unwrap_or("?"),
+                        variant_text(verdict),
+                        r.output["details"].as_str().unwrap_or("")
+                    ),
+                )
             }
             "operator" => (
                 "operator",
@@ -65,7 +81,9 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                 ),
             ),
             "instance" => ("instance", r.reason.clone().unwrap_or_default()),
-            "rollback" => ("rollback", format!("traffic back on the stable revision: {}", r.reason.as_deref().unwrap_or(""))),
+            "rollback" => {
+                ("rollback", format!("traffic back on the stable revision: {}", r.reason.as_deref().unwrap_or("")))
+            }
             "apply" | "error" => ("error", format!("{} {}", r.input, r.error.as_deref().unwrap_or(""))),
             "complete" => ("end", format!("completed: {} is stable", r.input["stable"].as_str().unwrap_or("?"))),
             other => ("end", format!("{other}: {}", r.reason.as_deref().unwrap_or(""))),
@@ -84,7 +102,10 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
     rollouts.sort();
     rollouts.dedup();
     for id in rollouts {
-        let errors: Vec<_> = records.iter().filter(|r| r.kind == "decide" && r.error.is_some() && r.rollout_id.as_deref() == Some(&id)).collect();
+        let errors: Vec<_> = records
+            .iter()
+            .filter(|r| r.kind == "decide" && r.error.is_some() && r.rollout_id.as_deref() == Some(&id))
+            .collect();
         for r in errors {
             let mut e = Entry::note(r.at_ms, format!("decision failed: {}", r.error.as_deref().unwrap_or("")));
             e.kind = "error".into();
@@ -130,7 +151,9 @@ fn variant_text(v: &Value) -> String {
         Value::Object(m) => m
             .iter()
             .next()
-            .map(|(k, v)| format!("{}: {}", k.to_lowercase(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .map(|(k, v)| {
+                format!("{}: {}", k.to_lowercase(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            })
             .unwrap_or_default(),
         other => other.to_string(),
     }
@@ -157,10 +180,7 @@ fn replicas(observed: &Value) -> String {
     observed["revisions"]
         .as_object()
         .map(|m| {
-            m.iter()
-                .map(|(rev, v)| format!("{rev} {}/{}", v["ready"], v["instances"]))
-                .collect::<Vec<_>>()
-                .join(" ")
+            m.iter().map(|(rev, v)| format!("{rev} {}/{}", v["ready"], v["instances"])).collect::<Vec<_>>().join(" ")
         })
         .unwrap_or_default()
 }
@@ -183,13 +203,23 @@ fn action(a: &Value) -> String {
         "SetWeights" => format!(
             "weights {}",
             body.as_array()
-                .map(|ws| ws.iter().map(|w| format!("{}:{}", w["revision"].as_str().unwrap_or("?"), w["percent"])).collect::<Vec<_>>().join(" "))
+                .map(|ws| ws
+                    .iter()
+                    .map(|w| format!("{}:{}", w["revision"].as_str().unwrap_or("?"), w["percent"]))
+                    .collect::<Vec<_>>()
+                    .join(" "))
                 .unwrap_or_default()
         ),
-        "RunAnalysis" => format!("analyse `{}` {}s", body["name"].as_str().unwrap_or("?"), body["duration"].as_u64().unwrap_or(0) / 1000),
+        "RunAnalysis" => format!(
+            "analyse `{}` {}s",
+            body["name"].as_str().unwrap_or("?"),
+            body["duration"].as_u64().unwrap_or(0) / 1000
+        ),
         "Wait" => match body.as_object().and_then(|m| m.iter().next()) {
             Some((k, v)) if k == "Duration" => format!("wait {}s", v.as_u64().unwrap_or(0) as f64 / 1000.0),
-            Some((k, v)) if k == "Ready" => format!("wait until {} has {} ready", v["revision"].as_str().unwrap_or("?"), v["count"]),
+            Some((k, v)) if k == "Ready" => {
+                format!("wait until {} has {} ready", v["revision"].as_str().unwrap_or("?"), v["count"])
+            }
             Some((k, v)) if k == "Operator" => format!("wait for operator ({})", v.as_str().unwrap_or("")),
             _ => "wait".into(),
         },
@@ -226,11 +256,17 @@ pub fn render_text(outcome: &Outcome) -> String {
                 // are folded into one line.
                 let same = entries[i + 1..]
                     .iter()
-                    .take_while(|n| n.kind == "decide" && n.actions == e.actions && n.text == e.text && n.observed == e.observed)
+                    .take_while(|n| {
+                        n.kind == "decide" && n.actions == e.actions && n.text == e.text && n.observed == e.observed
+                    })
                     .count();
                 if same > 0 {
                     let last = &entries[i + same];
-                    out.push_str(&format!("{:>19}(the same decision {same} more times, until {})\n", "", clock(last.at_ms).trim()));
+                    out.push_str(&format!(
+                        "{:>19}(the same decision {same} more times, until {})\n",
+                        "",
+                        clock(last.at_ms).trim()
+                    ));
                     i += same;
                 }
             }

@@ -127,7 +127,8 @@ impl World {
     /// The n-th instance of `revision` (creation order) exits.
     pub fn kill_instance(&self, revision: &str, n: usize) -> Option<String> {
         let mut inner = self.lock();
-        let victim = inner.instances.values_mut().flat_map(|l| l.iter_mut()).filter(|i| i.revision == revision).nth(n)?;
+        let victim =
+            inner.instances.values_mut().flat_map(|l| l.iter_mut()).filter(|i| i.revision == revision).nth(n)?;
         victim.exited = true;
         Some(victim.id.clone())
     }
@@ -250,7 +251,12 @@ impl Platform for World {
         })
     }
 
-    fn remove<'a>(&'a self, service: &'a str, environment: &'a str, revision: &'a str) -> BoxFuture<'a, Result<(), String>> {
+    fn remove<'a>(
+        &'a self,
+        service: &'a str,
+        environment: &'a str,
+        revision: &'a str,
+    ) -> BoxFuture<'a, Result<(), String>> {
         Box::pin(async move {
             let mut inner = self.lock();
             if let Some(list) = inner.instances.get_mut(&(service.to_string(), environment.to_string())) {
@@ -284,7 +290,11 @@ impl Metrics for World {
             .get(&key)
             .and_then(|ws| ws.iter().find(|w| w.revision == revision))
             .map_or(0.0, |w| f64::from(w.percent) / 100.0);
-        let instances = inner.instances.get(&key).map(|l| l.iter().filter(|i| i.revision == revision).collect::<Vec<_>>()).unwrap_or_default();
+        let instances = inner
+            .instances
+            .get(&key)
+            .map(|l| l.iter().filter(|i| i.revision == revision).collect::<Vec<_>>())
+            .unwrap_or_default();
         let ready = instances.iter().filter(|i| !i.failed && !i.exited && to_ms >= i.ready_at_ms).count() as u32;
         let failed = instances.iter().filter(|i| i.failed).count() as u32;
         let seconds = to_ms.saturating_sub(from_ms) as f64 / 1000.0;

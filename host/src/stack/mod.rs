@@ -121,7 +121,9 @@ impl ServiceRun {
 pub enum StackKind {
     Deploy,
     /// Rolls back what the stack rollout `of` updated.
-    Rollback { of: String },
+    Rollback {
+        of: String,
+    },
     /// Removes every service of the stack, dependents first.
     Teardown,
 }

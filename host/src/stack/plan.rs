@@ -12,7 +12,9 @@ use crate::engine::{Engine, EngineError, ServiceSpec};
 pub enum StackError {
     #[error("stack `{stack}`: {message}")]
     Invalid { stack: String, message: String },
-    #[error("stack `{stack}` in `{environment}` is being rolled out by `{owner}`; wait for it (`hoist stack status {stack} --env {environment}`)")]
+    #[error(
+        "stack `{stack}` in `{environment}` is being rolled out by `{owner}`; wait for it (`hoist stack status {stack} --env {environment}`)"
+    )]
     Busy { stack: String, environment: String, owner: String },
     #[error("stack `{stack}` has no completed rollout in `{environment}` to roll back")]
     NothingToRollBack { stack: String, environment: String },
@@ -41,7 +43,9 @@ pub fn service_spec(s: &StackService) -> ServiceSpec {
 }
 
 fn busy(engine: &Engine, stack: &str, environment: &str) -> Result<(), StackError> {
-    if let Some(active) = engine.store.active_stack_rollouts()?.into_iter().find(|r| r.stack == stack && r.environment == environment) {
+    if let Some(active) =
+        engine.store.active_stack_rollouts()?.into_iter().find(|r| r.stack == stack && r.environment == environment)
+    {
         return Err(StackError::Busy { stack: stack.into(), environment: environment.into(), owner: active.id });
     }
     Ok(())
@@ -68,7 +72,13 @@ fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<Strin
 
 /// Starts a stack rollout: every service whose version or spec differs
 /// from what runs is updated, in dependency order, by the coordinator.
-pub fn deploy(engine: &Engine, def: &StackDef, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+pub fn deploy(
+    engine: &Engine,
+    def: &StackDef,
+    environment: &str,
+    operator: &str,
+    reason: &str,
+) -> Result<StackRollout, StackError> {
     let order = check(engine, def, environment)?;
     busy(engine, &def.name, environment)?;
     let now = engine.clock.now_ms();
@@ -78,7 +88,8 @@ pub fn deploy(engine: &Engine, def: &StackDef, environment: &str, operator: &str
         let version = s.version_label();
         let current = engine.store.current(name, environment)?;
         let same = current.as_ref().is_some_and(|c| {
-            c.version == version && serde_json::from_value::<ServiceSpec>(c.spec.clone()).is_ok_and(|spec| spec == service_spec(s))
+            c.version == version
+                && serde_json::from_value::<ServiceSpec>(c.spec.clone()).is_ok_and(|spec| spec == service_spec(s))
         });
         let in_flight = active.iter().any(|r| &r.service == name && r.environment == environment);
         let unchanged = same && !in_flight;
@@ -111,14 +122,21 @@ pub fn deploy(engine: &Engine, def: &StackDef, environment: &str, operator: &str
         started_at_ms: now,
         updated_at_ms: now,
     };
-    let changed: Vec<&String> = rollout.services.iter().filter(|(_, r)| r.state == ServiceState::Pending).map(|(n, _)| n).collect();
+    let changed: Vec<&String> =
+        rollout.services.iter().filter(|(_, r)| r.state == ServiceState::Pending).map(|(n, _)| n).collect();
     let input = serde_json::json!({ "verb": "stack-deploy", "changed": changed, "order": rollout.order });
     create(engine, rollout, input)
 }
 
 /// Rolls back what the stack's latest completed rollout updated, in
 /// reverse dependency order, to the revisions that ran before it.
-pub fn rollback(engine: &Engine, stack: &str, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+pub fn rollback(
+    engine: &Engine,
+    stack: &str,
+    environment: &str,
+    operator: &str,
+    reason: &str,
+) -> Result<StackRollout, StackError> {
     busy(engine, stack, environment)?;
     let last = engine
         .store
@@ -176,7 +194,13 @@ pub fn rollback(engine: &Engine, stack: &str, environment: &str, operator: &str,
 
 /// Removes every running service of the stack in reverse dependency order
 /// (dependents first), as the stack's latest rollout defined it.
-pub fn teardown(engine: &Engine, stack: &str, environment: &str, operator: &str, reason: &str) -> Result<StackRollout, StackError> {
+pub fn teardown(
+    engine: &Engine,
+    stack: &str,
+    environment: &str,
+    operator: &str,
+    reason: &str,
+) -> Result<StackRollout, StackError> {
     busy(engine, stack, environment)?;
     let last = engine
         .store
@@ -185,7 +209,10 @@ pub fn teardown(engine: &Engine, stack: &str, environment: &str, operator: &str,
         .map(StackRollout::from_row)
         .transpose()
         .map_err(StackError::Corrupt)?
-        .ok_or_else(|| StackError::Invalid { stack: stack.into(), message: format!("no rollout in `{environment}`; nothing to tear down") })?;
+        .ok_or_else(|| StackError::Invalid {
+            stack: stack.into(),
+            message: format!("no rollout in `{environment}`; nothing to tear down"),
+        })?;
     let active = engine.store.active_rollouts()?;
     let now = engine.clock.now_ms();
     let mut services = BTreeMap::new();
@@ -193,7 +220,10 @@ pub fn teardown(engine: &Engine, stack: &str, environment: &str, operator: &str,
         if let Some(busy) = active.iter().find(|r| &r.service == name && r.environment == environment) {
             return Err(StackError::Invalid {
                 stack: stack.into(),
-                message: format!("service `{name}` is being deployed by rollout `{}`; abort it first (`hoist abort {}`)", busy.id, busy.id),
+                message: format!(
+                    "service `{name}` is being deployed by rollout `{}`; abort it first (`hoist abort {}`)",
+                    busy.id, busy.id
+                ),
             });
         }
         let current = engine.store.current(name, environment)?;
@@ -240,7 +270,13 @@ fn create(engine: &Engine, mut rollout: StackRollout, input: serde_json::Value) 
 }
 
 /// Appends a stack decision to the audit log (under the stack rollout's id).
-pub(super) fn record(engine: &Engine, rollout: &StackRollout, service: &str, input: serde_json::Value, reason: &str) -> Result<(), StackError> {
+pub(super) fn record(
+    engine: &Engine,
+    rollout: &StackRollout,
+    service: &str,
+    input: serde_json::Value,
+    reason: &str,
+) -> Result<(), StackError> {
     engine.store.append_record(&DecisionRecord {
         seq: 0,
         rollout_id: Some(rollout.id.clone()),

@@ -75,7 +75,13 @@ async fn advance(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError
         let updated = r.services.values().filter(|s| s.state == ServiceState::Updated).count();
         r.phase = StackPhase::Completed;
         r.outcome = Some(format!("{} services healthy, {updated} updated", r.services.len()));
-        record(engine, r, &format!("stack:{}", r.stack), serde_json::json!({ "phase": "completed" }), r.outcome.clone().unwrap_or_default().as_str())?;
+        record(
+            engine,
+            r,
+            &format!("stack:{}", r.stack),
+            serde_json::json!({ "phase": "completed" }),
+            r.outcome.clone().unwrap_or_default().as_str(),
+        )?;
     }
     Ok(())
 }
@@ -114,7 +120,11 @@ async fn start_ready(engine: &Engine, r: &mut StackRollout, now: u64) -> Result<
         // A control plane killed after starting the rollout but before
         // saving this document finds that rollout again instead of
         // starting a second one.
-        let adopted = engine.store.history(&name, &r.environment, 1)?.into_iter().find(|o| o.requested_by == request.requested_by);
+        let adopted = engine
+            .store
+            .history(&name, &r.environment, 1)?
+            .into_iter()
+            .find(|o| o.requested_by == request.requested_by);
         let result = match adopted {
             Some(rollout) => Ok(rollout),
             None => engine.deploy(&request),
@@ -170,7 +180,13 @@ async fn meets(engine: &Engine, r: &StackRollout, dep: &str, cond: Condition) ->
 /// A service failed: abort the in-flight ones, skip the pending ones, and
 /// unwind the updated ones in reverse dependency order.
 fn fail(engine: &Engine, r: &mut StackRollout, failed: &str) -> Result<(), StackError> {
-    let mut undo: Vec<String> = r.order.iter().rev().filter(|n| r.services.get(*n).is_some_and(|s| s.state == ServiceState::Updated)).cloned().collect();
+    let mut undo: Vec<String> = r
+        .order
+        .iter()
+        .rev()
+        .filter(|n| r.services.get(*n).is_some_and(|s| s.state == ServiceState::Updated))
+        .cloned()
+        .collect();
     for name in r.order.clone() {
         let Some(run) = r.services.get_mut(&name) else { continue };
         match run.state {
@@ -183,7 +199,12 @@ fn fail(engine: &Engine, r: &mut StackRollout, failed: &str) -> Result<(), Stack
                 undo.push(name.clone());
                 if let Some(id) = &run.rollout {
                     // Ended between our read and now: `unwind` sees its end.
-                    let _ = engine.command(id, CommandKind::Abort, &format!("stack:{}", r.id), &format!("stack rollout failed: {failed}"));
+                    let _ = engine.command(
+                        id,
+                        CommandKind::Abort,
+                        &format!("stack:{}", r.id),
+                        &format!("stack rollout failed: {failed}"),
+                    );
                 }
             }
             _ => {}
@@ -196,7 +217,13 @@ fn fail(engine: &Engine, r: &mut StackRollout, failed: &str) -> Result<(), Stack
     };
     r.phase = StackPhase::RollingBack;
     r.outcome = Some(outcome.clone());
-    record(engine, r, &format!("stack:{}", r.stack), serde_json::json!({ "phase": "rolling-back", "undo": undo }), &outcome)?;
+    record(
+        engine,
+        r,
+        &format!("stack:{}", r.stack),
+        serde_json::json!({ "phase": "rolling-back", "undo": undo }),
+        &outcome,
+    )?;
     Ok(())
 }
 
@@ -240,7 +267,13 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
         let waiting = r.definition.services.iter().any(|(other, def)| {
             def.depends_on.contains_key(&name)
                 && r.services.get(other).is_some_and(|s| {
-                    matches!(s.state, ServiceState::Updated | ServiceState::Reverting | ServiceState::Aborting | ServiceState::Deploying)
+                    matches!(
+                        s.state,
+                        ServiceState::Updated
+                            | ServiceState::Reverting
+                            | ServiceState::Aborting
+                            | ServiceState::Deploying
+                    )
                 })
         });
         if waiting {
@@ -248,9 +281,13 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
         }
         revert(engine, r, &name).await?;
     }
-    let busy = r.services.values().any(|s| matches!(s.state, ServiceState::Updated | ServiceState::Reverting | ServiceState::Aborting));
+    let busy = r
+        .services
+        .values()
+        .any(|s| matches!(s.state, ServiceState::Updated | ServiceState::Reverting | ServiceState::Aborting));
     if !busy {
-        let broken: Vec<&String> = r.services.iter().filter(|(_, s)| s.state == ServiceState::RevertFailed).map(|(n, _)| n).collect();
+        let broken: Vec<&String> =
+            r.services.iter().filter(|(_, s)| s.state == ServiceState::RevertFailed).map(|(n, _)| n).collect();
         let teardown = r.kind == super::StackKind::Teardown;
         r.phase = match (broken.is_empty(), teardown) {
             (false, _) => StackPhase::Failed,

@@ -104,28 +104,37 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                 "command" => svc.command = words(value),
                 "ports" => {
                     for p in value.as_sequence().into_iter().flatten() {
-                        svc.ports.push(port(p).ok_or_else(|| invalid(line, format!("service `{name}`: cannot read port {p:?}")))?);
+                        svc.ports.push(
+                            port(p)
+                                .ok_or_else(|| invalid(line, format!("service `{name}`: cannot read port {p:?}")))?,
+                        );
                     }
                 }
                 "environment" => svc.env.extend(env_pairs(value)),
                 "env_file" => {
                     let files: Vec<String> = match value {
                         Value::String(s) => vec![s.clone()],
-                        _ => value.as_sequence().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                        _ => value
+                            .as_sequence()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect(),
                     };
                     for f in files {
                         let p = base.join(&f);
-                        let content = hoist_files::text(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
+                        let content =
+                            hoist_files::text(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
                         from_files.extend(
-                            content
-                                .lines()
-                                .map(str::trim)
-                                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                                .filter_map(|l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))),
+                            content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(
+                                |l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())),
+                            ),
                         );
                     }
                 }
-                "depends_on" => svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?,
+                "depends_on" => {
+                    svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
+                }
                 "healthcheck" => svc.healthcheck = healthcheck(value),
                 "container_name" => {}
                 other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
@@ -166,10 +175,9 @@ fn scalar(v: &Value) -> Option<String> {
 
 fn env_pairs(v: &Value) -> Vec<(String, String)> {
     match v {
-        Value::Mapping(m) => m
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v).unwrap_or_default())))
-            .collect(),
+        Value::Mapping(m) => {
+            m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v).unwrap_or_default()))).collect()
+        }
         Value::Sequence(items) => items
             .iter()
             .filter_map(Value::as_str)
@@ -204,7 +212,10 @@ fn depends_on(v: &Value) -> Result<BTreeMap<String, Condition>, String> {
     match v {
         Value::Sequence(items) => {
             for i in items {
-                out.insert(i.as_str().ok_or("depends_on entries must be service names")?.to_string(), Condition::Started);
+                out.insert(
+                    i.as_str().ok_or("depends_on entries must be service names")?.to_string(),
+                    Condition::Started,
+                );
             }
         }
         Value::Mapping(m) => {
@@ -271,7 +282,12 @@ fn duration_ms(s: &str) -> Option<u64> {
         };
         let v: f64 = num.parse().ok()?;
         num.clear();
-        total += (v * match unit { "ms" => 1.0, "s" => 1e3, "m" => 6e4, _ => 3.6e6 }) as u64;
+        total += (v * match unit {
+            "ms" => 1.0,
+            "s" => 1e3,
+            "m" => 6e4,
+            _ => 3.6e6,
+        }) as u64;
     }
     if !num.is_empty() {
         return None;
@@ -295,7 +311,8 @@ impl<'a> Lines<'a> {
 
     fn is_key(l: &str, key: &str) -> bool {
         let t = l.trim_start();
-        t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')) || t.strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.starts_with(':'))
+        t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':'))
+            || t.strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.starts_with(':'))
     }
 
     fn top(&self, key: &str) -> usize {
@@ -305,7 +322,12 @@ impl<'a> Lines<'a> {
     /// The line of service `name` under `services:`.
     fn service(&self, name: &str) -> usize {
         let start = self.top("services");
-        self.lines.iter().enumerate().skip(start).find(|(_, l)| Self::indent(l) > 0 && Self::is_key(l, name)).map_or(start, |(i, _)| i + 1)
+        self.lines
+            .iter()
+            .enumerate()
+            .skip(start)
+            .find(|(_, l)| Self::indent(l) > 0 && Self::is_key(l, name))
+            .map_or(start, |(i, _)| i + 1)
     }
 
     /// The line of `key` within the service block starting at `at`.

@@ -141,7 +141,9 @@ impl StackDef {
     pub fn check_runnable(&self) -> Result<(), String> {
         for (name, s) in &self.services {
             if s.image.is_none() && s.command.is_empty() {
-                return Err(format!("service `{name}`: nothing to run; set `image` (containers) or `command` (processes)"));
+                return Err(format!(
+                    "service `{name}`: nothing to run; set `image` (containers) or `command` (processes)"
+                ));
             }
         }
         Ok(())
@@ -192,7 +194,11 @@ pub fn parse(text: &str) -> Result<StackDef, String> {
 }
 
 fn sanitize(name: &str) -> String {
-    let s: String = name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+    let s: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .collect();
     let s = s.trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string();
     if s.is_empty() { "stack".into() } else { s }
 }
@@ -203,11 +209,7 @@ fn sanitize(name: &str) -> String {
 /// it is an HTTP GET of the port, else TCP (see [`healthcheck`]).
 pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) {
     let mut notes = Vec::new();
-    let services = imported
-        .services
-        .iter()
-        .map(|s| (s.name.clone(), service_from_compose(s, &mut notes)))
-        .collect();
+    let services = imported.services.iter().map(|s| (s.name.clone(), service_from_compose(s, &mut notes))).collect();
     (StackDef { version: 1, name: name.to_string(), services }, notes)
 }
 
@@ -216,14 +218,25 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
     let port = first.map(|(_, container)| *container);
     let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}")));
     if s.ports.len() > 1 {
-        notes.push(format!("service `{}`: only the first port ({}) is routed; Hoist gives a service one front door", s.name, port.unwrap_or(0)));
+        notes.push(format!(
+            "service `{}`: only the first port ({}) is routed; Hoist gives a service one front door",
+            s.name,
+            port.unwrap_or(0)
+        ));
     }
     if s.image.is_none() && s.build.is_some() {
-        notes.push(format!("service `{}`: built from `{}`; build and tag the image, then set `image`", s.name, s.build.as_deref().unwrap_or(".")));
+        notes.push(format!(
+            "service `{}`: built from `{}`; build and tag the image, then set `image`",
+            s.name,
+            s.build.as_deref().unwrap_or(".")
+        ));
     }
     let probe = s.healthcheck.as_ref().and_then(|h| {
         let Some(port) = port else {
-            notes.push(format!("service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe", s.name));
+            notes.push(format!(
+                "service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe",
+                s.name
+            ));
             return None;
         };
         let (probe, note) = healthcheck::translate(&s.name, h, port);

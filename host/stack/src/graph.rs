@@ -66,7 +66,12 @@ impl Graph {
         // 0 = unvisited, 1 = on the current path, 2 = done.
         let mut mark: BTreeMap<&str, u8> = BTreeMap::new();
         let mut path: Vec<&str> = Vec::new();
-        fn visit<'a>(g: &'a Graph, s: &'a str, mark: &mut BTreeMap<&'a str, u8>, path: &mut Vec<&'a str>) -> Option<Vec<String>> {
+        fn visit<'a>(
+            g: &'a Graph,
+            s: &'a str,
+            mark: &mut BTreeMap<&'a str, u8>,
+            path: &mut Vec<&'a str>,
+        ) -> Option<Vec<String>> {
             match mark.get(s) {
                 Some(2) => return None,
                 Some(1) => {

@@ -65,9 +65,13 @@ fn http_check(test: &[String], port: u16) -> Option<(String, Option<StatusRange>
         "hoist-demo" => demo_check(args, port),
         "curl" => {
             let fails_on_error = args.iter().any(|a| {
-                a == "--fail" || a == "--fail-with-body" || (a.starts_with('-') && !a.starts_with("--") && a.contains('f'))
+                a == "--fail"
+                    || a == "--fail-with-body"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('f'))
             });
-            let not_get = args.iter().any(|a| matches!(a.as_str(), "-X" | "--request" | "-d" | "--data" | "--data-raw" | "-F" | "--form"));
+            let not_get = args
+                .iter()
+                .any(|a| matches!(a.as_str(), "-X" | "--request" | "-d" | "--data" | "--data-raw" | "-F" | "--form"));
             if !fails_on_error || not_get {
                 return None; // without -f, curl succeeds on a 500 too
             }
@@ -191,13 +195,19 @@ mod tests {
         assert_eq!(kind(&["sh", "-c", "curl -f http://localhost:8080/ | grep ok"], 8080), "tcp");
         assert_eq!(kind(&["/hoist-demo", "check", "--port", "1"], 8080), "tcp");
         let (_, note) = translate("db", &hc(&["pg_isready", "-U", "postgres"]), 5432);
-        assert!(note.contains("TCP probe of port 5432") && note.contains("only shows the port accepts connections"), "{note}");
+        assert!(
+            note.contains("TCP probe of port 5432") && note.contains("only shows the port accepts connections"),
+            "{note}"
+        );
     }
 
     #[test]
     fn timings_carry_over() {
         let (p, _) = translate("api", &hc(&["/hoist-demo", "check"]), 8080);
-        assert_eq!((p.interval, p.timeout, p.failure_threshold.get()), (Duration::from_millis(200), Duration::from_secs(1), 5));
+        assert_eq!(
+            (p.interval, p.timeout, p.failure_threshold.get()),
+            (Duration::from_millis(200), Duration::from_secs(1), 5)
+        );
         assert!(p.validate().is_ok());
     }
 }

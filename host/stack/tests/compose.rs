@@ -51,7 +51,9 @@ fn unsupported_keys_are_reported_by_name_and_line() {
     let found: Vec<String> = imported.unsupported.iter().map(|u| u.to_string()).collect();
     let text = std::fs::read_to_string(example()).unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.trim_start().starts_with(needle)).unwrap() + 1;
-    for (service, key) in [("postgres", "volumes"), ("api", "restart"), ("worker", "deploy"), ("(top level)", "volumes")] {
+    for (service, key) in
+        [("postgres", "volumes"), ("api", "restart"), ("worker", "deploy"), ("(top level)", "volumes")]
+    {
         let line = if service == "(top level)" {
             text.lines().position(|l| l.starts_with("volumes:")).unwrap() + 1
         } else if key == "volumes" {

@@ -37,7 +37,10 @@ fn generated(rng: &mut Rng, n: usize) -> (BTreeMap<String, BTreeMap<String, Cond
         deps.insert(name(i), d);
         let started = rng.below(500) + 1;
         let healthy = started + rng.below(3000);
-        timing.insert(name(i), Timing { started_ms: started, healthy_ms: healthy, completed_ms: healthy + rng.below(2000) });
+        timing.insert(
+            name(i),
+            Timing { started_ms: started, healthy_ms: healthy, completed_ms: healthy + rng.below(2000) },
+        );
     }
     (deps, timing)
 }
@@ -54,11 +57,12 @@ fn no_service_starts_before_its_dependencies_meet_their_conditions() {
             let mut latest = 0;
             for (d, c) in ds {
                 let t = timing[d];
-                let met = starts[d] + match c {
-                    Condition::Started => t.started_ms,
-                    Condition::Healthy => t.healthy_ms,
-                    Condition::CompletedSuccessfully => t.completed_ms,
-                };
+                let met = starts[d]
+                    + match c {
+                        Condition::Started => t.started_ms,
+                        Condition::Healthy => t.healthy_ms,
+                        Condition::CompletedSuccessfully => t.completed_ms,
+                    };
                 assert!(starts[s] >= met, "{s} starts at {} before {d} is {c:?} at {met}", starts[s]);
                 latest = latest.max(met);
             }
@@ -71,7 +75,8 @@ fn no_service_starts_before_its_dependencies_meet_their_conditions() {
 #[test]
 fn independent_services_start_together() {
     let deps: BTreeMap<_, _> = (0..5).map(|i| (format!("data{i}"), BTreeMap::new())).collect();
-    let timing = deps.keys().map(|k| (k.clone(), Timing { started_ms: 10, healthy_ms: 100, completed_ms: 0 })).collect();
+    let timing =
+        deps.keys().map(|k| (k.clone(), Timing { started_ms: 10, healthy_ms: 100, completed_ms: 0 })).collect();
     let starts = Graph::new(deps).unwrap().earliest_starts(&timing);
     assert!(starts.values().all(|t| *t == 0), "{starts:?}");
 }

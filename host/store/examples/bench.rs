@@ -75,11 +75,7 @@ fn run(store: &Store, steps: u64) -> Result<f64, StoreError> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let steps: u64 = std::env::args()
-        .nth(1)
-        .map(|s| s.parse())
-        .transpose()?
-        .unwrap_or(20_000);
+    let steps: u64 = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(20_000);
     let dir = std::env::temp_dir().join(format!("hoist-store-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let file = run(&Store::open(dir.join("state.db"))?, steps)?;

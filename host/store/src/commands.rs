@@ -65,9 +65,7 @@ impl CommandKind {
             ("pause", None) => CommandKind::Pause,
             ("resume", None) => CommandKind::Resume,
             ("approve", None) => CommandKind::Approve,
-            ("rollback-to", Some(rev)) if !rev.is_empty() => {
-                CommandKind::RollbackTo(rev.to_owned())
-            }
+            ("rollback-to", Some(rev)) if !rev.is_empty() => CommandKind::RollbackTo(rev.to_owned()),
             _ => return None,
         })
     }
@@ -139,8 +137,7 @@ pub struct Command {
     pub taken_step: Option<u64>,
 }
 
-const COLUMNS: &str =
-    "seq, rollout_id, kind, arg, operator, reason, at_ms, taken_at_ms, taken_step";
+const COLUMNS: &str = "seq, rollout_id, kind, arg, operator, reason, at_ms, taken_at_ms, taken_step";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Command> {
     let name: String = row.get(2)?;
@@ -167,42 +164,34 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Command> {
 impl Store {
     /// Queue a command for a rollout that exists and has not ended.
     pub fn enqueue_command(&self, new: &NewCommand) -> Result<Command, StoreError> {
-        self.write(
-            &format!("queue `{}` for rollout `{}`", new.kind, new.rollout_id),
-            |tx| {
-                let phase: Option<String> = tx
-                    .prepare_cached("SELECT phase FROM rollouts WHERE id = ?1")?
-                    .query_row([&new.rollout_id], |r| r.get(0))
-                    .optional()?;
-                let Some(phase) = phase else {
-                    return Err(Failure::NotFound {
-                        what: "rollout",
-                        id: new.rollout_id.clone(),
-                    });
-                };
-                if Phase::parse(&phase).is_none_or(Phase::is_terminal) {
-                    return Err(Failure::Conflict(format!(
-                        "the rollout has ended ({phase})"
-                    )));
-                }
-                Ok(tx
-                    .prepare_cached(&format!(
-                        "INSERT INTO commands (rollout_id, kind, arg, operator, reason, at_ms)
+        self.write(&format!("queue `{}` for rollout `{}`", new.kind, new.rollout_id), |tx| {
+            let phase: Option<String> = tx
+                .prepare_cached("SELECT phase FROM rollouts WHERE id = ?1")?
+                .query_row([&new.rollout_id], |r| r.get(0))
+                .optional()?;
+            let Some(phase) = phase else {
+                return Err(Failure::NotFound { what: "rollout", id: new.rollout_id.clone() });
+            };
+            if Phase::parse(&phase).is_none_or(Phase::is_terminal) {
+                return Err(Failure::Conflict(format!("the rollout has ended ({phase})")));
+            }
+            Ok(tx
+                .prepare_cached(&format!(
+                    "INSERT INTO commands (rollout_id, kind, arg, operator, reason, at_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
-                    ))?
-                    .query_row(
-                        (
-                            &new.rollout_id,
-                            new.kind.name(),
-                            new.kind.arg(),
-                            &new.operator,
-                            &new.reason,
-                            int(new.at_ms, "at_ms")?,
-                        ),
-                        from_row,
-                    )?)
-            },
-        )
+                ))?
+                .query_row(
+                    (
+                        &new.rollout_id,
+                        new.kind.name(),
+                        new.kind.arg(),
+                        &new.operator,
+                        &new.reason,
+                        int(new.at_ms, "at_ms")?,
+                    ),
+                    from_row,
+                )?)
+        })
     }
 
     /// Return the rollout's pending commands, oldest first, and mark them

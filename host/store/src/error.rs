@@ -110,9 +110,7 @@ impl From<rusqlite::Error> for Failure {
     fn from(e: rusqlite::Error) -> Self {
         match e {
             // Decoding errors raised by our own row mappers are corruption, not I/O.
-            rusqlite::Error::FromSqlConversionFailure(_, _, inner) => {
-                Failure::Corrupt(inner.to_string())
-            }
+            rusqlite::Error::FromSqlConversionFailure(_, _, inner) => Failure::Corrupt(inner.to_string()),
             other => Failure::Sql(other),
         }
     }

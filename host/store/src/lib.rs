@@ -81,15 +81,10 @@ impl Store {
     /// up to date. The parent directory must exist.
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let shown = path.as_ref().display().to_string();
-        let open_err = |cause| StoreError::Open {
-            path: shown.clone(),
-            cause,
-        };
+        let open_err = |cause| StoreError::Open { path: shown.clone(), cause };
         let mut conn = Connection::open(path.as_ref()).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
-            .map_err(open_err)?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(open_err)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Open {
                 path: shown,
@@ -109,10 +104,7 @@ impl Store {
     /// A store that lives in memory only, for `hoist simulate` and tests.
     pub fn in_memory() -> Result<Store, StoreError> {
         let shown = ":memory:".to_owned();
-        let mut conn = Connection::open_in_memory().map_err(|cause| StoreError::Open {
-            path: shown.clone(),
-            cause,
-        })?;
+        let mut conn = Connection::open_in_memory().map_err(|cause| StoreError::Open { path: shown.clone(), cause })?;
         Self::configure(&mut conn, &shown)?;
         Ok(Store {
             conn: Mutex::new(conn),
@@ -122,14 +114,9 @@ impl Store {
     }
 
     fn configure(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
-        let open_err = |cause| StoreError::Open {
-            path: path.to_owned(),
-            cause,
-        };
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(open_err)?;
+        let open_err = |cause| StoreError::Open { path: path.to_owned(), cause };
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(open_err)?;
         schema::migrate(conn, path)
     }
 
@@ -155,13 +142,9 @@ impl Store {
             if verdict != "ok" {
                 return Err(Failure::Corrupt(format!("integrity_check: {verdict}")));
             }
-            let dangling: Option<String> = conn
-                .query_row("PRAGMA foreign_key_check", [], |r| r.get(0))
-                .optional()?;
+            let dangling: Option<String> = conn.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
             match dangling {
-                Some(table) => Err(Failure::Corrupt(format!(
-                    "foreign_key_check: dangling reference in `{table}`"
-                ))),
+                Some(table) => Err(Failure::Corrupt(format!("foreign_key_check: dangling reference in `{table}`"))),
                 None => Ok(()),
             }
         })
@@ -174,21 +157,13 @@ impl Store {
     }
 
     /// Run `f` on the connection (reads; single statements).
-    fn read<T>(
-        &self,
-        op: &str,
-        f: impl FnOnce(&Connection) -> Result<T, Failure>,
-    ) -> Result<T, StoreError> {
+    fn read<T>(&self, op: &str, f: impl FnOnce(&Connection) -> Result<T, Failure>) -> Result<T, StoreError> {
         let conn = self.conn();
         f(&conn).map_err(|e| e.into_store_error(&self.path, op))
     }
 
     /// Run `f` in one `IMMEDIATE` transaction, committed only if `f` succeeds.
-    fn write<T>(
-        &self,
-        op: &str,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, Failure>,
-    ) -> Result<T, StoreError> {
+    fn write<T>(&self, op: &str, f: impl FnOnce(&Transaction<'_>) -> Result<T, Failure>) -> Result<T, StoreError> {
         let mut conn = self.conn();
         let run = || -> Result<T, Failure> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -65,10 +65,8 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Lock> {
 
 /// Whether `owner` names a rollout that has not ended.
 fn owner_is_live(tx: &rusqlite::Transaction<'_>, owner: &str) -> rusqlite::Result<bool> {
-    let phase: Option<String> = tx
-        .prepare_cached("SELECT phase FROM rollouts WHERE id = ?1")?
-        .query_row([owner], |r| r.get(0))
-        .optional()?;
+    let phase: Option<String> =
+        tx.prepare_cached("SELECT phase FROM rollouts WHERE id = ?1")?.query_row([owner], |r| r.get(0)).optional()?;
     Ok(phase.and_then(|p| crate::Phase::parse(&p)).is_some_and(|p| !p.is_terminal()))
 }
 
@@ -81,12 +79,17 @@ pub(crate) fn follow_rollout(
     ttl_ms: u64,
 ) -> rusqlite::Result<()> {
     if rollout.phase.is_terminal() {
-        tx.prepare_cached("DELETE FROM locks WHERE service = ?1 AND environment = ?2 AND owner = ?3")?
-            .execute((&rollout.service, &rollout.environment, &rollout.id))?;
+        tx.prepare_cached("DELETE FROM locks WHERE service = ?1 AND environment = ?2 AND owner = ?3")?.execute((
+            &rollout.service,
+            &rollout.environment,
+            &rollout.id,
+        ))?;
     } else {
         let expires = i64::try_from(rollout.updated_at_ms.saturating_add(ttl_ms)).unwrap_or(i64::MAX);
-        tx.prepare_cached("UPDATE locks SET expires_at_ms = ?4 WHERE service = ?1 AND environment = ?2 AND owner = ?3")?
-            .execute((&rollout.service, &rollout.environment, &rollout.id, expires))?;
+        tx.prepare_cached(
+            "UPDATE locks SET expires_at_ms = ?4 WHERE service = ?1 AND environment = ?2 AND owner = ?3",
+        )?
+        .execute((&rollout.service, &rollout.environment, &rollout.id, expires))?;
     }
     Ok(())
 }
@@ -104,7 +107,9 @@ impl Store {
                 .query_row((&want.service, &want.environment), from_row)
                 .optional()?;
             let (outcome, acquired_at) = match held {
-                Some(h) if h.owner == want.owner => (LockOutcome::Renewed as fn(Lock) -> LockOutcome, int(h.acquired_at_ms, "acquired_at_ms")?),
+                Some(h) if h.owner == want.owner => {
+                    (LockOutcome::Renewed as fn(Lock) -> LockOutcome, int(h.acquired_at_ms, "acquired_at_ms")?)
+                }
                 Some(h) if !h.is_expired(want.acquired_at_ms) => return Ok(LockOutcome::Held(h)),
                 // A lapsed lock whose rollout has not ended is still its
                 // own: that rollout renews it at its next step (an engine
@@ -116,23 +121,19 @@ impl Store {
                 .prepare_cached(&format!(
                     "INSERT OR REPLACE INTO locks ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING {COLUMNS}"
                 ))?
-                .query_row((&want.service, &want.environment, &want.owner, &want.reason, acquired_at, expires), from_row)?;
+                .query_row(
+                    (&want.service, &want.environment, &want.owner, &want.reason, acquired_at, expires),
+                    from_row,
+                )?;
             Ok(outcome(lock))
         })
     }
 
     /// Release the lock if `owner` holds it; returns whether it did.
-    pub fn release_lock(
-        &self,
-        service: &str,
-        environment: &str,
-        owner: &str,
-    ) -> Result<bool, StoreError> {
+    pub fn release_lock(&self, service: &str, environment: &str, owner: &str) -> Result<bool, StoreError> {
         self.write(&format!("unlock {service}.{environment}"), |tx| {
             let n = tx
-                .prepare_cached(
-                    "DELETE FROM locks WHERE service = ?1 AND environment = ?2 AND owner = ?3",
-                )?
+                .prepare_cached("DELETE FROM locks WHERE service = ?1 AND environment = ?2 AND owner = ?3")?
                 .execute((service, environment, owner))?;
             Ok(n > 0)
         })
@@ -142,9 +143,7 @@ impl Store {
     pub fn lock(&self, service: &str, environment: &str) -> Result<Option<Lock>, StoreError> {
         self.read("read lock", |conn| {
             Ok(conn
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM locks WHERE service = ?1 AND environment = ?2"
-                ))?
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM locks WHERE service = ?1 AND environment = ?2"))?
                 .query_row((service, environment), from_row)
                 .optional()?)
         })

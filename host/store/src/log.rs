@@ -134,9 +134,7 @@ impl Store {
     /// Append one record outside a step (admission, operator verbs, errors).
     /// Returns its seq.
     pub fn append_record(&self, record: &DecisionRecord) -> Result<u64, StoreError> {
-        self.write("append to the decision log", |tx| {
-            insert_record(tx, record, None, None)
-        })
+        self.write("append to the decision log", |tx| insert_record(tx, record, None, None))
     }
 
     /// The records matching `filter`, oldest first.
@@ -165,16 +163,11 @@ impl Store {
             }
             sql.push_str(" ORDER BY seq");
             if let Some(limit) = filter.limit {
-                sql.push_str(&format!(
-                    " LIMIT {}",
-                    i64::try_from(limit).unwrap_or(i64::MAX)
-                ));
+                sql.push_str(&format!(" LIMIT {}", i64::try_from(limit).unwrap_or(i64::MAX)));
             }
             let mut stmt = conn.prepare_cached(&sql)?;
             let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
-            Ok(stmt
-                .query_map(params.as_slice(), from_row)?
-                .collect::<Result<Vec<_>, _>>()?)
+            Ok(stmt.query_map(params.as_slice(), from_row)?.collect::<Result<Vec<_>, _>>()?)
         })
     }
 }

@@ -98,12 +98,7 @@ impl Store {
     }
 
     /// One revision, if it exists (it may have been pruned).
-    pub fn revision(
-        &self,
-        service: &str,
-        environment: &str,
-        id: &str,
-    ) -> Result<Option<Revision>, StoreError> {
+    pub fn revision(&self, service: &str, environment: &str, id: &str) -> Result<Option<Revision>, StoreError> {
         self.read("read revision", |conn| {
             Ok(conn
                 .prepare_cached(&format!(
@@ -126,11 +121,7 @@ impl Store {
     }
 
     /// The current (stable) revision, if one was set.
-    pub fn current(
-        &self,
-        service: &str,
-        environment: &str,
-    ) -> Result<Option<Revision>, StoreError> {
+    pub fn current(&self, service: &str, environment: &str) -> Result<Option<Revision>, StoreError> {
         self.read("read current revision", |conn| {
             Ok(conn
                 .prepare_cached(&format!(
@@ -159,15 +150,8 @@ impl Store {
     }
 
     /// Make `id` the current (stable) revision. The revision must exist.
-    pub fn set_current(
-        &self,
-        service: &str,
-        environment: &str,
-        id: &str,
-    ) -> Result<(), StoreError> {
-        self.write("set current revision", |tx| {
-            set_current(tx, service, environment, id)
-        })
+    pub fn set_current(&self, service: &str, environment: &str, id: &str) -> Result<(), StoreError> {
+        self.write("set current revision", |tx| set_current(tx, service, environment, id))
     }
 
     /// The service no longer has a current revision (it was removed, e.g.
@@ -183,12 +167,7 @@ impl Store {
     /// Delete old revisions of a service+environment, keeping the newest `keep`,
     /// the current one, and any that a non-terminal rollout uses as stable or
     /// candidate. Returns the ids deleted, oldest first. Ids are never reused.
-    pub fn prune_revisions(
-        &self,
-        service: &str,
-        environment: &str,
-        keep: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    pub fn prune_revisions(&self, service: &str, environment: &str, keep: usize) -> Result<Vec<String>, StoreError> {
         self.write("prune revisions", |tx| {
             let keep = i64::try_from(keep).unwrap_or(i64::MAX);
             let mut stmt = tx.prepare_cached(
@@ -219,19 +198,12 @@ pub(crate) fn set_current(
     id: &str,
 ) -> Result<(), Failure> {
     let exists = tx
-        .prepare_cached(
-            "SELECT 1 FROM revisions WHERE service = ?1 AND environment = ?2 AND id = ?3",
-        )?
+        .prepare_cached("SELECT 1 FROM revisions WHERE service = ?1 AND environment = ?2 AND id = ?3")?
         .exists((service, environment, id))?;
     if !exists {
-        return Err(Failure::NotFound {
-            what: "revision",
-            id: format!("{service}.{environment}.{id}"),
-        });
+        return Err(Failure::NotFound { what: "revision", id: format!("{service}.{environment}.{id}") });
     }
-    tx.prepare_cached(
-        "UPDATE targets SET current_revision = ?3 WHERE service = ?1 AND environment = ?2",
-    )?
-    .execute((service, environment, id))?;
+    tx.prepare_cached("UPDATE targets SET current_revision = ?3 WHERE service = ?1 AND environment = ?2")?
+        .execute((service, environment, id))?;
     Ok(())
 }

@@ -47,10 +47,7 @@ impl Phase {
 
     /// True once the rollout has ended; a terminal rollout is never written again.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Phase::Completed | Phase::RolledBack | Phase::Aborted | Phase::Failed
-        )
+        matches!(self, Phase::Completed | Phase::RolledBack | Phase::Aborted | Phase::Failed)
     }
 
     /// The stored (and shown) name: `awaiting-approval`, `rolled-back`, ….
@@ -229,17 +226,12 @@ fn step_from_row(row: &Row<'_>) -> rusqlite::Result<Step> {
 
 fn exists(tx: &Transaction<'_>, service: &str, environment: &str, id: &str) -> Result<(), Failure> {
     let found = tx
-        .prepare_cached(
-            "SELECT 1 FROM revisions WHERE service = ?1 AND environment = ?2 AND id = ?3",
-        )?
+        .prepare_cached("SELECT 1 FROM revisions WHERE service = ?1 AND environment = ?2 AND id = ?3")?
         .exists((service, environment, id))?;
     if found {
         Ok(())
     } else {
-        Err(Failure::NotFound {
-            what: "revision",
-            id: format!("{service}.{environment}.{id}"),
-        })
+        Err(Failure::NotFound { what: "revision", id: format!("{service}.{environment}.{id}") })
     }
 }
 
@@ -342,21 +334,14 @@ impl Store {
     }
 
     /// The rollouts of a service+environment, newest first, at most `limit`.
-    pub fn history(
-        &self,
-        service: &str,
-        environment: &str,
-        limit: usize,
-    ) -> Result<Vec<Rollout>, StoreError> {
+    pub fn history(&self, service: &str, environment: &str, limit: usize) -> Result<Vec<Rollout>, StoreError> {
         self.read("read rollout history", |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM rollouts WHERE service = ?1 AND environment = ?2
                  ORDER BY started_at_ms DESC, rowid DESC LIMIT ?3"
             ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            Ok(stmt
-                .query_map((service, environment, limit), from_row)?
-                .collect::<Result<Vec<_>, _>>()?)
+            Ok(stmt.query_map((service, environment, limit), from_row)?.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
@@ -460,9 +445,7 @@ impl Store {
                 "SELECT rollout_id, seq, at_ms, actions, status, observed, commands
                  FROM steps WHERE rollout_id = ?1 ORDER BY seq",
             )?;
-            Ok(stmt
-                .query_map([rollout_id], step_from_row)?
-                .collect::<Result<Vec<_>, _>>()?)
+            Ok(stmt.query_map([rollout_id], step_from_row)?.collect::<Result<Vec<_>, _>>()?)
         })
     }
 }
@@ -496,29 +479,14 @@ fn take_commands(
 fn write_rollout(tx: &Transaction<'_>, r: &Rollout, expected_step: u64) -> Result<(), Failure> {
     type Stored = (i64, String, String, String, String);
     let stored: Option<Stored> = tx
-        .prepare_cached(
-            "SELECT step, phase, service, environment, candidate FROM rollouts WHERE id = ?1",
-        )?
-        .query_row([&r.id], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })
+        .prepare_cached("SELECT step, phase, service, environment, candidate FROM rollouts WHERE id = ?1")?
+        .query_row([&r.id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))
         .optional()?;
     let Some((stored_step, stored_phase, service, environment, candidate)) = stored else {
-        return Err(Failure::NotFound {
-            what: "rollout",
-            id: r.id.clone(),
-        });
+        return Err(Failure::NotFound { what: "rollout", id: r.id.clone() });
     };
     if Phase::parse(&stored_phase).is_none_or(Phase::is_terminal) {
-        return Err(Failure::Conflict(format!(
-            "the rollout has ended ({stored_phase}) and is not written again"
-        )));
+        return Err(Failure::Conflict(format!("the rollout has ended ({stored_phase}) and is not written again")));
     }
     if stored_step != int(expected_step, "step")? {
         return Err(Failure::Conflict(format!(

@@ -160,44 +160,22 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Bring the file up to [`SCHEMA_VERSION`], or refuse a newer file.
 pub(crate) fn migrate(conn: &mut Connection, path: &str) -> Result<(), StoreError> {
-    let open_err = |cause| StoreError::Open {
-        path: path.to_owned(),
-        cause,
-    };
-    let found: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(open_err)?;
+    let open_err = |cause| StoreError::Open { path: path.to_owned(), cause };
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
     if found > SCHEMA_VERSION {
-        return Err(StoreError::TooNew {
-            path: path.to_owned(),
-            found,
-            supported: SCHEMA_VERSION,
-        });
+        return Err(StoreError::TooNew { path: path.to_owned(), found, supported: SCHEMA_VERSION });
     }
-    for (from, sql) in MIGRATIONS
-        .iter()
-        .enumerate()
-        .skip(usize::try_from(found).unwrap_or(0))
-    {
+    for (from, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
         let version = from as i64 + 1;
-        let migrate_err = |cause| StoreError::Migrate {
-            path: path.to_owned(),
-            version,
-            cause,
-        };
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(migrate_err)?;
+        let migrate_err = |cause| StoreError::Migrate { path: path.to_owned(), version, cause };
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(migrate_err)?;
         // Re-check under the write lock: another process may have migrated meanwhile.
-        let now: i64 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(migrate_err)?;
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(migrate_err)?;
         if now >= version {
             continue;
         }
         tx.execute_batch(sql).map_err(migrate_err)?;
-        tx.pragma_update(None, "user_version", version)
-            .map_err(migrate_err)?;
+        tx.pragma_update(None, "user_version", version).map_err(migrate_err)?;
         tx.commit().map_err(migrate_err)?;
     }
     Ok(())

@@ -50,11 +50,23 @@ impl Store {
     ) -> Result<StackRolloutRow, StoreError> {
         self.write("create stack rollout", |tx| {
             let seq: i64 = tx
-                .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM stack_rollouts WHERE stack = ?1 AND environment = ?2")?
+                .prepare_cached(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM stack_rollouts WHERE stack = ?1 AND environment = ?2",
+                )?
                 .query_row((stack, environment), |r| r.get(0))?;
             let id = format!("{stack}.{environment}.{seq}");
-            tx.prepare_cached(&format!("INSERT INTO stack_rollouts ({COLUMNS}, seq) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7)"))?
-                .execute(rusqlite::params![id, stack, environment, phase, json(document), int(at_ms, "at_ms")?, seq])?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO stack_rollouts ({COLUMNS}, seq) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?6, ?7)"
+            ))?
+            .execute(rusqlite::params![
+                id,
+                stack,
+                environment,
+                phase,
+                json(document),
+                int(at_ms, "at_ms")?,
+                seq
+            ])?;
             Ok(StackRolloutRow {
                 id,
                 stack: stack.into(),
@@ -89,27 +101,39 @@ impl Store {
 
     pub fn stack_rollout(&self, id: &str) -> Result<Option<StackRolloutRow>, StoreError> {
         self.read("read stack rollout", |conn| {
-            Ok(conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stack_rollouts WHERE id = ?1"))?.query_row([id], from_row).optional()?)
+            Ok(conn
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM stack_rollouts WHERE id = ?1"))?
+                .query_row([id], from_row)
+                .optional()?)
         })
     }
 
     /// Stack rollouts still to be driven, oldest first.
     pub fn active_stack_rollouts(&self) -> Result<Vec<StackRolloutRow>, StoreError> {
         self.read("list active stack rollouts", |conn| {
-            let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stack_rollouts WHERE active = 1 ORDER BY started_at_ms, id"))?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM stack_rollouts WHERE active = 1 ORDER BY started_at_ms, id"
+            ))?;
             let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
     }
 
     /// A stack's rollouts in an environment, newest first.
-    pub fn stack_history(&self, stack: &str, environment: &str, limit: usize) -> Result<Vec<StackRolloutRow>, StoreError> {
+    pub fn stack_history(
+        &self,
+        stack: &str,
+        environment: &str,
+        limit: usize,
+    ) -> Result<Vec<StackRolloutRow>, StoreError> {
         self.read("read stack history", |conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM stack_rollouts WHERE stack = ?1 AND environment = ?2 ORDER BY seq DESC LIMIT ?3"
             ))?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-            let rows = stmt.query_map(rusqlite::params![stack, environment, limit], from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let rows = stmt
+                .query_map(rusqlite::params![stack, environment, limit], from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
         })
     }

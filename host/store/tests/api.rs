@@ -72,33 +72,15 @@ fn revision_round_trip_ids_and_current() {
     let r1 = rev(&s, "web", "v1", 10);
     let r2 = rev(&s, "web", "v2", 20);
     let other = rev(&s, "api", "v1", 30);
-    assert_eq!(
-        (r1.id.as_str(), r2.id.as_str(), other.id.as_str()),
-        ("r1", "r2", "r1")
-    );
-    assert_eq!(
-        s.revision("web", "production", "r2").unwrap(),
-        Some(r2.clone())
-    );
+    assert_eq!((r1.id.as_str(), r2.id.as_str(), other.id.as_str()), ("r1", "r2", "r1"));
+    assert_eq!(s.revision("web", "production", "r2").unwrap(), Some(r2.clone()));
     assert_eq!(s.revision("web", "staging", "r2").unwrap(), None);
-    assert_eq!(
-        s.revisions("web", "production").unwrap(),
-        vec![r2.clone(), r1.clone()]
-    );
+    assert_eq!(s.revisions("web", "production").unwrap(), vec![r2.clone(), r1.clone()]);
     assert_eq!(s.current("web", "production").unwrap(), None);
     s.set_current("web", "production", "r1").unwrap();
     assert_eq!(s.current("web", "production").unwrap(), Some(r1));
     let err = s.set_current("web", "production", "r9").unwrap_err();
-    assert!(
-        matches!(
-            err,
-            StoreError::NotFound {
-                what: "revision",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::NotFound { what: "revision", .. }), "{err}");
     assert!(err.to_string().contains("r9"), "{err}");
 }
 
@@ -110,40 +92,23 @@ fn pruning_keeps_newest_current_and_active_and_never_reuses_ids() {
     }
     s.set_current("web", "production", "r1").unwrap();
     // An active rollout r2 -> r3 protects both.
-    let active = s
-        .create_rollout(&new_rollout(Some("r2"), "r3", None))
-        .unwrap();
+    let active = s.create_rollout(&new_rollout(Some("r2"), "r3", None)).unwrap();
     // An ended rollout protects nothing.
-    let mut ended = s
-        .create_rollout(&new_rollout(Some("r2"), "r4", None))
-        .unwrap();
+    let mut ended = s.create_rollout(&new_rollout(Some("r2"), "r4", None)).unwrap();
     ended.phase = Phase::Aborted;
     s.save_rollout(&ended).unwrap();
 
     let gone = s.prune_revisions("web", "production", 2).unwrap();
     assert_eq!(gone, vec!["r4".to_string()]);
-    let kept: Vec<_> = s
-        .revisions("web", "production")
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let kept: Vec<_> = s.revisions("web", "production").unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(kept, ["r6", "r5", "r3", "r2", "r1"]);
 
     // Once the rollout ends, its revisions may go; the current one never.
     let mut active = active;
     active.phase = Phase::RolledBack;
     s.save_rollout(&active).unwrap();
-    assert_eq!(
-        s.prune_revisions("web", "production", 0).unwrap(),
-        ["r2", "r3", "r5", "r6"]
-    );
-    let kept: Vec<_> = s
-        .revisions("web", "production")
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    assert_eq!(s.prune_revisions("web", "production", 0).unwrap(), ["r2", "r3", "r5", "r6"]);
+    let kept: Vec<_> = s.revisions("web", "production").unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(kept, ["r1"]);
 
     // Ids are never reused, even after deleting the newest ones.
@@ -159,10 +124,7 @@ fn revision_ids_survive_reopen_and_pruning_on_file() {
         for i in 1..=3 {
             rev(&s, "web", "v", i);
         }
-        assert_eq!(
-            s.prune_revisions("web", "production", 0).unwrap(),
-            ["r1", "r2", "r3"]
-        );
+        assert_eq!(s.prune_revisions("web", "production", 0).unwrap(), ["r1", "r2", "r3"]);
     }
     let s = Store::open(&path).unwrap();
     assert_eq!(rev(&s, "web", "v", 4).id, "r4");
@@ -173,29 +135,18 @@ fn rollout_round_trip_history_and_active() {
     let s = Store::in_memory().unwrap();
     rev(&s, "web", "v1", 1);
     rev(&s, "web", "v2", 2);
-    let a = s
-        .create_rollout(&new_rollout(Some("r1"), "r2", None))
-        .unwrap();
+    let a = s.create_rollout(&new_rollout(Some("r1"), "r2", None)).unwrap();
     assert_eq!(a.id, "web.production.1");
-    assert_eq!(
-        (a.phase, a.step, a.intent.clone()),
-        (Phase::Admission, 0, serde_json::Value::Null)
-    );
+    assert_eq!((a.phase, a.step, a.intent.clone()), (Phase::Admission, 0, serde_json::Value::Null));
     assert_eq!(s.rollout(&a.id).unwrap(), Some(a.clone()));
 
-    let mut b = s
-        .create_rollout(&new_rollout(Some("r1"), "r2", Some("web.production.2")))
-        .unwrap();
+    let mut b = s.create_rollout(&new_rollout(Some("r1"), "r2", Some("web.production.2"))).unwrap();
     // A caller-chosen id that collides with the generator is skipped by it.
     let c = s.create_rollout(&new_rollout(None, "r2", None)).unwrap();
     assert_eq!(c.id, "web.production.3");
-    let dup = s
-        .create_rollout(&new_rollout(None, "r2", Some("web.production.1")))
-        .unwrap_err();
+    let dup = s.create_rollout(&new_rollout(None, "r2", Some("web.production.1"))).unwrap_err();
     assert!(matches!(dup, StoreError::Conflict { .. }), "{dup}");
-    let missing = s
-        .create_rollout(&new_rollout(None, "r9", None))
-        .unwrap_err();
+    let missing = s.create_rollout(&new_rollout(None, "r9", None)).unwrap_err();
     assert!(matches!(missing, StoreError::NotFound { .. }), "{missing}");
 
     b.phase = Phase::Paused;
@@ -212,30 +163,13 @@ fn rollout_round_trip_history_and_active() {
     let mut done = c.clone();
     done.phase = Phase::Completed;
     s.save_rollout(&done).unwrap();
-    assert_eq!(
-        s.current("web", "production").unwrap().unwrap().id,
-        "r2",
-        "completion makes the candidate current"
-    );
+    assert_eq!(s.current("web", "production").unwrap().unwrap().id, "r2", "completion makes the candidate current");
     // A terminal rollout is never written again.
-    assert!(matches!(
-        s.save_rollout(&done).unwrap_err(),
-        StoreError::Conflict { .. }
-    ));
+    assert!(matches!(s.save_rollout(&done).unwrap_err(), StoreError::Conflict { .. }));
 
-    let active: Vec<_> = s
-        .active_rollouts()
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let active: Vec<_> = s.active_rollouts().unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(active, ["web.production.1", "web.production.2"]);
-    let history: Vec<_> = s
-        .history("web", "production", 2)
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
+    let history: Vec<_> = s.history("web", "production", 2).unwrap().into_iter().map(|r| r.id).collect();
     assert_eq!(history, ["web.production.3", "web.production.2"]);
     assert!(s.history("api", "production", 10).unwrap().is_empty());
 }
@@ -247,15 +181,7 @@ fn phases_round_trip_and_terminality() {
         assert_eq!(serde_json::to_value(p).unwrap(), json!(p.as_str()));
     }
     let terminal: Vec<_> = Phase::ALL.into_iter().filter(|p| p.is_terminal()).collect();
-    assert_eq!(
-        terminal,
-        [
-            Phase::Completed,
-            Phase::RolledBack,
-            Phase::Aborted,
-            Phase::Failed
-        ]
-    );
+    assert_eq!(terminal, [Phase::Completed, Phase::RolledBack, Phase::Aborted, Phase::Failed]);
 }
 
 #[test]
@@ -263,27 +189,18 @@ fn commit_step_is_atomic_and_fenced() {
     let s = Store::in_memory().unwrap();
     rev(&s, "web", "v1", 1);
     rev(&s, "web", "v2", 2);
-    let mut r = s
-        .create_rollout(&new_rollout(Some("r1"), "r2", None))
-        .unwrap();
+    let mut r = s.create_rollout(&new_rollout(Some("r1"), "r2", None)).unwrap();
     r.phase = Phase::Running;
     r.step = 1;
     r.intent = json!({"replicas": {"r2": 1}});
     let step1 = step_of(&r, 100);
-    let seqs = s
-        .commit_step(&r, &step1, &[record("decide", 100), record("apply", 101)])
-        .unwrap();
+    let seqs = s.commit_step(&r, &step1, &[record("decide", 100), record("apply", 101)]).unwrap();
     assert_eq!(seqs.len(), 2);
     assert!(seqs[0] < seqs[1]);
     assert_eq!(s.rollout(&r.id).unwrap(), Some(r.clone()));
     assert_eq!(s.steps(&r.id).unwrap(), vec![step1.clone()]);
 
-    let log = s
-        .decision_log(&LogFilter {
-            rollout_id: Some(r.id.clone()),
-            ..Default::default()
-        })
-        .unwrap();
+    let log = s.decision_log(&LogFilter { rollout_id: Some(r.id.clone()), ..Default::default() }).unwrap();
     assert_eq!(log.len(), 2);
     let mut expect = record("decide", 100);
     expect.seq = seqs[0];
@@ -292,9 +209,7 @@ fn commit_step_is_atomic_and_fenced() {
     assert_eq!(log[0], expect);
 
     // Replaying the same step (stale copy) is refused and writes nothing.
-    let err = s
-        .commit_step(&r, &step1, &[record("decide", 100)])
-        .unwrap_err();
+    let err = s.commit_step(&r, &step1, &[record("decide", 100)]).unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err}");
     assert!(err.to_string().contains(&r.id), "{err}");
     // A step whose seq does not match the rollout is refused.
@@ -302,24 +217,17 @@ fn commit_step_is_atomic_and_fenced() {
     bad.step = 2;
     let mut wrong = step_of(&bad, 200);
     wrong.seq = 3;
-    assert!(matches!(
-        s.commit_step(&bad, &wrong, &[]).unwrap_err(),
-        StoreError::Invalid { .. }
-    ));
+    assert!(matches!(s.commit_step(&bad, &wrong, &[]).unwrap_err(), StoreError::Invalid { .. }));
     // A failure inside the transaction (a record for another rollout) rolls it all back.
     let mut foreign = record("decide", 200);
     foreign.rollout_id = Some("api.production.1".into());
     let step2 = step_of(&bad, 200);
-    assert!(
-        s.commit_step(&bad, &step2, &[record("decide", 200), foreign])
-            .is_err()
-    );
+    assert!(s.commit_step(&bad, &step2, &[record("decide", 200), foreign]).is_err());
     assert_eq!(s.rollout(&r.id).unwrap().unwrap().step, 1);
     assert_eq!(s.steps(&r.id).unwrap().len(), 1);
     assert_eq!(s.decision_log(&LogFilter::default()).unwrap().len(), 2);
     // And the proper step 2 goes in.
-    s.commit_step(&bad, &step2, &[record("decide", 200)])
-        .unwrap();
+    s.commit_step(&bad, &step2, &[record("decide", 200)]).unwrap();
     assert_eq!(s.steps(&r.id).unwrap().len(), 2);
 }
 
@@ -342,43 +250,14 @@ fn decision_log_filters() {
     assert_eq!(all.iter().map(|r| r.seq).collect::<Vec<_>>(), [a, b, c]);
     assert_eq!(all[0].error.as_deref(), Some("denied"));
     assert_eq!(all[0].operator.as_deref(), Some("alice"));
-    let f = |filter: LogFilter| {
-        s.decision_log(&filter)
-            .unwrap()
-            .into_iter()
-            .map(|r| r.seq)
-            .collect::<Vec<_>>()
-    };
+    let f = |filter: LogFilter| s.decision_log(&filter).unwrap().into_iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(f(LogFilter { kind: Some("decide".into()), ..Default::default() }), [b, c]);
     assert_eq!(
-        f(LogFilter {
-            kind: Some("decide".into()),
-            ..Default::default()
-        }),
-        [b, c]
-    );
-    assert_eq!(
-        f(LogFilter {
-            service: Some("web".into()),
-            environment: Some("production".into()),
-            ..Default::default()
-        }),
+        f(LogFilter { service: Some("web".into()), environment: Some("production".into()), ..Default::default() }),
         [a, b]
     );
-    assert_eq!(
-        f(LogFilter {
-            after_seq: Some(a),
-            limit: Some(1),
-            ..Default::default()
-        }),
-        [b]
-    );
-    assert_eq!(
-        f(LogFilter {
-            rollout_id: Some("nope".into()),
-            ..Default::default()
-        }),
-        Vec::<u64>::new()
-    );
+    assert_eq!(f(LogFilter { after_seq: Some(a), limit: Some(1), ..Default::default() }), [b]);
+    assert_eq!(f(LogFilter { rollout_id: Some("nope".into()), ..Default::default() }), Vec::<u64>::new());
 }
 
 #[test]
@@ -386,9 +265,7 @@ fn commands_are_consumed_once() {
     let s = Store::in_memory().unwrap();
     rev(&s, "web", "v1", 1);
     rev(&s, "web", "v2", 2);
-    let r = s
-        .create_rollout(&new_rollout(Some("r1"), "r2", None))
-        .unwrap();
+    let r = s.create_rollout(&new_rollout(Some("r1"), "r2", None)).unwrap();
     let kinds = [
         CommandKind::Promote,
         CommandKind::PromoteFull,
@@ -412,19 +289,13 @@ fn commands_are_consumed_once() {
             .unwrap();
         assert_eq!((c.kind, c.taken_at_ms), (kind.clone(), None));
     }
-    assert_eq!(
-        serde_json::to_value(&kinds[7]).unwrap(),
-        json!("rollback-to:r1")
-    );
+    assert_eq!(serde_json::to_value(&kinds[7]).unwrap(), json!("rollback-to:r1"));
     assert_eq!(CommandKind::parse("rollback-to:"), None);
     assert_eq!(CommandKind::parse("promote:x"), None);
 
     assert_eq!(s.pending_commands(&r.id).unwrap().len(), 8);
     let taken = s.take_commands(&r.id, 99).unwrap();
-    assert_eq!(
-        taken.iter().map(|c| c.kind.clone()).collect::<Vec<_>>(),
-        kinds
-    );
+    assert_eq!(taken.iter().map(|c| c.kind.clone()).collect::<Vec<_>>(), kinds);
     assert!(taken.iter().all(|c| c.taken_at_ms == Some(99)));
     assert!(s.take_commands(&r.id, 100).unwrap().is_empty());
     assert!(s.pending_commands(&r.id).unwrap().is_empty());
@@ -436,10 +307,7 @@ fn commands_are_consumed_once() {
         reason: None,
         at_ms: 1,
     };
-    assert!(matches!(
-        s.enqueue_command(&missing).unwrap_err(),
-        StoreError::NotFound { .. }
-    ));
+    assert!(matches!(s.enqueue_command(&missing).unwrap_err(), StoreError::NotFound { .. }));
 }
 
 #[test]
@@ -465,24 +333,14 @@ fn a_step_consumes_its_commands_in_the_same_transaction() {
     s.commit_step(&r, &step, &[]).unwrap();
     assert_eq!(s.steps(&r.id).unwrap()[0].commands, [promote.seq]);
     let pending = s.pending_commands(&r.id).unwrap();
-    assert_eq!(
-        pending.iter().map(|c| c.seq).collect::<Vec<_>>(),
-        [pause.seq]
-    );
+    assert_eq!(pending.iter().map(|c| c.seq).collect::<Vec<_>>(), [pause.seq]);
 
     // Consuming an already-taken command fails the whole step.
     r.step = 2;
     let mut again = step_of(&r, 60);
     again.commands = vec![pause.seq, promote.seq];
-    assert!(matches!(
-        s.commit_step(&r, &again, &[]).unwrap_err(),
-        StoreError::Conflict { .. }
-    ));
-    assert_eq!(
-        s.pending_commands(&r.id).unwrap().len(),
-        1,
-        "pause is still pending"
-    );
+    assert!(matches!(s.commit_step(&r, &again, &[]).unwrap_err(), StoreError::Conflict { .. }));
+    assert_eq!(s.pending_commands(&r.id).unwrap().len(), 1, "pause is still pending");
     assert_eq!(s.steps(&r.id).unwrap().len(), 1);
 
     // Commands of an ended rollout cannot be queued.
@@ -513,41 +371,25 @@ fn lock_semantics() {
         expires_at_ms: now + ttl,
     };
     assert_eq!(s.lock("web", "production").unwrap(), None);
-    let LockOutcome::Acquired(a) = s.acquire_lock(&want("a", 100, 50)).unwrap() else {
-        panic!("free lock")
-    };
+    let LockOutcome::Acquired(a) = s.acquire_lock(&want("a", 100, 50)).unwrap() else { panic!("free lock") };
     assert_eq!(s.lock("web", "production").unwrap(), Some(a.clone()));
 
     // Another owner is refused while it is live, and told who holds it.
-    assert_eq!(
-        s.acquire_lock(&want("b", 120, 50)).unwrap(),
-        LockOutcome::Held(a.clone())
-    );
+    assert_eq!(s.acquire_lock(&want("b", 120, 50)).unwrap(), LockOutcome::Held(a.clone()));
     // The holder renews: expiry moves, acquired_at stays.
-    let LockOutcome::Renewed(renewed) = s.acquire_lock(&want("a", 140, 50)).unwrap() else {
-        panic!("renew")
-    };
+    let LockOutcome::Renewed(renewed) = s.acquire_lock(&want("a", 140, 50)).unwrap() else { panic!("renew") };
     assert_eq!((renewed.acquired_at_ms, renewed.expires_at_ms), (100, 190));
-    assert!(matches!(
-        s.acquire_lock(&want("b", 189, 50)).unwrap(),
-        LockOutcome::Held(_)
-    ));
+    assert!(matches!(s.acquire_lock(&want("b", 189, 50)).unwrap(), LockOutcome::Held(_)));
     // Expired: the other owner takes it.
     let taken = s.acquire_lock(&want("b", 190, 50)).unwrap();
     assert!(taken.is_held_by_caller());
-    assert!(
-        matches!(taken, LockOutcome::Acquired(ref l) if l.owner == "b" && l.acquired_at_ms == 190)
-    );
+    assert!(matches!(taken, LockOutcome::Acquired(ref l) if l.owner == "b" && l.acquired_at_ms == 190));
 
     // Only the holder releases.
     assert!(!s.release_lock("web", "production", "a").unwrap());
     assert!(s.release_lock("web", "production", "b").unwrap());
     assert_eq!(s.lock("web", "production").unwrap(), None);
-    assert!(
-        s.acquire_lock(&want("a", 300, 10))
-            .unwrap()
-            .is_held_by_caller()
-    );
+    assert!(s.acquire_lock(&want("a", 300, 10)).unwrap().is_held_by_caller());
     // Locks are per service+environment.
     let mut api = want("c", 300, 10);
     api.service = "api".into();
@@ -565,10 +407,7 @@ fn file_store_uses_wal_and_reports_its_path() {
 
     let bad = dir.path().join("no/such/dir/state.db");
     let err = Store::open(&bad).unwrap_err().to_string();
-    assert!(
-        err.starts_with(&format!("cannot open state store {}", bad.display())),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("cannot open state store {}", bad.display())), "{err}");
     assert!(err.contains("check permissions or pass --state"), "{err}");
 }
 
@@ -584,10 +423,7 @@ fn a_newer_schema_is_refused() {
     bytes[60..64].copy_from_slice(&((SCHEMA_VERSION + 1) as u32).to_be_bytes());
     std::fs::write(&path, bytes).unwrap();
     let err = Store::open(&path).unwrap_err();
-    assert!(
-        matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 1),
-        "{err}"
-    );
+    assert!(matches!(err, StoreError::TooNew { found, .. } if found == SCHEMA_VERSION + 1), "{err}");
     assert!(err.to_string().contains("upgrade hoist"), "{err}");
 }
 

@@ -38,11 +38,7 @@ fn crash_child() {
 fn writer_loop(path: &Path) -> ! {
     let store = Store::open(path).unwrap();
     let (service, env) = ("web", "production");
-    let mut clock = store
-        .decision_log(&LogFilter::default())
-        .unwrap()
-        .last()
-        .map_or(0, |r| r.at_ms);
+    let mut clock = store.decision_log(&LogFilter::default()).unwrap().last().map_or(0, |r| r.at_ms);
     loop {
         let mut rollout = match store.active_rollouts().unwrap().into_iter().next() {
             Some(r) => r,
@@ -100,18 +96,9 @@ fn writer_loop(path: &Path) -> ! {
                 })
                 .unwrap();
         }
-        let commands = store
-            .pending_commands(&rollout.id)
-            .unwrap()
-            .into_iter()
-            .map(|c| c.seq)
-            .collect();
+        let commands = store.pending_commands(&rollout.id).unwrap().into_iter().map(|c| c.seq).collect();
         rollout.step = n;
-        rollout.phase = if n >= STEPS_PER_ROLLOUT {
-            Phase::Completed
-        } else {
-            Phase::Running
-        };
+        rollout.phase = if n >= STEPS_PER_ROLLOUT { Phase::Completed } else { Phase::Running };
         rollout.status = format!("step {n}");
         rollout.intent = json!({"step": n, "weights": {"stable": 100 - n, "candidate": n}});
         rollout.plugin_state = Some(n.to_be_bytes().to_vec());
@@ -170,26 +157,11 @@ fn verify(path: &Path, reported: &HashMap<String, u64>) -> u64 {
             assert_eq!(s.seq, i as u64 + 1, "rollout {} steps are contiguous", r.id);
             assert_eq!(s.observed["n"], json!(s.seq));
         }
-        let log = store
-            .decision_log(&LogFilter {
-                rollout_id: Some(r.id.clone()),
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(
-            log.len(),
-            steps.len() * RECORDS_PER_STEP,
-            "rollout {} records",
-            r.id
-        );
+        let log = store.decision_log(&LogFilter { rollout_id: Some(r.id.clone()), ..Default::default() }).unwrap();
+        assert_eq!(log.len(), steps.len() * RECORDS_PER_STEP, "rollout {} records", r.id);
         for (i, rec) in log.iter().enumerate() {
             let seq = (i / RECORDS_PER_STEP) as u64 + 1;
-            assert_eq!(
-                (rec.step, &rec.input),
-                (Some(seq), &json!({"n": seq})),
-                "rollout {} record {i}",
-                r.id
-            );
+            assert_eq!((rec.step, &rec.input), (Some(seq), &json!({"n": seq})), "rollout {} record {i}", r.id);
         }
         if let Some(last) = steps.last() {
             // The rollout row was written in the same transaction as its last step.
@@ -198,43 +170,21 @@ fn verify(path: &Path, reported: &HashMap<String, u64>) -> u64 {
             assert_eq!(r.plugin_state, Some(r.step.to_be_bytes().to_vec()));
             assert_eq!(r.updated_at_ms, last.at_ms);
         }
-        assert_eq!(
-            r.phase == Phase::Completed,
-            r.step == STEPS_PER_ROLLOUT,
-            "rollout {}",
-            r.id
-        );
+        assert_eq!(r.phase == Phase::Completed, r.step == STEPS_PER_ROLLOUT, "rollout {}", r.id);
         for s in &steps {
             for &c in &s.commands {
-                assert!(
-                    store
-                        .pending_commands(&r.id)
-                        .unwrap()
-                        .iter()
-                        .all(|p| p.seq != c)
-                );
+                assert!(store.pending_commands(&r.id).unwrap().iter().all(|p| p.seq != c));
             }
         }
         if let Some(&n) = reported.get(&r.id) {
-            assert!(
-                r.step >= n,
-                "rollout {}: step {n} was reported committed, store has {}",
-                r.id,
-                r.step
-            );
+            assert!(r.step >= n, "rollout {}: step {n} was reported committed, store has {}", r.id, r.step);
         }
     }
     for id in reported.keys() {
-        assert!(
-            rollouts.iter().any(|r| &r.id == id),
-            "reported rollout {id} is missing"
-        );
+        assert!(rollouts.iter().any(|r| &r.id == id), "reported rollout {id} is missing");
     }
     if let Some(done) = rollouts.iter().find(|r| r.phase == Phase::Completed) {
-        assert_eq!(
-            store.current("web", "production").unwrap().map(|r| r.id),
-            Some(done.candidate.clone())
-        );
+        assert_eq!(store.current("web", "production").unwrap().map(|r| r.id), Some(done.candidate.clone()));
     }
     total
 }
@@ -257,17 +207,8 @@ fn survives_kill_9_at_random_moments() {
     let seed = std::env::var("HOIST_STORE_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    let rounds: u32 = std::env::var("HOIST_STORE_CRASH_ROUNDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or_else(|| SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    let rounds: u32 = std::env::var("HOIST_STORE_CRASH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
     eprintln!("crash test: seed {seed} (HOIST_STORE_CRASH_SEED to replay), {rounds} rounds");
     let mut rng = Rng(seed);
     let dir = tempfile::tempdir().unwrap();
@@ -293,9 +234,7 @@ fn survives_kill_9_at_random_moments() {
                 }
             }
         });
-        let first = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the child commits a step");
+        let first = rx.recv_timeout(Duration::from_secs(60)).expect("the child commits a step");
         let delay = rng.next(250);
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap(); // SIGKILL
@@ -310,14 +249,9 @@ fn survives_kill_9_at_random_moments() {
             commits += 1;
         }
         let total = verify(&path, &reported);
-        eprintln!(
-            "round {round}: killed after {delay} ms, {commits} commits reported, {total} steps stored"
-        );
+        eprintln!("round {round}: killed after {delay} ms, {commits} commits reported, {total} steps stored");
         assert!(total >= last_total, "steps never disappear");
         last_total = total;
     }
-    assert!(
-        reported.len() > 1,
-        "the child went through more than one rollout"
-    );
+    assert!(reported.len() > 1, "the child went through more than one rollout");
 }

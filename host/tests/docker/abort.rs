@@ -20,7 +20,9 @@ fn abort_leaves_no_container_of_the_candidate_and_v1_keeps_serving() {
 
     let load = Load::start(router, 2);
     let id = plane.start_rollout(&service, "v2", 2, router);
-    eventually(30, "half the traffic on v2", || (plane.status(&service)["observed"]["weights"]["r2"] == 50).then_some(()));
+    eventually(30, "half the traffic on v2", || {
+        (plane.status(&service)["observed"]["weights"]["r2"] == 50).then_some(())
+    });
     let (ok, out) = plane.hoist(&["abort", &id, "--reason", "e2e abort"]);
     assert!(ok, "{out}");
     let ended = plane.wait_ended(&service, &id, 30);
@@ -42,6 +44,11 @@ fn abort_leaves_no_container_of_the_candidate_and_v1_keeps_serving() {
     assert_eq!(revisions_and_states(&service), running, "v1 runs at full size");
     assert!(get(router).unwrap().1.contains(r#""version":"v1""#), "v1 answers");
     assert!(answered > 100, "too little load to judge: {answered}");
-    assert!(failures.is_empty(), "{} requests failed around the abort: {:?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} requests failed around the abort: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     assert!(plane.log_of(&id).contains("e2e abort"), "the operator's reason is recorded");
 }

@@ -2,7 +2,9 @@
 //! switch and not one request fails; the new version answers at the end
 //! and only its containers remain.
 
-use crate::support::{Cleanup, Load, Plane, build_image, eventually, free_port, get, registry, revisions_and_states, service};
+use crate::support::{
+    Cleanup, Load, Plane, build_image, eventually, free_port, get, registry, revisions_and_states, service,
+};
 
 #[test]
 fn a_blue_green_switch_of_containers_under_load_fails_no_request() {
@@ -10,7 +12,8 @@ fn a_blue_green_switch_of_containers_under_load_fails_no_request() {
     let service = service("bg");
     let _cleanup = Cleanup(service.clone());
     let dir = tempfile::tempdir().unwrap();
-    let plane = Plane::start(dir.path(), &registry("blue-green", "{ auto-promote = true, scale-down-delay-ms = 1000 }", false));
+    let plane =
+        Plane::start(dir.path(), &registry("blue-green", "{ auto-promote = true, scale-down-delay-ms = 1000 }", false));
     let router = free_port();
     let (ok, out) = plane.deploy(&service, "v1", 2, router, true, &[]);
     assert!(ok, "v1 did not complete: {out}\n{}", plane.log());
@@ -25,7 +28,13 @@ fn a_blue_green_switch_of_containers_under_load_fails_no_request() {
     assert!(ok, "v2 did not complete: {out}\n{}", plane.log());
     assert!(body.1.contains(r#""version":"v2""#), "{body:?}");
     assert!(answered > 200, "too little load to judge: {answered}");
-    assert!(failures.is_empty(), "{} of {} requests failed during the switch: {:?}", failures.len(), answered, &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} of {} requests failed during the switch: {:?}",
+        failures.len(),
+        answered,
+        &failures[..failures.len().min(5)]
+    );
     let running = vec![("r2".to_owned(), "running".to_owned()); 2];
     assert_eq!(revisions_and_states(&service), running, "only v2's containers remain");
 }

@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{Cleanup, Load, Plane, build_image, containers, docker, eventually, free_port, get, registry, service};
+use crate::support::{
+    Cleanup, Load, Plane, build_image, containers, docker, eventually, free_port, get, registry, service,
+};
 
 const CANARY: &str =
     "{ initial-weight = 30, step-weight = 30, max-weight = 60, step-duration-ms = 4000, failure-threshold = 1 }";
@@ -55,8 +57,19 @@ fn a_bad_canary_on_docker_is_rolled_back_and_leaves_only_v1() {
     // after the 30-minute progress deadline), the engine's reason recorded.
     let started = Instant::now();
     let (ok, out) = plane.hoist(&[
-        "deploy", &service, "--env", "test", "--version", "v3", "--image", "hoist-demo:absent", "--port", "8080",
-        "--router", &format!("127.0.0.1:{router}"), "--wait",
+        "deploy",
+        &service,
+        "--env",
+        "test",
+        "--version",
+        "v3",
+        "--image",
+        "hoist-demo:absent",
+        "--port",
+        "8080",
+        "--router",
+        &format!("127.0.0.1:{router}"),
+        "--wait",
     ]);
     assert!(!ok, "{out}");
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?} to give up: {out}", started.elapsed());

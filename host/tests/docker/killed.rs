@@ -3,7 +3,9 @@
 //! replaces the container; the rollout ends with exactly the containers of
 //! the revision that won, the killed one removed.
 
-use crate::support::{Cleanup, Plane, build_image, containers_of, docker, eventually, free_port, registry, revisions_and_states, service};
+use crate::support::{
+    Cleanup, Plane, build_image, containers_of, docker, eventually, free_port, registry, revisions_and_states, service,
+};
 
 #[test]
 fn a_candidate_container_killed_mid_rollout_is_recorded_and_replaced() {

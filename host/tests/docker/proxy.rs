@@ -85,7 +85,8 @@ impl EngineProxy {
 fn forward(client: UnixStream, upstream: &Path, open: &Mutex<Vec<UnixStream>>) {
     let _ = client.set_nonblocking(false);
     let Ok(engine) = UnixStream::connect(upstream) else { return };
-    let (Ok(c2), Ok(e2), Ok(c3), Ok(e3)) = (client.try_clone(), engine.try_clone(), client.try_clone(), engine.try_clone())
+    let (Ok(c2), Ok(e2), Ok(c3), Ok(e3)) =
+        (client.try_clone(), engine.try_clone(), client.try_clone(), engine.try_clone())
     else {
         return;
     };

@@ -219,11 +219,36 @@ impl Plane {
 
     /// `hoist deploy SERVICE --env test` of the demo image behind `router`,
     /// answering `{"version":VERSION}`.
-    pub fn deploy(&self, service: &str, version: &str, replicas: u32, router: u16, wait: bool, extra: &[&str]) -> (bool, String) {
-        let (replicas, router, version_env) = (replicas.to_string(), format!("127.0.0.1:{router}"), format!("DEMO_VERSION={version}"));
+    pub fn deploy(
+        &self,
+        service: &str,
+        version: &str,
+        replicas: u32,
+        router: u16,
+        wait: bool,
+        extra: &[&str],
+    ) -> (bool, String) {
+        let (replicas, router, version_env) =
+            (replicas.to_string(), format!("127.0.0.1:{router}"), format!("DEMO_VERSION={version}"));
         let mut args = vec![
-            "deploy", service, "--env", "test", "--version", version, "--replicas", &replicas, "--image", IMAGE, "--port",
-            "8080", "--probe-path", "/healthz", "--router", &router, "--set-env", &version_env,
+            "deploy",
+            service,
+            "--env",
+            "test",
+            "--version",
+            version,
+            "--replicas",
+            &replicas,
+            "--image",
+            IMAGE,
+            "--port",
+            "8080",
+            "--probe-path",
+            "/healthz",
+            "--router",
+            &router,
+            "--set-env",
+            &version_env,
         ];
         if wait {
             args.push("--wait");
@@ -251,7 +276,13 @@ impl Plane {
         let (ok, out) = self.hoist(&["history", service, "--env", "test", "--output", "json"]);
         assert!(ok, "hoist history: {out}");
         let history: serde_json::Value = serde_json::from_str(&out).unwrap();
-        history["rollouts"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap_or_else(|| panic!("no {id}: {out}"))
+        history["rollouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}: {out}"))
     }
 
     /// Polls until the rollout has ended; returns it.

@@ -76,16 +76,8 @@ impl AdmissionPolicy for AdmissionRule {
 /// Why the first matching rule denies `request`, if one does.
 fn rule_matched(config: &Config, request: &DeployRequest) -> Option<String> {
     let now = request.now_ms;
-    if let Some(w) = config
-        .freeze_windows
-        .iter()
-        .find(|w| w.from_ms <= now && now < w.to_ms)
-    {
-        let why = if w.reason.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", w.reason)
-        };
+    if let Some(w) = config.freeze_windows.iter().find(|w| w.from_ms <= now && now < w.to_ms) {
+        let why = if w.reason.is_empty() { String::new() } else { format!(" ({})", w.reason) };
         return Some(format!(
             "change freeze{why}: deployments are frozen from {} to {} (epoch ms)",
             w.from_ms, w.to_ms
@@ -98,21 +90,12 @@ fn rule_matched(config: &Config, request: &DeployRequest) -> Option<String> {
     if let Some(allowed) = &config.allow_requesters
         && !allowed.iter().any(|r| r == who)
     {
-        return Some(format!(
-            "requester `{who}` is not listed in allow-requesters"
-        ));
+        return Some(format!("requester `{who}` is not listed in allow-requesters"));
     }
     if !config.deny_labels.is_empty()
-        && config
-            .deny_labels
-            .iter()
-            .all(|(k, v)| request.labels.iter().any(|(lk, lv)| lk == k && lv == v))
+        && config.deny_labels.iter().all(|(k, v)| request.labels.iter().any(|(lk, lv)| lk == k && lv == v))
     {
-        let labels: Vec<String> = config
-            .deny_labels
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let labels: Vec<String> = config.deny_labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         return Some(format!("labels {} match deny-labels", labels.join(", ")));
     }
     None

@@ -40,15 +40,8 @@ impl AdmissionPolicy for ApprovalGate {
 
     fn admit(request: DeployRequest) -> Result<AdmissionVerdict, PluginError> {
         let config: Config = hoist_sdk::config::parse(&request.config)?;
-        let applies = config
-            .when_labels
-            .iter()
-            .all(|(k, v)| request.labels.iter().any(|(lk, lv)| lk == k && lv == v));
-        Ok(if applies {
-            AdmissionVerdict::RequireApproval(config.reason)
-        } else {
-            AdmissionVerdict::Allow
-        })
+        let applies = config.when_labels.iter().all(|(k, v)| request.labels.iter().any(|(lk, lv)| lk == k && lv == v));
+        Ok(if applies { AdmissionVerdict::RequireApproval(config.reason) } else { AdmissionVerdict::Allow })
     }
 }
 

@@ -20,37 +20,22 @@ fn always_applies_by_default() {
 
 #[test]
 fn when_labels_select_requests() {
-    let config =
-        r#"{"when-labels": {"env": "prod"}, "reason": "prod needs a second pair of eyes"}"#;
+    let config = r#"{"when-labels": {"env": "prod"}, "reason": "prod needs a second pair of eyes"}"#;
     assert_eq!(
-        admit(
-            DeployRequestBuilder::new()
-                .config(config)
-                .label("env", "prod")
-        )
-        .unwrap(),
+        admit(DeployRequestBuilder::new().config(config).label("env", "prod")).unwrap(),
         AdmissionVerdict::RequireApproval("prod needs a second pair of eyes".into())
     );
     assert_eq!(
-        admit(
-            DeployRequestBuilder::new()
-                .config(config)
-                .label("env", "staging")
-        )
-        .unwrap(),
+        admit(DeployRequestBuilder::new().config(config).label("env", "staging")).unwrap(),
         AdmissionVerdict::Allow
     );
-    assert_eq!(
-        admit(DeployRequestBuilder::new().config(config)).unwrap(),
-        AdmissionVerdict::Allow
-    );
+    assert_eq!(admit(DeployRequestBuilder::new().config(config)).unwrap(), AdmissionVerdict::Allow);
 }
 
 #[test]
 fn bad_config_names_the_key() {
     for (json, key) in [(r#"{"when": {}}"#, "when"), (r#"{"reason": 3}"#, "reason")] {
-        let Err(PluginError::InvalidConfig(msg)) = admit(DeployRequestBuilder::new().config(json))
-        else {
+        let Err(PluginError::InvalidConfig(msg)) = admit(DeployRequestBuilder::new().config(json)) else {
             panic!("{json}: expected invalid-config");
         };
         assert!(msg.contains(key), "{json}: {msg}");

@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use hoist_sdk::strategy::{
-    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount,
-    WaitFor, count, decision, rollback, scale,
+    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount, WaitFor, count, decision,
+    rollback, scale,
 };
 use hoist_sdk::types::{PluginError, Verdict, Weight};
 use serde::{Deserialize, Serialize};
@@ -96,17 +96,11 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let Some(stable) = ctx.stable.as_ref().map(|s| s.id.as_str()) else {
         // First deployment: nothing to preview against.
         if cand.ready < replicas {
-            return wait_ready(
-                &config, &mut state, actions, now, candidate, &cand, replicas,
-            );
+            return wait_ready(&config, &mut state, actions, now, candidate, &cand, replicas);
         }
         push_switch(&mut actions, ctx, candidate, replicas);
         actions.push(Action::Complete);
-        return decision(
-            &state,
-            actions,
-            format!("{candidate} {}/{replicas} ready → complete", cand.ready),
-        );
+        return decision(&state, actions, format!("{candidate} {}/{replicas} ready → complete", cand.ready));
     };
 
     // Each pass handles one phase; a phase that ends moves on in the same
@@ -115,20 +109,12 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         match state.phase {
             Phase::Preview => {
                 if cand.ready < replicas {
-                    return wait_ready(
-                        &config, &mut state, actions, now, candidate, &cand, replicas,
-                    );
+                    return wait_ready(&config, &mut state, actions, now, candidate, &cand, replicas);
                 }
                 state.waiting_ready_since_ms = None;
                 if config.pre_promotion_analysis_ms > 0 && !state.skip_analysis {
                     actions.push(analyse(PRE, config.pre_promotion_analysis_ms));
-                    enter(
-                        &mut state,
-                        Phase::PreAnalysis {
-                            requested_at_ms: now,
-                        },
-                        now,
-                    );
+                    enter(&mut state, Phase::PreAnalysis { requested_at_ms: now }, now);
                 } else {
                     enter(&mut state, Phase::AwaitPromotion, now);
                 }
@@ -140,15 +126,10 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 match analysis_outcome(ctx, &mut state, PRE, requested_at_ms, finish)? {
                     Outcome::Passed => enter(&mut state, Phase::AwaitPromotion, now),
                     Outcome::Failed(reason) => {
-                        return rollback(
-                            &state,
-                            format!("pre-promotion analysis failed: {reason}"),
-                        );
+                        return rollback(&state, format!("pre-promotion analysis failed: {reason}"));
                     }
                     Outcome::Wait(wait) => {
-                        let left = requested_at_ms
-                            .saturating_add(config.pre_promotion_analysis_ms)
-                            .saturating_sub(now);
+                        let left = requested_at_ms.saturating_add(config.pre_promotion_analysis_ms).saturating_sub(now);
                         actions.push(Action::Wait(wait_or(wait, left)));
                         let status = match &state.inconclusive {
                             Some(r) => format!(
@@ -165,9 +146,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 finish = false;
             }
             Phase::AwaitPromotion => {
-                let due = state
-                    .since_ms
-                    .saturating_add(config.auto_promotion_delay_ms);
+                let due = state.since_ms.saturating_add(config.auto_promotion_delay_ms);
                 let go = finish || state.approved || (config.auto_promote && now >= due);
                 if !go {
                     let (wait, status) = if config.auto_promote {
@@ -182,9 +161,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                     } else {
                         (
                             WaitFor::Operator("awaiting promotion".to_owned()),
-                            format!(
-                                "preview {candidate} ready, awaiting promotion, {stable} serving"
-                            ),
+                            format!("preview {candidate} ready, awaiting promotion, {stable} serving"),
                         )
                     };
                     actions.push(Action::Wait(wait));
@@ -193,21 +170,13 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 state.approved = true;
                 if cand.ready < replicas {
                     // The preview lost an instance: no traffic until whole again.
-                    return wait_ready(
-                        &config, &mut state, actions, now, candidate, &cand, replicas,
-                    );
+                    return wait_ready(&config, &mut state, actions, now, candidate, &cand, replicas);
                 }
                 state.waiting_ready_since_ms = None;
                 push_switch(&mut actions, ctx, candidate, replicas);
                 if config.post_promotion_analysis_ms > 0 && !state.skip_analysis {
                     actions.push(analyse(POST, config.post_promotion_analysis_ms));
-                    enter(
-                        &mut state,
-                        Phase::PostAnalysis {
-                            requested_at_ms: now,
-                        },
-                        now,
-                    );
+                    enter(&mut state, Phase::PostAnalysis { requested_at_ms: now }, now);
                 } else {
                     enter(&mut state, Phase::ScaleDownDelay, now);
                 }
@@ -217,15 +186,11 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 match analysis_outcome(ctx, &mut state, POST, requested_at_ms, finish)? {
                     Outcome::Passed => enter(&mut state, Phase::ScaleDownDelay, now),
                     Outcome::Failed(reason) => {
-                        return rollback(
-                            &state,
-                            format!("post-promotion analysis failed: {reason}"),
-                        );
+                        return rollback(&state, format!("post-promotion analysis failed: {reason}"));
                     }
                     Outcome::Wait(wait) => {
-                        let left = requested_at_ms
-                            .saturating_add(config.post_promotion_analysis_ms)
-                            .saturating_sub(now);
+                        let left =
+                            requested_at_ms.saturating_add(config.post_promotion_analysis_ms).saturating_sub(now);
                         actions.push(Action::Wait(wait_or(wait, left)));
                         let status = match &state.inconclusive {
                             Some(r) => format!(
@@ -249,27 +214,15 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                     return decision(
                         &state,
                         actions,
-                        format!(
-                            "{candidate} serving, {stable} kept for {}s",
-                            left.div_ceil(1000)
-                        ),
+                        format!("{candidate} serving, {stable} kept for {}s", left.div_ceil(1000)),
                     );
                 }
-                let mut olds: BTreeSet<&str> = ctx
-                    .observed
-                    .instances
-                    .iter()
-                    .map(|i| i.revision.as_str())
-                    .filter(|r| *r != candidate)
-                    .collect();
+                let mut olds: BTreeSet<&str> =
+                    ctx.observed.instances.iter().map(|i| i.revision.as_str()).filter(|r| *r != candidate).collect();
                 olds.insert(stable);
                 actions.extend(olds.into_iter().map(|r| scale(r, 0)));
                 actions.push(Action::Complete);
-                return decision(
-                    &state,
-                    actions,
-                    format!("{candidate} serving, {stable} retired → complete"),
-                );
+                return decision(&state, actions, format!("{candidate} serving, {stable} retired → complete"));
             }
         }
     }
@@ -294,23 +247,15 @@ fn analysis_outcome(
         return Ok(Outcome::Passed);
     }
     if let Some(reason) = &state.inconclusive {
-        return Ok(Outcome::Wait(Some(WaitFor::Operator(format!(
-            "analysis inconclusive: {reason}"
-        )))));
+        return Ok(Outcome::Wait(Some(WaitFor::Operator(format!("analysis inconclusive: {reason}")))));
     }
-    let result = ctx
-        .observed
-        .analysis
-        .as_ref()
-        .filter(|a| a.name == name && a.at_ms >= requested_at_ms);
+    let result = ctx.observed.analysis.as_ref().filter(|a| a.name == name && a.at_ms >= requested_at_ms);
     Ok(match result.map(|a| &a.verdict) {
         Some(Verdict::Pass) => Outcome::Passed,
         Some(Verdict::Fail(reason)) => Outcome::Failed(reason.clone()),
         Some(Verdict::Inconclusive(reason)) => {
             state.inconclusive = Some(reason.clone());
-            Outcome::Wait(Some(WaitFor::Operator(format!(
-                "analysis inconclusive: {reason}"
-            ))))
+            Outcome::Wait(Some(WaitFor::Operator(format!("analysis inconclusive: {reason}"))))
         }
         None => Outcome::Wait(None),
     })
@@ -327,10 +272,7 @@ fn enter(state: &mut State, phase: Phase, now: u64) {
 }
 
 fn analyse(name: &str, duration: u64) -> Action {
-    Action::RunAnalysis(AnalysisRequest {
-        name: name.to_owned(),
-        duration,
-    })
+    Action::RunAnalysis(AnalysisRequest { name: name.to_owned(), duration })
 }
 
 /// Waits for a fully ready candidate, or rolls back past the deadline.
@@ -355,23 +297,13 @@ fn wait_ready(
             ),
         );
     }
-    actions.push(Action::Wait(WaitFor::Ready(ReadyTarget {
-        revision: candidate.to_owned(),
-        count: replicas,
-    })));
-    decision(
-        state,
-        actions,
-        format!("preview {candidate}: {}/{replicas} ready", cand.ready),
-    )
+    actions.push(Action::Wait(WaitFor::Ready(ReadyTarget { revision: candidate.to_owned(), count: replicas })));
+    decision(state, actions, format!("preview {candidate}: {}/{replicas} ready", cand.ready))
 }
 
 /// All traffic to the candidate (when it has instances to serve it).
 fn push_switch(actions: &mut Vec<Action>, ctx: &Context, candidate: &str, replicas: u32) {
-    let all = [Weight {
-        revision: candidate.to_owned(),
-        percent: 100,
-    }];
+    let all = [Weight { revision: candidate.to_owned(), percent: 100 }];
     if replicas > 0 && ctx.observed.weights != all {
         actions.push(Action::SetWeights(all.to_vec()));
     }

@@ -26,16 +26,10 @@ fn check_invariants(run: &Run, replicas: u32, label: &str) {
             }
         }
         if !switched {
-            assert!(
-                step.applied.replicas_of("r1") >= replicas,
-                "{label}: stable shrank before the switch at {step:?}"
-            );
+            assert!(step.applied.replicas_of("r1") >= replicas, "{label}: stable shrank before the switch at {step:?}");
         }
         assert!(
-            matches!(
-                step.actions.last(),
-                Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))
-            ),
+            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
             "{label}: {:?}",
             step.actions
         );
@@ -61,16 +55,8 @@ fn default_run_previews_switches_and_retires_after_the_delay() {
     check_invariants(&run, 3, "default");
     assert_eq!(run.steps[0].applied.replicas_of("r2"), 3);
     assert_eq!(run.steps[0].applied.replicas_of("r1"), 3);
-    let switch = run
-        .steps
-        .iter()
-        .find(|s| s.applied.weights == weights(&[("r2", 100)]))
-        .unwrap();
-    assert_eq!(
-        switch.applied.replicas_of("r1"),
-        3,
-        "old kept after the switch"
-    );
+    let switch = run.steps.iter().find(|s| s.applied.weights == weights(&[("r2", 100)])).unwrap();
+    assert_eq!(switch.applied.replicas_of("r1"), 3, "old kept after the switch");
     assert_eq!(run.end_ms() - switch.at_ms, 30_000, "scale-down delay");
     let end = &run.last().unwrap().applied;
     assert_eq!(end.replicas_of("r1"), 0);
@@ -80,7 +66,9 @@ fn default_run_previews_switches_and_retires_after_the_delay() {
 #[test]
 fn analyses_run_before_and_after_the_switch() {
     let run = StrategyHarness::new(2)
-        .config(r#"{"pre-promotion-analysis-ms": 20000, "post-promotion-analysis-ms": 10000, "scale-down-delay-ms": 0}"#)
+        .config(
+            r#"{"pre-promotion-analysis-ms": 20000, "post-promotion-analysis-ms": 10000, "scale-down-delay-ms": 0}"#,
+        )
         .run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 2, "analyses");
@@ -93,15 +81,8 @@ fn failed_pre_promotion_analysis_rolls_back_without_switching() {
         .config(r#"{"pre-promotion-analysis-ms": 20000}"#)
         .verdicts([Verdict::Fail("error rate 12 %".into())])
         .run::<BlueGreen>();
-    assert_eq!(
-        run.outcome,
-        Outcome::Rollback("pre-promotion analysis failed: error rate 12 %".into())
-    );
-    assert!(
-        run.steps
-            .iter()
-            .all(|s| s.applied.weights == weights(&[("r1", 100)]))
-    );
+    assert_eq!(run.outcome, Outcome::Rollback("pre-promotion analysis failed: error rate 12 %".into()));
+    assert!(run.steps.iter().all(|s| s.applied.weights == weights(&[("r1", 100)])));
 }
 
 #[test]
@@ -110,10 +91,7 @@ fn failed_post_promotion_analysis_rolls_back_with_the_old_revision_at_full_size(
         .config(r#"{"post-promotion-analysis-ms": 10000}"#)
         .verdicts([Verdict::Fail("p99 900 ms".into())])
         .run::<BlueGreen>();
-    assert_eq!(
-        run.outcome,
-        Outcome::Rollback("post-promotion analysis failed: p99 900 ms".into())
-    );
+    assert_eq!(run.outcome, Outcome::Rollback("post-promotion analysis failed: p99 900 ms".into()));
     assert_eq!(run.last().unwrap().applied.replicas_of("r1"), 4);
     check_invariants(&run, 4, "post fail");
 }
@@ -122,22 +100,13 @@ fn failed_post_promotion_analysis_rolls_back_with_the_old_revision_at_full_size(
 fn manual_promotion_waits_for_an_operator() {
     let h = StrategyHarness::new(2).config(r#"{"auto-promote": false}"#);
     let run = h.run::<BlueGreen>();
-    assert_eq!(
-        run.outcome,
-        Outcome::WaitingForOperator("awaiting promotion".into())
-    );
+    assert_eq!(run.outcome, Outcome::WaitingForOperator("awaiting promotion".into()));
     assert!(run.last().unwrap().status.contains("awaiting promotion"));
 
-    let run = h
-        .command_at(60_000, OperatorCommand::Promote)
-        .run::<BlueGreen>();
+    let run = h.command_at(60_000, OperatorCommand::Promote).run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 2, "manual");
-    let switch = run
-        .steps
-        .iter()
-        .find(|s| s.applied.weights == weights(&[("r2", 100)]))
-        .unwrap();
+    let switch = run.steps.iter().find(|s| s.applied.weights == weights(&[("r2", 100)])).unwrap();
     assert_eq!(switch.at_ms, 1_000_000 + 60_000);
 }
 
@@ -148,11 +117,7 @@ fn auto_promotion_delay_holds_the_preview() {
         .config(r#"{"auto-promotion-delay-ms": 15000, "scale-down-delay-ms": 0}"#)
         .run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
-    let switch = run
-        .steps
-        .iter()
-        .find(|s| s.applied.weights == weights(&[("r2", 100)]))
-        .unwrap();
+    let switch = run.steps.iter().find(|s| s.applied.weights == weights(&[("r2", 100)])).unwrap();
     assert_eq!(switch.at_ms, 1_000_000 + 5_000 + 15_000);
 }
 
@@ -169,19 +134,13 @@ fn promote_full_skips_analysis_and_gates() {
 
 #[test]
 fn abort_at_any_point_rolls_back() {
-    let config = r#"{"pre-promotion-analysis-ms": 10000, "post-promotion-analysis-ms": 10000, "auto-promotion-delay-ms": 5000}"#;
+    let config =
+        r#"{"pre-promotion-analysis-ms": 10000, "post-promotion-analysis-ms": 10000, "auto-promotion-delay-ms": 5000}"#;
     let full = StrategyHarness::new(3).config(config).run::<BlueGreen>();
     assert_eq!(full.outcome, Outcome::Complete);
     for at in (0..full.end_ms() - 1_000_000).step_by(2_500) {
-        let run = StrategyHarness::new(3)
-            .config(config)
-            .command_at(at, OperatorCommand::Abort)
-            .run::<BlueGreen>();
-        assert_eq!(
-            run.outcome,
-            Outcome::Rollback("aborted by operator".into()),
-            "abort at {at}"
-        );
+        let run = StrategyHarness::new(3).config(config).command_at(at, OperatorCommand::Abort).run::<BlueGreen>();
+        assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()), "abort at {at}");
         check_invariants(&run, 3, &format!("abort at {at}"));
     }
 }
@@ -192,18 +151,10 @@ fn inconclusive_analysis_waits_for_an_operator() {
         .config(r#"{"pre-promotion-analysis-ms": 10000}"#)
         .verdicts([Verdict::Inconclusive("12 requests".into())]);
     let run = h.run::<BlueGreen>();
-    assert_eq!(
-        run.outcome,
-        Outcome::WaitingForOperator("analysis inconclusive: 12 requests".into())
-    );
-    let run = h
-        .clone()
-        .command_at(100_000, OperatorCommand::Promote)
-        .run::<BlueGreen>();
+    assert_eq!(run.outcome, Outcome::WaitingForOperator("analysis inconclusive: 12 requests".into()));
+    let run = h.clone().command_at(100_000, OperatorCommand::Promote).run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
-    let run = h
-        .command_at(100_000, OperatorCommand::Abort)
-        .run::<BlueGreen>();
+    let run = h.command_at(100_000, OperatorCommand::Abort).run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
 }
 
@@ -214,9 +165,7 @@ fn never_ready_preview_rolls_back_and_never_gets_traffic() {
         .candidate_never_ready()
         .progress_deadline_ms(120_000)
         .run::<BlueGreen>();
-    let Outcome::Rollback(reason) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
     assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
     check_invariants(&run, 3, "never ready");
 }
@@ -230,11 +179,9 @@ fn invariants_hold_for_many_configs() {
                 for post in [0, 7_000] {
                     for delay in [0, 30_000] {
                         for ready_after in [0, 4_000] {
-                            for verdict in [
-                                Verdict::Pass,
-                                Verdict::Fail("bad".into()),
-                                Verdict::Inconclusive("thin".into()),
-                            ] {
+                            for verdict in
+                                [Verdict::Pass, Verdict::Fail("bad".into()), Verdict::Inconclusive("thin".into())]
+                            {
                                 let json = format!(
                                     r#"{{"auto-promote": {auto}, "pre-promotion-analysis-ms": {pre}, "post-promotion-analysis-ms": {post}, "scale-down-delay-ms": {delay}}}"#
                                 );
@@ -271,9 +218,7 @@ fn invariants_hold_for_many_configs() {
 
 #[test]
 fn first_deployment_just_scales_up() {
-    let run = StrategyHarness::new(3)
-        .first_deployment()
-        .run::<BlueGreen>();
+    let run = StrategyHarness::new(3).first_deployment().run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
     assert_eq!(run.steps.len(), 2);
     assert_eq!(run.last().unwrap().applied.weights, weights(&[("r2", 100)]));
@@ -281,23 +226,18 @@ fn first_deployment_just_scales_up() {
 
 #[test]
 fn bad_config_names_the_key() {
-    for (json, key) in [
-        (r#"{"auto-promote": "yes"}"#, "auto-promote"),
-        (r#"{"scale-down-delay": 1}"#, "scale-down-delay"),
-    ] {
+    for (json, key) in
+        [(r#"{"auto-promote": "yes"}"#, "auto-promote"), (r#"{"scale-down-delay": 1}"#, "scale-down-delay")]
+    {
         let run = StrategyHarness::new(1).config(json).run::<BlueGreen>();
-        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else {
-            panic!("{json}: {:?}", run.outcome)
-        };
+        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else { panic!("{json}: {:?}", run.outcome) };
         assert!(msg.contains(key), "{msg}");
     }
 }
 
 #[test]
 fn status_lines_are_readable() {
-    let run = StrategyHarness::new(3)
-        .config(r#"{"pre-promotion-analysis-ms": 20000}"#)
-        .run::<BlueGreen>();
+    let run = StrategyHarness::new(3).config(r#"{"pre-promotion-analysis-ms": 20000}"#).run::<BlueGreen>();
     let statuses: Vec<&str> = run.steps.iter().map(|s| s.status.as_str()).collect();
     assert_eq!(
         statuses,

@@ -106,9 +106,7 @@ impl Config {
         in_range("step-weight", step)?;
         in_range("max-weight", max)?;
         if initial > max {
-            return Err(invalid(format!(
-                "`initial-weight` ({initial}) is above `max-weight` ({max})"
-            )));
+            return Err(invalid(format!("`initial-weight` ({initial}) is above `max-weight` ({max})")));
         }
         positive("step-duration-ms", duration_ms)?;
         positive("success-threshold", u64::from(success_threshold))?;
@@ -117,11 +115,7 @@ impl Config {
             positive("max-steps", u64::from(cap))?;
         }
         let cap = self.max_steps.unwrap_or(u32::MAX);
-        let analysis = PlanStep::Analysis {
-            duration_ms,
-            success_threshold,
-            failure_threshold,
-        };
+        let analysis = PlanStep::Analysis { duration_ms, success_threshold, failure_threshold };
         let mut plan = Vec::new();
         let mut weight = initial;
         let mut weights = 0u32;
@@ -157,14 +151,8 @@ fn explicit(steps: &[StepSpec]) -> Result<Vec<PlanStep>, PluginError> {
             StepSpec::Pause(p) => PlanStep::Pause(p.duration_ms),
             StepSpec::Analysis(a) => {
                 positive(&format!("steps[{i}].analysis.duration-ms"), a.duration_ms)?;
-                positive(
-                    &format!("steps[{i}].analysis.success-threshold"),
-                    u64::from(a.success_threshold),
-                )?;
-                positive(
-                    &format!("steps[{i}].analysis.failure-threshold"),
-                    u64::from(a.failure_threshold),
-                )?;
+                positive(&format!("steps[{i}].analysis.success-threshold"), u64::from(a.success_threshold))?;
+                positive(&format!("steps[{i}].analysis.failure-threshold"), u64::from(a.failure_threshold))?;
                 PlanStep::Analysis {
                     duration_ms: a.duration_ms,
                     success_threshold: a.success_threshold,

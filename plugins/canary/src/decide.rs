@@ -4,8 +4,8 @@
 use std::collections::BTreeSet;
 
 use hoist_sdk::strategy::{
-    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount,
-    WaitFor, count, decision, rollback, scale,
+    Action, AnalysisRequest, Context, Decision, OperatorCommand, ReadyTarget, RevisionCount, WaitFor, count, decision,
+    rollback, scale,
 };
 use hoist_sdk::types::{PluginError, Verdict, Weight};
 use serde::{Deserialize, Serialize};
@@ -68,8 +68,7 @@ impl Out<'_> {
     /// later target in the same call replaces an earlier one.
     fn scale_candidate(&mut self, n: u32, have: u32) {
         let id = &self.ctx.candidate.id;
-        self.actions
-            .retain(|a| !matches!(a, Action::Scale(s) if &s.revision == id));
+        self.actions.retain(|a| !matches!(a, Action::Scale(s) if &s.revision == id));
         if have != n {
             self.actions.push(scale(id, n));
         }
@@ -90,16 +89,10 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let config: Config = hoist_sdk::config::parse(&ctx.config)?;
     let plan = config.plan()?;
     let now = ctx.now_ms;
-    let mut state = hoist_sdk::state::decode::<State>(ctx.state.as_deref())?.unwrap_or(State {
-        step_started_ms: now,
-        ..State::default()
-    });
+    let mut state = hoist_sdk::state::decode::<State>(ctx.state.as_deref())?
+        .unwrap_or(State { step_started_ms: now, ..State::default() });
     if state.step > plan.len() {
-        return Err(PluginError::InvalidState(format!(
-            "step {} is past the plan's {} steps",
-            state.step,
-            plan.len()
-        )));
+        return Err(PluginError::InvalidState(format!("step {} is past the plan's {} steps", state.step, plan.len())));
     }
     let candidate = ctx.candidate.id.as_str();
     let replicas = ctx.replicas;
@@ -116,18 +109,12 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             state.promoting = true;
         }
         Some(OperatorCommand::SkipStep) if current.is_some() => {
-            hoist_sdk::log::info(&format!(
-                "skip-step: step {}/{total} skipped",
-                state.step + 1
-            ));
+            hoist_sdk::log::info(&format!("skip-step: step {}/{total} skipped", state.step + 1));
             state.advance(now);
         }
         Some(OperatorCommand::Promote) => match current {
             Some(PlanStep::Pause(_) | PlanStep::Analysis { .. }) => {
-                hoist_sdk::log::info(&format!(
-                    "promote: step {}/{total} finished",
-                    state.step + 1
-                ));
+                hoist_sdk::log::info(&format!("promote: step {}/{total} finished", state.step + 1));
                 state.advance(now);
             }
             _ => hoist_sdk::log::info("promote: nothing to finish, the step ends by itself"),
@@ -136,11 +123,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         None => {}
     }
 
-    let mut out = Out {
-        ctx,
-        actions: Vec::new(),
-        candidate_target: None,
-    };
+    let mut out = Out { ctx, actions: Vec::new(), candidate_target: None };
     if ctx.stable.is_none() || replicas == 0 {
         state.promoting = true;
     }
@@ -185,47 +168,27 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                 return decision(&state, out.actions, status);
             }
             PlanStep::Pause(None) => {
-                let reason = format!(
-                    "paused at step {}/{total}: promote to continue",
-                    state.step + 1
-                );
+                let reason = format!("paused at step {}/{total}: promote to continue", state.step + 1);
                 out.actions.push(Action::Wait(WaitFor::Operator(reason)));
                 let status = status(&state, total, candidate, "paused until promoted");
                 return decision(&state, out.actions, status);
             }
-            PlanStep::Analysis {
-                duration_ms,
-                success_threshold,
-                failure_threshold,
-            } => {
+            PlanStep::Analysis { duration_ms, success_threshold, failure_threshold } => {
                 let progress = format!("{}/{success_threshold} passed", state.passes);
                 if let Some(reason) = &state.inconclusive {
                     let wait = format!("analysis inconclusive: {reason}");
-                    out.actions
-                        .push(Action::Wait(WaitFor::Operator(wait.clone())));
-                    let status = status(
-                        &state,
-                        total,
-                        candidate,
-                        &format!("{wait} ({progress}); promote or abort"),
-                    );
+                    out.actions.push(Action::Wait(WaitFor::Operator(wait.clone())));
+                    let status = status(&state, total, candidate, &format!("{wait} ({progress}); promote or abort"));
                     return decision(&state, out.actions, status);
                 }
                 let Some(pending) = state.pending.clone() else {
                     state.runs += 1;
                     let name = format!("step-{}-run-{}", state.step + 1, state.runs);
-                    out.actions.push(Action::RunAnalysis(AnalysisRequest {
-                        name: name.clone(),
-                        duration: duration_ms,
-                    }));
                     out.actions
-                        .push(Action::Wait(WaitFor::Duration(duration_ms)));
-                    state.pending = Some(Pending {
-                        name,
-                        requested_at_ms: now,
-                    });
-                    let status =
-                        status(&state, total, candidate, &format!("analysing ({progress})"));
+                        .push(Action::RunAnalysis(AnalysisRequest { name: name.clone(), duration: duration_ms }));
+                    out.actions.push(Action::Wait(WaitFor::Duration(duration_ms)));
+                    state.pending = Some(Pending { name, requested_at_ms: now });
+                    let status = status(&state, total, candidate, &format!("analysing ({progress})"));
                     return decision(&state, out.actions, status);
                 };
                 let verdict = ctx
@@ -269,8 +232,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
                         let left = due.saturating_sub(now);
                         let wait = if left == 0 { POLL_MS } else { left };
                         out.actions.push(Action::Wait(WaitFor::Duration(wait)));
-                        let status =
-                            status(&state, total, candidate, &format!("analysing ({progress})"));
+                        let status = status(&state, total, candidate, &format!("analysing ({progress})"));
                         return decision(&state, out.actions, status);
                     }
                 }
@@ -297,19 +259,11 @@ fn promote(
         return wait_ready(config, state, out, replicas, total, &activity);
     }
     if replicas > 0 {
-        out.set_weights(vec![Weight {
-            revision: candidate.to_owned(),
-            percent: 100,
-        }]);
+        out.set_weights(vec![Weight { revision: candidate.to_owned(), percent: 100 }]);
         state.weight = 100;
     }
-    let mut olds: BTreeSet<&str> = ctx
-        .observed
-        .instances
-        .iter()
-        .map(|i| i.revision.as_str())
-        .filter(|r| *r != candidate)
-        .collect();
+    let mut olds: BTreeSet<&str> =
+        ctx.observed.instances.iter().map(|i| i.revision.as_str()).filter(|r| *r != candidate).collect();
     if let Some(stable) = &ctx.stable {
         olds.insert(stable.id.as_str());
     }
@@ -318,10 +272,7 @@ fn promote(
     Ok(Decision {
         state: hoist_sdk::state::encode(state)?,
         actions: out.actions,
-        status: format!(
-            "promoted: {candidate} {}/{replicas} ready, 100 % → complete",
-            cand.ready
-        ),
+        status: format!("promoted: {candidate} {}/{replicas} ready, 100 % → complete", cand.ready),
     })
 }
 
@@ -342,16 +293,10 @@ fn wait_ready(
     if waited >= config.progress_deadline_ms {
         return rollback(
             state,
-            format!(
-                "progress deadline exceeded: {candidate} not {need} ready after {}s",
-                waited / 1000
-            ),
+            format!("progress deadline exceeded: {candidate} not {need} ready after {}s", waited / 1000),
         );
     }
-    out.actions.push(Action::Wait(WaitFor::Ready(ReadyTarget {
-        revision: candidate.to_owned(),
-        count: need,
-    })));
+    out.actions.push(Action::Wait(WaitFor::Ready(ReadyTarget { revision: candidate.to_owned(), count: need })));
     let status = status(state, total, candidate, activity);
     decision(state, out.actions, status)
 }
@@ -361,11 +306,7 @@ fn status(state: &State, total: usize, candidate: &str, activity: &str) -> Strin
     if state.promoting || state.step >= total {
         return format!("{activity} ({candidate})");
     }
-    format!(
-        "step {}/{total}: {} % to {candidate}, {activity}",
-        state.step + 1,
-        state.weight
-    )
+    format!("step {}/{total}: {} % to {candidate}, {activity}", state.step + 1, state.weight)
 }
 
 /// `weight` % to the candidate, the rest to the stable revision.
@@ -374,10 +315,7 @@ fn split(ctx: &Context, weight: u8) -> Vec<Weight> {
     if let Some(stable) = &ctx.stable
         && weight < 100
     {
-        weights.push(Weight {
-            revision: stable.id.clone(),
-            percent: 100 - weight,
-        });
+        weights.push(Weight { revision: stable.id.clone(), percent: 100 - weight });
     }
     if weight > 0 || weights.is_empty() {
         weights.push(Weight {

@@ -12,22 +12,14 @@ fn candidate_weights(run: &Run) -> Vec<u8> {
         .iter()
         .flat_map(|s| &s.actions)
         .filter_map(|a| match a {
-            Action::SetWeights(ws) => Some(
-                ws.iter()
-                    .find(|w| w.revision == "r2")
-                    .map_or(0, |w| w.percent),
-            ),
+            Action::SetWeights(ws) => Some(ws.iter().find(|w| w.revision == "r2").map_or(0, |w| w.percent)),
             _ => None,
         })
         .collect()
 }
 
 fn analyses(run: &Run) -> usize {
-    run.steps
-        .iter()
-        .flat_map(|s| &s.actions)
-        .filter(|a| matches!(a, Action::RunAnalysis(_)))
-        .count()
+    run.steps.iter().flat_map(|s| &s.actions).filter(|a| matches!(a, Action::RunAnalysis(_))).count()
 }
 
 /// Weights never fall, splits sum to 100, traffic only reaches ready
@@ -41,14 +33,8 @@ fn check_invariants(run: &Run, replicas: u32, label: &str) {
             if let Action::SetWeights(ws) = action {
                 let sum: u32 = ws.iter().map(|w| u32::from(w.percent)).sum();
                 assert_eq!(sum, 100, "{label}: {ws:?}");
-                let w = ws
-                    .iter()
-                    .find(|w| w.revision == "r2")
-                    .map_or(0, |w| w.percent);
-                assert!(
-                    w >= last,
-                    "{label}: weight fell from {last} to {w} at {step:?}"
-                );
+                let w = ws.iter().find(|w| w.revision == "r2").map_or(0, |w| w.percent);
+                assert!(w >= last, "{label}: weight fell from {last} to {w} at {step:?}");
                 if w > 0 {
                     let need = canary_replicas(replicas, w);
                     assert!(
@@ -61,16 +47,10 @@ fn check_invariants(run: &Run, replicas: u32, label: &str) {
             }
         }
         if !promoting {
-            assert!(
-                step.applied.replicas_of("r1") >= replicas,
-                "{label}: stable shrank before promotion at {step:?}"
-            );
+            assert!(step.applied.replicas_of("r1") >= replicas, "{label}: stable shrank before promotion at {step:?}");
         }
         assert!(
-            matches!(
-                step.actions.last(),
-                Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))
-            ),
+            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
             "{label}: {:?}",
             step.actions
         );
@@ -116,11 +96,7 @@ fn candidate_replicas_follow_the_weight() {
     assert_eq!(canary_replicas(3, 100), 3);
     assert_eq!(canary_replicas(0, 50), 0);
     let run = StrategyHarness::new(10).run::<Canary>();
-    let at_35 = run
-        .steps
-        .iter()
-        .find(|s| s.applied.weights == weights(&[("r1", 65), ("r2", 35)]))
-        .unwrap();
+    let at_35 = run.steps.iter().find(|s| s.applied.weights == weights(&[("r1", 65), ("r2", 35)])).unwrap();
     assert_eq!(at_35.applied.replicas_of("r2"), 4);
     assert_eq!(at_35.applied.replicas_of("r1"), 10);
 }
@@ -134,37 +110,24 @@ fn explicit_steps_with_timed_and_manual_pauses() {
     ]}"#;
     let h = StrategyHarness::new(4).config(config);
     let run = h.run::<Canary>();
-    assert_eq!(
-        run.outcome,
-        Outcome::WaitingForOperator("paused at step 4/5: promote to continue".into())
-    );
+    assert_eq!(run.outcome, Outcome::WaitingForOperator("paused at step 4/5: promote to continue".into()));
     assert_eq!(candidate_weights(&run), vec![20, 50]);
 
-    let run = h
-        .command_at(600_000, OperatorCommand::Promote)
-        .run::<Canary>();
+    let run = h.command_at(600_000, OperatorCommand::Promote).run::<Canary>();
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 4, "explicit");
     assert_eq!(candidate_weights(&run), vec![20, 50, 100]);
     assert_eq!(analyses(&run), 1);
     // The timed pause held the 20 % step for its full minute.
-    let at_50 = run
-        .steps
-        .iter()
-        .find(|s| s.applied.weights == weights(&[("r1", 50), ("r2", 50)]))
-        .unwrap();
+    let at_50 = run.steps.iter().find(|s| s.applied.weights == weights(&[("r1", 50), ("r2", 50)])).unwrap();
     assert!(at_50.at_ms >= 1_000_000 + 1_000 + 60_000, "{at_50:?}");
 }
 
 #[test]
 fn failed_analysis_rolls_back() {
-    let run = StrategyHarness::new(10)
-        .verdicts([Verdict::Pass, Verdict::Fail("error rate 9 %".into())])
-        .run::<Canary>();
-    assert_eq!(
-        run.outcome,
-        Outcome::Rollback("analysis failed at step 4/10 (35 % to r2): error rate 9 %".into())
-    );
+    let run =
+        StrategyHarness::new(10).verdicts([Verdict::Pass, Verdict::Fail("error rate 9 %".into())]).run::<Canary>();
+    assert_eq!(run.outcome, Outcome::Rollback("analysis failed at step 4/10 (35 % to r2): error rate 9 %".into()));
     check_invariants(&run, 10, "failed");
 }
 
@@ -180,44 +143,26 @@ fn thresholds_count_runs_per_step() {
     assert_eq!(analyses(&run), 5);
     let run = StrategyHarness::new(2)
         .config(config)
-        .verdicts([
-            Verdict::Fail("a".into()),
-            Verdict::Pass,
-            Verdict::Fail("b".into()),
-        ])
+        .verdicts([Verdict::Fail("a".into()), Verdict::Pass, Verdict::Fail("b".into())])
         .run::<Canary>();
-    assert!(
-        matches!(&run.outcome, Outcome::Rollback(r) if r.ends_with(": b")),
-        "{:?}",
-        run.outcome
-    );
+    assert!(matches!(&run.outcome, Outcome::Rollback(r) if r.ends_with(": b")), "{:?}", run.outcome);
 }
 
 #[test]
 fn inconclusive_analysis_waits_for_an_operator() {
     let h = StrategyHarness::new(4).verdicts([Verdict::Inconclusive("3 requests".into())]);
     let run = h.run::<Canary>();
-    assert_eq!(
-        run.outcome,
-        Outcome::WaitingForOperator("analysis inconclusive: 3 requests".into())
-    );
-    let run = h
-        .clone()
-        .command_at(300_000, OperatorCommand::Promote)
-        .run::<Canary>();
+    assert_eq!(run.outcome, Outcome::WaitingForOperator("analysis inconclusive: 3 requests".into()));
+    let run = h.clone().command_at(300_000, OperatorCommand::Promote).run::<Canary>();
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 4, "inconclusive+promote");
-    let run = h
-        .command_at(300_000, OperatorCommand::Abort)
-        .run::<Canary>();
+    let run = h.command_at(300_000, OperatorCommand::Abort).run::<Canary>();
     assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
 }
 
 #[test]
 fn promote_full_goes_straight_to_promotion() {
-    let run = StrategyHarness::new(6)
-        .command_at(30_000, OperatorCommand::PromoteFull)
-        .run::<Canary>();
+    let run = StrategyHarness::new(6).command_at(30_000, OperatorCommand::PromoteFull).run::<Canary>();
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 6, "promote-full");
     assert_eq!(candidate_weights(&run), vec![10, 100]);
@@ -226,16 +171,9 @@ fn promote_full_goes_straight_to_promotion() {
 
 #[test]
 fn skip_step_moves_on() {
-    let config =
-        r#"{"steps": [{"set-weight": 10}, {"pause": {}}, {"set-weight": 40}, {"pause": {}}]}"#;
-    let run = StrategyHarness::new(5)
-        .config(config)
-        .command_at(10_000, OperatorCommand::SkipStep)
-        .run::<Canary>();
-    assert_eq!(
-        run.outcome,
-        Outcome::WaitingForOperator("paused at step 4/4: promote to continue".into())
-    );
+    let config = r#"{"steps": [{"set-weight": 10}, {"pause": {}}, {"set-weight": 40}, {"pause": {}}]}"#;
+    let run = StrategyHarness::new(5).config(config).command_at(10_000, OperatorCommand::SkipStep).run::<Canary>();
+    assert_eq!(run.outcome, Outcome::WaitingForOperator("paused at step 4/4: promote to continue".into()));
     assert_eq!(candidate_weights(&run), vec![10, 40]);
 }
 
@@ -246,9 +184,7 @@ fn never_ready_candidate_rolls_back_without_traffic() {
         .candidate_never_ready()
         .progress_deadline_ms(90_000)
         .run::<Canary>();
-    let Outcome::Rollback(reason) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
     assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
     assert!(candidate_weights(&run).is_empty());
 }
@@ -265,53 +201,31 @@ fn first_deployment_just_scales_up() {
 #[test]
 fn bad_configs_name_the_key() {
     for (json, key) in [
-        (
-            r#"{"steps": [{"set-weight": 10}], "step-weight": 5}"#,
-            "step-weight",
-        ),
-        (
-            r#"{"steps": [{"set-weight": 50}, {"set-weight": 20}]}"#,
-            "steps[1].set-weight",
-        ),
+        (r#"{"steps": [{"set-weight": 10}], "step-weight": 5}"#, "step-weight"),
+        (r#"{"steps": [{"set-weight": 50}, {"set-weight": 20}]}"#, "steps[1].set-weight"),
         (r#"{"steps": [{"set-weight": 101}]}"#, "steps[0].set-weight"),
         (r#"{"steps": [{"set-weight": 300}]}"#, "set-weight"),
         (r#"{"steps": [{"wait": {}}]}"#, "wait"),
-        (
-            r#"{"steps": [{"analysis": {"duration-ms": 0}}]}"#,
-            "steps[0].analysis.duration-ms",
-        ),
+        (r#"{"steps": [{"analysis": {"duration-ms": 0}}]}"#, "steps[0].analysis.duration-ms"),
         (r#"{"initial-weight": 0}"#, "initial-weight"),
         (r#"{"initial-weight": 60, "max-weight": 50}"#, "max-weight"),
         (r#"{"success-threshold": 0}"#, "success-threshold"),
         (r#"{"step-duration": 10}"#, "step-duration"),
     ] {
         let run = StrategyHarness::new(2).config(json).run::<Canary>();
-        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else {
-            panic!("{json}: {:?}", run.outcome)
-        };
+        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else { panic!("{json}: {:?}", run.outcome) };
         assert!(msg.contains(key), "{json}: {msg}");
     }
 }
 
 #[test]
 fn status_lines_are_readable() {
-    let run = StrategyHarness::new(10)
-        .config(r#"{"success-threshold": 3}"#)
-        .run::<Canary>();
+    let run = StrategyHarness::new(10).config(r#"{"success-threshold": 3}"#).run::<Canary>();
     let statuses: Vec<&str> = run.steps.iter().map(|s| s.status.as_str()).collect();
-    assert_eq!(
-        statuses[0],
-        "step 1/10: 0 % to r2, next 10 %, waiting for 0/1 ready"
-    );
+    assert_eq!(statuses[0], "step 1/10: 0 % to r2, next 10 %, waiting for 0/1 ready");
     assert_eq!(statuses[1], "step 2/10: 10 % to r2, analysing (0/3 passed)");
     assert_eq!(statuses[2], "step 2/10: 10 % to r2, analysing (1/3 passed)");
-    assert!(
-        run.last()
-            .unwrap()
-            .status
-            .starts_with("promoted: r2 10/10 ready"),
-        "{statuses:?}"
-    );
+    assert!(run.last().unwrap().status.starts_with("promoted: r2 10/10 ready"), "{statuses:?}");
 }
 
 #[test]
@@ -329,17 +243,8 @@ fn invariants_hold_for_many_configs() {
     let scripts = [
         vec![],
         vec![Verdict::Fail("f".into())],
-        vec![
-            Verdict::Pass,
-            Verdict::Inconclusive("i".into()),
-            Verdict::Fail("f".into()),
-        ],
-        vec![
-            Verdict::Pass,
-            Verdict::Pass,
-            Verdict::Fail("f".into()),
-            Verdict::Pass,
-        ],
+        vec![Verdict::Pass, Verdict::Inconclusive("i".into()), Verdict::Fail("f".into())],
+        vec![Verdict::Pass, Verdict::Pass, Verdict::Fail("f".into()), Verdict::Pass],
     ];
     let commands = [
         None,
@@ -353,8 +258,7 @@ fn invariants_hold_for_many_configs() {
             for script in &scripts {
                 for command in &commands {
                     for ready_after in [0, 2_500] {
-                        let label =
-                            format!("{replicas} {config} {script:?} {command:?} {ready_after}");
+                        let label = format!("{replicas} {config} {script:?} {command:?} {ready_after}");
                         let mut h = StrategyHarness::new(replicas)
                             .config(config)
                             .ready_after_ms(ready_after)
@@ -372,23 +276,15 @@ fn invariants_hold_for_many_configs() {
                                 assert_eq!(end.replicas_of("r1"), 0, "{label}");
                                 assert_eq!(end.replicas_of("r2"), replicas, "{label}");
                             }
-                            Outcome::Rollback(r) => assert!(
-                                r == "aborted by operator" || r.contains("analysis failed"),
-                                "{label}: {r}"
-                            ),
+                            Outcome::Rollback(r) => {
+                                assert!(r == "aborted by operator" || r.contains("analysis failed"), "{label}: {r}")
+                            }
                             Outcome::WaitingForOperator(_) => {}
                             other => panic!("{label}: {other:?}"),
                         }
-                        let aborted = run
-                            .steps
-                            .iter()
-                            .any(|s| s.command == Some(OperatorCommand::Abort));
+                        let aborted = run.steps.iter().any(|s| s.command == Some(OperatorCommand::Abort));
                         if aborted {
-                            assert_eq!(
-                                run.outcome,
-                                Outcome::Rollback("aborted by operator".into()),
-                                "{label}"
-                            );
+                            assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()), "{label}");
                         }
                         runs += 1;
                     }

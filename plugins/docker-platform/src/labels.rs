@@ -10,9 +10,7 @@ pub use hoist_sdk::platform::labels::{INDEX, REVISION, selector};
 /// a name replaced by `_`.
 pub fn container_name(service: &str, environment: &str, revision: &str, index: u32) -> String {
     let raw = format!("hoist-{service}-{environment}-{revision}-{index}");
-    raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
-        .collect()
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' }).collect()
 }
 
 /// The value of label `key`.
@@ -46,11 +44,8 @@ pub fn to_instance(container: &ContainerInfo, port: Option<u16>) -> Instance {
         "removing" => InstanceState::Stopping,
         other => InstanceState::Other(other.to_owned()),
     };
-    let host_port = container
-        .ports
-        .iter()
-        .find(|p| port.is_none_or(|want| p.container_port == want))
-        .map(|p| p.host_port);
+    let host_port =
+        container.ports.iter().find(|p| port.is_none_or(|want| p.container_port == want)).map(|p| p.host_port);
     let mut extensions = vec![("container".to_owned(), container.name.clone())];
     if let Some(index) = get(container, INDEX) {
         extensions.push((INDEX.to_owned(), index.to_owned()));

@@ -39,7 +39,9 @@ fn ensure_creates_labelled_named_containers_on_loopback_ports() {
     assert_eq!(spec.ports[0].host_port, 0);
     assert!(spec.env.contains(&("GREETING".into(), "hi".into())));
     assert!(spec.env.contains(&("PORT".into(), "8080".into())));
-    for (k, v) in [("hoist.service", "web"), ("hoist.environment", "dev"), ("hoist.revision", "r1"), ("hoist.index", "1")] {
+    for (k, v) in
+        [("hoist.service", "web"), ("hoist.environment", "dev"), ("hoist.revision", "r1"), ("hoist.index", "1")]
+    {
         assert_eq!(label(&spec.labels, k), Some(v), "{k}");
     }
 }

@@ -48,12 +48,7 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     Ok(keep.iter().map(labels::to_instance).collect())
 }
 
-fn spawn(
-    spec: &RevisionSpec,
-    program: &str,
-    args: &[String],
-    index: u32,
-) -> Result<ProcessInfo, PlatformError> {
+fn spawn(spec: &RevisionSpec, program: &str, args: &[String], index: u32) -> Result<ProcessInfo, PlatformError> {
     let mut env = spec.env.clone();
     env.push(("HOIST_SERVICE".to_owned(), spec.service.clone()));
     env.push(("HOIST_REVISION".to_owned(), spec.revision.clone()));
@@ -86,9 +81,6 @@ fn spawn(
 pub fn stop(id: &str, grace_ms: u32) -> Result<(), PlatformError> {
     match process::stop(id, grace_ms) {
         Ok(()) | Err(ProcessError::NoSuchProcess(_)) => Ok(()),
-        Err(e) => Err(PlatformError::Capability(format!(
-            "stopping process {id}: {}",
-            process::describe(&e)
-        ))),
+        Err(e) => Err(PlatformError::Capability(format!("stopping process {id}: {}", process::describe(&e)))),
     }
 }

@@ -22,9 +22,7 @@ pub fn to_instance(process: &ProcessInfo) -> Instance {
     let state = match &process.state {
         ProcessState::Running => InstanceState::Ready,
         ProcessState::Exited(code) => InstanceState::Exited(format!("exit code {code}")),
-        ProcessState::Signaled(signal) => {
-            InstanceState::Exited(format!("killed by signal {signal}"))
-        }
+        ProcessState::Signaled(signal) => InstanceState::Exited(format!("killed by signal {signal}")),
         ProcessState::Other(what) => InstanceState::Other(what.clone()),
     };
     let mut extensions = vec![("pid".to_owned(), process.pid.to_string())];
@@ -36,8 +34,7 @@ pub fn to_instance(process: &ProcessInfo) -> Instance {
         revision: get(process, REVISION).unwrap_or_default().to_owned(),
         address: process.port.map(|port| format!("127.0.0.1:{port}")),
         state,
-        ready_for_ms: running
-            .then(|| hoist_sdk::clock::now_ms().saturating_sub(process.started_at_ms)),
+        ready_for_ms: running.then(|| hoist_sdk::clock::now_ms().saturating_sub(process.started_at_ms)),
         extensions,
     }
 }

@@ -31,26 +31,15 @@ impl Platform for LocalProcess {
         ensure::ensure(&spec, replicas)
     }
 
-    fn instances(
-        service: String,
-        environment: String,
-        config: String,
-    ) -> Result<Vec<Instance>, PlatformError> {
+    fn instances(service: String, environment: String, config: String) -> Result<Vec<Instance>, PlatformError> {
         Config::parse(&config)?;
         let found = hoist_sdk::process::find(&labels::selector(&service, &environment, None));
         Ok(found.iter().map(labels::to_instance).collect())
     }
 
-    fn remove(
-        service: String,
-        environment: String,
-        revision: String,
-        config: String,
-    ) -> Result<(), PlatformError> {
+    fn remove(service: String, environment: String, revision: String, config: String) -> Result<(), PlatformError> {
         let config = Config::parse(&config)?;
-        for process in
-            hoist_sdk::process::find(&labels::selector(&service, &environment, Some(&revision)))
-        {
+        for process in hoist_sdk::process::find(&labels::selector(&service, &environment, Some(&revision))) {
             ensure::stop(&process.id, config.stop_grace_ms)?;
         }
         Ok(())

@@ -22,10 +22,7 @@ fn spec(revision: &str, command: &[&str]) -> RevisionSpec {
 }
 
 fn label<'a>(labels: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    labels
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+    labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
 #[test]
@@ -34,31 +31,19 @@ fn ensure_spawns_labelled_processes_with_env_and_ports() {
     testing::set_now_ms(10_000);
     let instances = LocalProcess::ensure(spec("r1", &["./server", "--fast"]), 3).unwrap();
     assert_eq!(instances.len(), 3);
-    assert!(
-        instances
-            .iter()
-            .all(|i| i.state == InstanceState::Ready && i.revision == "r1")
-    );
+    assert!(instances.iter().all(|i| i.state == InstanceState::Ready && i.revision == "r1"));
     assert_eq!(instances[0].address.as_deref(), Some("127.0.0.1:20000"));
     let all = fake.all();
     let request = fake.request(&all[2].id).unwrap();
     assert_eq!(request.program, "./server");
     assert_eq!(request.args, vec!["--fast".to_owned()]);
     assert!(request.assign_port);
-    for (k, v) in [
-        ("GREETING", "hi"),
-        ("HOIST_SERVICE", "web"),
-        ("HOIST_REVISION", "r1"),
-        ("HOIST_INSTANCE", "2"),
-    ] {
+    for (k, v) in [("GREETING", "hi"), ("HOIST_SERVICE", "web"), ("HOIST_REVISION", "r1"), ("HOIST_INSTANCE", "2")] {
         assert!(request.env.contains(&(k.into(), v.into())), "{k}");
     }
-    for (k, v) in [
-        ("hoist.service", "web"),
-        ("hoist.environment", "dev"),
-        ("hoist.revision", "r1"),
-        ("hoist.index", "2"),
-    ] {
+    for (k, v) in
+        [("hoist.service", "web"), ("hoist.environment", "dev"), ("hoist.revision", "r1"), ("hoist.index", "2")]
+    {
         assert_eq!(label(&request.labels, k), Some(v), "{k}");
     }
 }
@@ -96,8 +81,7 @@ fn exited_processes_are_replaced_and_reported() {
     assert_eq!(healed[0].id, first[0].id);
     assert_ne!(healed[1].id, first[1].id);
     assert_eq!(
-        fake.request(&healed[1].id)
-            .map(|r| label(&r.labels, "hoist.index").map(str::to_owned)),
+        fake.request(&healed[1].id).map(|r| label(&r.labels, "hoist.index").map(str::to_owned)),
         Some(Some("1".into()))
     );
     assert_eq!(fake.running(), 2);
@@ -110,13 +94,7 @@ fn instances_lists_every_revision_and_remove_stops_one() {
     LocalProcess::ensure(spec("r2", &["srv"]), 1).unwrap();
     let all = LocalProcess::instances("web".into(), "dev".into(), String::new()).unwrap();
     assert_eq!(all.len(), 3);
-    LocalProcess::remove(
-        "web".into(),
-        "dev".into(),
-        "r1".into(),
-        r#"{"stop-grace-ms": 100}"#.into(),
-    )
-    .unwrap();
+    LocalProcess::remove("web".into(), "dev".into(), "r1".into(), r#"{"stop-grace-ms": 100}"#.into()).unwrap();
     let left = LocalProcess::instances("web".into(), "dev".into(), String::new()).unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].revision, "r2");
@@ -128,27 +106,16 @@ fn instances_lists_every_revision_and_remove_stops_one() {
 #[test]
 fn errors_name_the_service() {
     let fake = FakeProcesses::new();
-    let Err(PlatformError::InvalidSpec(msg)) = LocalProcess::ensure(spec("r1", &[]), 1) else {
-        panic!()
-    };
+    let Err(PlatformError::InvalidSpec(msg)) = LocalProcess::ensure(spec("r1", &[]), 1) else { panic!() };
     assert!(msg.contains("`web`"), "{msg}");
     fake.missing_program("nope");
-    let Err(PlatformError::InvalidSpec(msg)) = LocalProcess::ensure(spec("r1", &["nope"]), 1)
-    else {
-        panic!()
-    };
+    let Err(PlatformError::InvalidSpec(msg)) = LocalProcess::ensure(spec("r1", &["nope"]), 1) else { panic!() };
     assert!(msg.contains("`nope` not found"), "{msg}");
     fake.limit(0);
-    assert!(matches!(
-        LocalProcess::ensure(spec("r1", &["srv"]), 1),
-        Err(PlatformError::Capability(_))
-    ));
+    assert!(matches!(LocalProcess::ensure(spec("r1", &["srv"]), 1), Err(PlatformError::Capability(_))));
     let mut bad = spec("r1", &["srv"]);
     bad.config = r#"{"grace": 1}"#.into();
-    assert!(matches!(
-        LocalProcess::ensure(bad, 1),
-        Err(PlatformError::Plugin(PluginError::InvalidConfig(_)))
-    ));
+    assert!(matches!(LocalProcess::ensure(bad, 1), Err(PlatformError::Plugin(PluginError::InvalidConfig(_)))));
 }
 
 #[test]
@@ -157,9 +124,6 @@ fn signals_read_as_exits() {
     let first = LocalProcess::ensure(spec("r1", &["srv"]), 1).unwrap();
     fake.set_state(&first[0].id, ProcessState::Signaled(9));
     let listed = LocalProcess::instances("web".into(), "dev".into(), String::new()).unwrap();
-    assert_eq!(
-        listed[0].state,
-        InstanceState::Exited("killed by signal 9".into())
-    );
+    assert_eq!(listed[0].state, InstanceState::Exited("killed by signal 9".into()));
     assert_eq!(listed[0].ready_for_ms, None);
 }

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hoist_sdk::strategy::{
-    Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale,
-};
+use hoist_sdk::strategy::{Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale};
 use hoist_sdk::types::{InstanceState, PluginError, Weight};
 use serde::{Deserialize, Serialize};
 
@@ -80,10 +78,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         return decision(
             &state,
             actions,
-            format!(
-                "stopping {}: {left} instance(s) left before starting {candidate}",
-                names.join(", ")
-            ),
+            format!("stopping {}: {left} instance(s) left before starting {candidate}", names.join(", ")),
         );
     }
 
@@ -94,17 +89,10 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             actions.push(scale(candidate, replicas));
         }
         if replicas > 0 && !is_all_to(&ctx.observed.weights, candidate) {
-            actions.push(Action::SetWeights(vec![Weight {
-                revision: candidate.to_owned(),
-                percent: 100,
-            }]));
+            actions.push(Action::SetWeights(vec![Weight { revision: candidate.to_owned(), percent: 100 }]));
         }
         actions.push(Action::Complete);
-        return decision(
-            &state,
-            actions,
-            format!("{candidate} {cand_ready}/{replicas} ready → complete"),
-        );
+        return decision(&state, actions, format!("{candidate} {cand_ready}/{replicas} ready → complete"));
     }
 
     let waited = ctx.now_ms.saturating_sub(started_at);
@@ -123,15 +111,8 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     if cand_count != replicas {
         actions.push(scale(candidate, replicas));
     }
-    actions.push(Action::Wait(WaitFor::Ready(ReadyTarget {
-        revision: candidate.to_owned(),
-        count: replicas,
-    })));
-    decision(
-        &state,
-        actions,
-        format!("starting {candidate}: {cand_ready}/{replicas} ready"),
-    )
+    actions.push(Action::Wait(WaitFor::Ready(ReadyTarget { revision: candidate.to_owned(), count: replicas })));
+    decision(&state, actions, format!("starting {candidate}: {cand_ready}/{replicas} ready"))
 }
 
 fn is_all_to(weights: &[Weight], revision: &str) -> bool {
@@ -139,9 +120,5 @@ fn is_all_to(weights: &[Weight], revision: &str) -> bool {
 }
 
 fn decision(state: &State, actions: Vec<Action>, status: String) -> Result<Decision, PluginError> {
-    Ok(Decision {
-        state: hoist_sdk::state::encode(state)?,
-        actions,
-        status,
-    })
+    Ok(Decision { state: hoist_sdk::state::encode(state)?, actions, status })
 }

@@ -17,10 +17,7 @@ fn check_invariants(run: &Run, label: &str) {
             );
         }
         assert!(
-            matches!(
-                step.actions.last(),
-                Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))
-            ),
+            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
             "{label}: {:?}",
             step.actions
         );
@@ -46,10 +43,8 @@ fn never_runs_both_revisions_for_many_shapes() {
         for delay in [0, 1, 1_000, 45_000] {
             for stable in [0, 1, replicas, replicas + 2] {
                 let label = format!("replicas={replicas} delay={delay} stable={stable}");
-                let run = StrategyHarness::new(replicas)
-                    .ready_after_ms(delay)
-                    .stable_instances(stable)
-                    .run::<Recreate>();
+                let run =
+                    StrategyHarness::new(replicas).ready_after_ms(delay).stable_instances(stable).run::<Recreate>();
                 assert_eq!(run.outcome, Outcome::Complete, "{label}");
                 check_invariants(&run, &label);
                 assert_eq!(run.last().unwrap().applied.replicas_of("r2"), replicas);
@@ -63,17 +58,11 @@ fn draining_old_instances_block_the_start() {
     // An old instance still stopping counts: nothing of r2 may start yet.
     let ctx = ContextBuilder::new()
         .replicas(2)
-        .observed(
-            ObservationBuilder::new()
-                .with_state("r1", 1, InstanceState::Stopping)
-                .build(),
-        )
+        .observed(ObservationBuilder::new().with_state("r1", 1, InstanceState::Stopping).build())
         .build();
     let d = Recreate::decide(ctx).unwrap();
     assert!(
-        !d.actions
-            .iter()
-            .any(|a| matches!(a, Action::Scale(s) if s.revision == "r2" && s.replicas > 0)),
+        !d.actions.iter().any(|a| matches!(a, Action::Scale(s) if s.revision == "r2" && s.replicas > 0)),
         "{:?}",
         d.actions
     );
@@ -90,10 +79,8 @@ fn first_deployment_just_scales_up() {
 
 #[test]
 fn abort_rolls_back() {
-    let run = StrategyHarness::new(3)
-        .ready_after_ms(10_000)
-        .command_at(2_000, OperatorCommand::Abort)
-        .run::<Recreate>();
+    let run =
+        StrategyHarness::new(3).ready_after_ms(10_000).command_at(2_000, OperatorCommand::Abort).run::<Recreate>();
     assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
 }
 
@@ -104,9 +91,7 @@ fn never_ready_candidate_rolls_back_at_the_deadline() {
         .candidate_never_ready()
         .progress_deadline_ms(30_000);
     let run = h.run::<Recreate>();
-    let Outcome::Rollback(reason) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
+    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
     assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
     assert!(reason.contains("0/3"), "{reason}");
     check_invariants(&run, "never ready");
@@ -114,14 +99,8 @@ fn never_ready_candidate_rolls_back_at_the_deadline() {
 
 #[test]
 fn other_commands_are_ignored() {
-    for command in [
-        OperatorCommand::Promote,
-        OperatorCommand::PromoteFull,
-        OperatorCommand::SkipStep,
-    ] {
-        let run = StrategyHarness::new(2)
-            .command_at(500, command)
-            .run::<Recreate>();
+    for command in [OperatorCommand::Promote, OperatorCommand::PromoteFull, OperatorCommand::SkipStep] {
+        let run = StrategyHarness::new(2).command_at(500, command).run::<Recreate>();
         assert_eq!(run.outcome, Outcome::Complete);
         check_invariants(&run, "command");
     }
@@ -129,14 +108,9 @@ fn other_commands_are_ignored() {
 
 #[test]
 fn bad_config_names_the_key() {
-    for json in [
-        r#"{"progress-deadline": 1}"#,
-        r#"{"progress-deadline-ms": "soon"}"#,
-    ] {
+    for json in [r#"{"progress-deadline": 1}"#, r#"{"progress-deadline-ms": "soon"}"#] {
         let run = StrategyHarness::new(1).config(json).run::<Recreate>();
-        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else {
-            panic!("{json}: {:?}", run.outcome)
-        };
+        let Outcome::Error(PluginError::InvalidConfig(msg)) = &run.outcome else { panic!("{json}: {:?}", run.outcome) };
         assert!(msg.contains("progress-deadline"), "{msg}");
     }
 }
@@ -144,10 +118,7 @@ fn bad_config_names_the_key() {
 #[test]
 fn status_lines_are_readable() {
     let run = StrategyHarness::new(3).run::<Recreate>();
-    assert_eq!(
-        run.steps[0].status,
-        "stopping r1: 3 instance(s) left before starting r2"
-    );
+    assert_eq!(run.steps[0].status, "stopping r1: 3 instance(s) left before starting r2");
     assert_eq!(run.steps[1].status, "starting r2: 0/3 ready");
     assert_eq!(run.last().unwrap().status, "r2 3/3 ready → complete");
 }

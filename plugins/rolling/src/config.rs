@@ -17,21 +17,13 @@ impl IntOrPercent {
         match self {
             Self::Count(n) => Ok(*n),
             Self::Percent(text) => {
-                let pct: u64 = text
-                    .trim()
-                    .strip_suffix('%')
-                    .and_then(|p| p.trim().parse().ok())
-                    .ok_or_else(|| {
-                        PluginError::InvalidConfig(format!(
-                            "{field}: `{text}` is neither a count nor a percentage like \"25%\""
-                        ))
-                    })?;
+                let pct: u64 = text.trim().strip_suffix('%').and_then(|p| p.trim().parse().ok()).ok_or_else(|| {
+                    PluginError::InvalidConfig(format!(
+                        "{field}: `{text}` is neither a count nor a percentage like \"25%\""
+                    ))
+                })?;
                 let scaled = pct * u64::from(replicas);
-                let value = if round_up {
-                    scaled.div_ceil(100)
-                } else {
-                    scaled / 100
-                };
+                let value = if round_up { scaled.div_ceil(100) } else { scaled / 100 };
                 Ok(u32::try_from(value).unwrap_or(u32::MAX))
             }
         }
@@ -69,9 +61,7 @@ impl Config {
     /// never exceeds `replicas`.
     pub fn fenceposts(&self, replicas: u32) -> Result<(u32, u32), PluginError> {
         let surge = self.max_surge.resolve("max-surge", replicas, true)?;
-        let mut unavailable = self
-            .max_unavailable
-            .resolve("max-unavailable", replicas, false)?;
+        let mut unavailable = self.max_unavailable.resolve("max-unavailable", replicas, false)?;
         if surge == 0 && unavailable == 0 {
             unavailable = 1;
         }

@@ -1,8 +1,6 @@
 //! One decision of the rolling strategy.
 
-use hoist_sdk::strategy::{
-    Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale,
-};
+use hoist_sdk::strategy::{Action, Context, Decision, OperatorCommand, ReadyTarget, WaitFor, scale};
 use hoist_sdk::types::PluginError;
 use serde::{Deserialize, Serialize};
 
@@ -29,10 +27,8 @@ struct State {
 pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let config: Config = hoist_sdk::config::parse(&ctx.config)?;
     let (surge, unavailable) = config.fenceposts(ctx.replicas)?;
-    let mut state = hoist_sdk::state::decode::<State>(ctx.state.as_deref())?.unwrap_or(State {
-        progress_at_ms: ctx.now_ms,
-        ..State::default()
-    });
+    let mut state = hoist_sdk::state::decode::<State>(ctx.state.as_deref())?
+        .unwrap_or(State { progress_at_ms: ctx.now_ms, ..State::default() });
 
     let candidate = ctx.candidate.id.as_str();
     let replicas = ctx.replicas;
@@ -58,9 +54,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             );
         }
         Some(OperatorCommand::PromoteFull) => {
-            hoist_sdk::log::info(&format!(
-                "promote-full: {candidate} to {replicas}, old revisions to 0"
-            ));
+            hoist_sdk::log::info(&format!("promote-full: {candidate} to {replicas}, old revisions to 0"));
             state.promote_full = true;
         }
         Some(other) => hoist_sdk::log::info(&format!("rolling ignores operator command {other:?}")),
@@ -75,10 +69,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     let summary = if olds.is_empty() {
         format!("{candidate} {}/{replicas} ready", cand.available)
     } else {
-        format!(
-            "{candidate} {}/{replicas} ready, {old_label} {old_total}",
-            cand.available
-        )
+        format!("{candidate} {}/{replicas} ready, {old_label} {old_total}", cand.available)
     };
 
     // Every candidate is available: all traffic to it, the last old
@@ -88,11 +79,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
         if cand.count != replicas {
             actions.push(scale(candidate, replicas));
         }
-        push_weights(
-            &mut actions,
-            ctx,
-            &[(candidate.to_owned(), cand.ready.min(replicas))],
-        );
+        push_weights(&mut actions, ctx, &[(candidate.to_owned(), cand.ready.min(replicas))]);
         for (rev, _) in &olds {
             actions.push(scale(rev, 0));
         }
@@ -111,16 +98,11 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
             cand.available,
             stalled_for / 1000
         );
-        return finish(
-            &state,
-            Action::Rollback(reason.clone()),
-            format!("{summary} → {reason}"),
-        );
+        return finish(&state, Action::Rollback(reason.clone()), format!("{summary} → {reason}"));
     }
 
     // Targets, from the observation alone.
-    let mut old_targets: Vec<(&str, Counts, u32)> =
-        olds.iter().map(|(r, c)| (*r, *c, c.count)).collect();
+    let mut old_targets: Vec<(&str, Counts, u32)> = olds.iter().map(|(r, c)| (*r, *c, c.count)).collect();
     let (cand_target, phase) = if state.promote_full {
         old_targets.iter_mut().for_each(|t| t.2 = 0);
         (replicas, "promoting")
@@ -148,11 +130,7 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     // grows: in this order the surge bound holds at every moment.
     let mut actions = Vec::new();
     let mut ready: Vec<(String, u32)> = vec![(candidate.to_owned(), cand.ready.min(cand_target))];
-    ready.extend(
-        old_targets
-            .iter()
-            .map(|(r, c, t)| ((*r).to_owned(), c.ready.min(*t))),
-    );
+    ready.extend(old_targets.iter().map(|(r, c, t)| ((*r).to_owned(), c.ready.min(*t))));
     push_weights(&mut actions, ctx, &ready);
     for (rev, c, target) in &old_targets {
         if *target != c.count {
@@ -164,24 +142,14 @@ pub fn decide(ctx: &Context) -> Result<Decision, PluginError> {
     }
 
     let (wait, phase) = if cand.ready < cand_target {
-        (
-            WaitFor::Ready(ReadyTarget {
-                revision: candidate.to_owned(),
-                count: cand_target,
-            }),
-            "waiting for readiness",
-        )
+        (WaitFor::Ready(ReadyTarget { revision: candidate.to_owned(), count: cand_target }), "waiting for readiness")
     } else if let Some(left) = cand.next_available_in_ms {
         (WaitFor::Duration(left.max(1)), "waiting for min-ready")
     } else {
         (WaitFor::Duration(POLL_MS), phase)
     };
     actions.push(Action::Wait(wait));
-    Ok(Decision {
-        state: hoist_sdk::state::encode(&state)?,
-        actions,
-        status: format!("{summary} → {phase}"),
-    })
+    Ok(Decision { state: hoist_sdk::state::encode(&state)?, actions, status: format!("{summary} → {phase}") })
 }
 
 /// Adds `set-weights` when some revision is ready and the split changes.
@@ -194,9 +162,5 @@ fn push_weights(actions: &mut Vec<Action>, ctx: &Context, ready: &[(String, u32)
 }
 
 fn finish(state: &State, action: Action, status: String) -> Result<Decision, PluginError> {
-    Ok(Decision {
-        state: hoist_sdk::state::encode(state)?,
-        actions: vec![action],
-        status,
-    })
+    Ok(Decision { state: hoist_sdk::state::encode(state)?, actions: vec![action], status })
 }

@@ -33,8 +33,7 @@ pub fn count(instances: &[Instance], min_ready_ms: u64) -> BTreeMap<String, Coun
                 counts.available += 1;
             } else {
                 let left = min_ready_ms - ready_for;
-                counts.next_available_in_ms =
-                    Some(counts.next_available_in_ms.map_or(left, |n| n.min(left)));
+                counts.next_available_in_ms = Some(counts.next_available_in_ms.map_or(left, |n| n.min(left)));
             }
         }
     }

@@ -35,10 +35,7 @@ pub fn proportional(ready: &[(String, u32)]) -> Option<Vec<Weight>> {
         shares
             .into_iter()
             .filter(|(_, pct, _)| *pct > 0)
-            .map(|(i, pct, _)| Weight {
-                revision: ready[i].0.clone(),
-                percent: u8::try_from(pct).unwrap_or(100),
-            })
+            .map(|(i, pct, _)| Weight { revision: ready[i].0.clone(), percent: u8::try_from(pct).unwrap_or(100) })
             .collect(),
     )
 }
@@ -49,26 +46,13 @@ mod tests {
 
     fn w(pairs: &[(&str, u32)]) -> Vec<(String, u8)> {
         let ready: Vec<(String, u32)> = pairs.iter().map(|(r, n)| ((*r).to_owned(), *n)).collect();
-        proportional(&ready)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|w| (w.revision, w.percent))
-            .collect()
+        proportional(&ready).unwrap_or_default().into_iter().map(|w| (w.revision, w.percent)).collect()
     }
 
     #[test]
     fn sums_to_100() {
-        assert_eq!(
-            w(&[("r2", 1), ("r1", 2)]),
-            vec![("r2".into(), 33), ("r1".into(), 67)]
-        );
-        assert_eq!(
-            w(&[("r2", 1), ("r1", 1), ("r0", 1)])
-                .iter()
-                .map(|(_, p)| u32::from(*p))
-                .sum::<u32>(),
-            100
-        );
+        assert_eq!(w(&[("r2", 1), ("r1", 2)]), vec![("r2".into(), 33), ("r1".into(), 67)]);
+        assert_eq!(w(&[("r2", 1), ("r1", 1), ("r0", 1)]).iter().map(|(_, p)| u32::from(*p)).sum::<u32>(), 100);
         assert_eq!(w(&[("r2", 3), ("r1", 0)]), vec![("r2".into(), 100)]);
     }
 

@@ -30,11 +30,7 @@ fn kubernetes_rounding_table() {
         (0, r#""25%""#, r#""25%""#, (0, 0)),
     ];
     for (replicas, surge, unavailable, want) in table {
-        assert_eq!(
-            fenceposts(replicas, surge, unavailable),
-            want,
-            "{replicas} {surge} {unavailable}"
-        );
+        assert_eq!(fenceposts(replicas, surge, unavailable), want, "{replicas} {surge} {unavailable}");
     }
 }
 
@@ -48,17 +44,9 @@ fn defaults_are_25_percent() {
 
 #[test]
 fn bad_config_is_invalid_config() {
-    for json in [
-        r#"{"max-surge": "lots"}"#,
-        r#"{"max-surge": -1}"#,
-        r#"{"surge": 1}"#,
-    ] {
+    for json in [r#"{"max-surge": "lots"}"#, r#"{"max-surge": -1}"#, r#"{"surge": 1}"#] {
         let run = StrategyHarness::new(3).config(json).run::<Rolling>();
-        assert!(
-            matches!(run.outcome, Outcome::Error(PluginError::InvalidConfig(_))),
-            "{json}: {:?}",
-            run.outcome
-        );
+        assert!(matches!(run.outcome, Outcome::Error(PluginError::InvalidConfig(_))), "{json}: {:?}", run.outcome);
     }
 }
 
@@ -68,14 +56,8 @@ fn check(run: &Run, replicas: u32, surge: u32, unavailable: u32, label: &str) {
     let min_available = replicas.saturating_sub(unavailable);
     for step in &run.steps {
         for snap in [&step.observed, &step.applied] {
-            assert!(
-                snap.total() <= replicas + surge,
-                "{label}: surge bound broken at {step:?}"
-            );
-            assert!(
-                snap.total_ready() >= min_available,
-                "{label}: availability bound broken at {step:?}"
-            );
+            assert!(snap.total() <= replicas + surge, "{label}: surge bound broken at {step:?}");
+            assert!(snap.total_ready() >= min_available, "{label}: availability bound broken at {step:?}");
         }
         // New splits send traffic only to revisions that were ready and keep instances.
         for action in &step.actions {
@@ -84,17 +66,13 @@ fn check(run: &Run, replicas: u32, surge: u32, unavailable: u32, label: &str) {
                 assert_eq!(sum, 100, "{label}: weights {weights:?}");
                 for w in weights {
                     assert!(
-                        step.observed.ready_of(&w.revision) > 0
-                            && step.applied.replicas_of(&w.revision) > 0,
+                        step.observed.ready_of(&w.revision) > 0 && step.applied.replicas_of(&w.revision) > 0,
                         "{label}: traffic to an unready revision at {step:?}"
                     );
                 }
             }
         }
-        let terminal = matches!(
-            step.actions.last(),
-            Some(Action::Complete | Action::Rollback(_))
-        );
+        let terminal = matches!(step.actions.last(), Some(Action::Complete | Action::Rollback(_)));
         assert!(
             terminal || matches!(step.actions.last(), Some(Action::Wait(_))),
             "{label}: decision does not end with wait: {:?}",
@@ -105,25 +83,13 @@ fn check(run: &Run, replicas: u32, surge: u32, unavailable: u32, label: &str) {
     assert_eq!(end.replicas_of("r2"), replicas, "{label}");
     assert_eq!(end.replicas_of("r1"), 0, "{label}");
     if replicas > 0 {
-        assert_eq!(
-            end.weights,
-            hoist_sdk::testing::weights(&[("r2", 100)]),
-            "{label}"
-        );
+        assert_eq!(end.weights, hoist_sdk::testing::weights(&[("r2", 100)]), "{label}");
     }
 }
 
 #[test]
 fn bounds_hold_and_rollouts_complete_for_many_shapes() {
-    let values = [
-        "0",
-        "1",
-        "2",
-        r#""25%""#,
-        r#""50%""#,
-        r#""100%""#,
-        r#""0%""#,
-    ];
+    let values = ["0", "1", "2", r#""25%""#, r#""50%""#, r#""100%""#, r#""0%""#];
     let mut runs = 0;
     for replicas in 0..=12 {
         for surge in values {
@@ -133,17 +99,8 @@ fn bounds_hold_and_rollouts_complete_for_many_shapes() {
                         r#"{{"max-surge": {surge}, "max-unavailable": {unavailable}, "min-ready-ms": {min_ready}}}"#
                     );
                     let (s, u) = fenceposts(replicas, surge, unavailable);
-                    let run = StrategyHarness::new(replicas)
-                        .config(&json)
-                        .ready_after_ms(delay)
-                        .run::<Rolling>();
-                    check(
-                        &run,
-                        replicas,
-                        s,
-                        u,
-                        &format!("replicas={replicas} {json} delay={delay}"),
-                    );
+                    let run = StrategyHarness::new(replicas).config(&json).ready_after_ms(delay).run::<Rolling>();
+                    check(&run, replicas, s, u, &format!("replicas={replicas} {json} delay={delay}"));
                     runs += 1;
                 }
             }
@@ -163,15 +120,8 @@ fn first_deployment_scales_straight_to_replicas() {
 #[test]
 fn status_lines_are_readable() {
     let run = StrategyHarness::new(10).run::<Rolling>();
-    assert_eq!(
-        run.steps[0].status,
-        "r2 0/10 ready, r1 10 → waiting for readiness"
-    );
-    assert!(
-        run.last().unwrap().status.ends_with("→ complete"),
-        "{}",
-        run.last().unwrap().status
-    );
+    assert_eq!(run.steps[0].status, "r2 0/10 ready, r1 10 → waiting for readiness");
+    assert!(run.last().unwrap().status.ends_with("→ complete"), "{}", run.last().unwrap().status);
 }
 
 #[test]
@@ -186,9 +136,7 @@ fn first_step_surges_then_drains_within_bounds() {
 
 #[test]
 fn traffic_follows_ready_instances() {
-    let run = StrategyHarness::new(4)
-        .config(r#"{"max-surge": 1, "max-unavailable": 0}"#)
-        .run::<Rolling>();
+    let run = StrategyHarness::new(4).config(r#"{"max-surge": 1, "max-unavailable": 0}"#).run::<Rolling>();
     let mixed = run
         .steps
         .iter()
@@ -200,12 +148,7 @@ fn traffic_follows_ready_instances() {
         })
         .unwrap();
     // One candidate instance ready beside four (then three) stable ones.
-    assert!(
-        mixed
-            .iter()
-            .any(|w| w.revision == "r2" && (w.percent == 20 || w.percent == 25)),
-        "{mixed:?}"
-    );
+    assert!(mixed.iter().any(|w| w.revision == "r2" && (w.percent == 20 || w.percent == 25)), "{mixed:?}");
 }
 
 #[test]
@@ -215,15 +158,8 @@ fn min_ready_delays_scale_down() {
         .ready_after_ms(1_000);
     let run = h.run::<Rolling>();
     assert_eq!(run.outcome, Outcome::Complete);
-    let first_drain = run
-        .steps
-        .iter()
-        .find(|s| s.applied.replicas_of("r1") < 2)
-        .unwrap();
-    assert!(
-        first_drain.at_ms >= h.started_at_ms() + 6_000,
-        "{first_drain:?}"
-    );
+    let first_drain = run.steps.iter().find(|s| s.applied.replicas_of("r1") < 2).unwrap();
+    assert!(first_drain.at_ms >= h.started_at_ms() + 6_000, "{first_drain:?}");
 }
 
 #[test]
@@ -233,13 +169,8 @@ fn progress_deadline_rolls_back() {
         .candidate_never_ready()
         .progress_deadline_ms(60_000);
     let run = h.run::<Rolling>();
-    let Outcome::Rollback(reason) = &run.outcome else {
-        panic!("{:?}", run.outcome)
-    };
-    assert!(
-        reason.starts_with("progress deadline exceeded: "),
-        "{reason}"
-    );
+    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
+    assert!(reason.starts_with("progress deadline exceeded: "), "{reason}");
     assert!(reason.contains("0/3"), "{reason}");
     assert_eq!(run.end_ms(), h.started_at_ms() + 60_000);
     // The stable revision kept serving meanwhile.
@@ -258,10 +189,7 @@ fn progress_resets_the_deadline() {
 
 #[test]
 fn abort_rolls_back() {
-    let run = StrategyHarness::new(6)
-        .ready_after_ms(5_000)
-        .command_at(7_000, OperatorCommand::Abort)
-        .run::<Rolling>();
+    let run = StrategyHarness::new(6).ready_after_ms(5_000).command_at(7_000, OperatorCommand::Abort).run::<Rolling>();
     assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
     assert_eq!(run.last().unwrap().command, Some(OperatorCommand::Abort));
 }
@@ -286,10 +214,7 @@ fn state_survives_a_restart_and_garbage_is_refused() {
         .state(Some(b"not json".to_vec()))
         .observed(ObservationBuilder::new().ready("r1", 2, 0).build())
         .build();
-    assert!(matches!(
-        Rolling::decide(ctx),
-        Err(PluginError::InvalidState(_))
-    ));
+    assert!(matches!(Rolling::decide(ctx), Err(PluginError::InvalidState(_))));
 }
 
 #[test]

@@ -40,7 +40,9 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
             // Created concurrently (same name): adopt it.
             Err(DockerError::Conflict(msg)) => match find(&spec.service, &spec.environment, &spec.revision)? {
                 Some(found) => found.id,
-                None => return Err(PlatformError::Capability(format!("creating `{}` for {what}: {msg}", desired.name))),
+                None => {
+                    return Err(PlatformError::Capability(format!("creating `{}` for {what}: {msg}", desired.name)));
+                }
             },
             Err(e) => return Err(capability(&format!("creating `{}` for {what}", desired.name), &e)),
         },

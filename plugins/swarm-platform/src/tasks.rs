@@ -55,7 +55,8 @@ pub fn to_instance(task: &TaskInfo, revision: &str, network: &str, port: Option<
         )),
         _ => state,
     };
-    let mut extensions = vec![("swarm.slot".to_owned(), task.slot.to_string()), ("swarm.node".to_owned(), task.node_id.clone())];
+    let mut extensions =
+        vec![("swarm.slot".to_owned(), task.slot.to_string()), ("swarm.node".to_owned(), task.node_id.clone())];
     if let Some(container) = &task.container_id {
         extensions.push(("container".to_owned(), container.clone()));
     }

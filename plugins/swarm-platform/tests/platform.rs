@@ -40,7 +40,8 @@ fn ensure_creates_one_labelled_service_on_the_hoist_network() {
     let created = fake.service_spec(&services[0].id).unwrap();
     assert_eq!(created.replicas, 2);
     assert!(created.ports.is_empty(), "Swarm publishes nothing");
-    for (k, v) in [("hoist.service", "web"), ("hoist.environment", "dev"), ("hoist.revision", "r1"), ("hoist.port", "8080")]
+    for (k, v) in
+        [("hoist.service", "web"), ("hoist.environment", "dev"), ("hoist.revision", "r1"), ("hoist.port", "8080")]
     {
         assert_eq!(label(&created.labels, k), Some(v), "{k}");
     }

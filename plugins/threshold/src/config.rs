@@ -54,9 +54,7 @@ impl Config {
         non_negative("max-p95-ms", config.max_p95_ms)?;
         non_negative("max-p99-ms", config.max_p99_ms)?;
         if config.consecutive_failures == 0 {
-            return Err(PluginError::InvalidConfig(
-                "consecutive-failures must be at least 1".to_owned(),
-            ));
+            return Err(PluginError::InvalidConfig("consecutive-failures must be at least 1".to_owned()));
         }
         Ok(config)
     }
@@ -64,18 +62,18 @@ impl Config {
 
 fn fraction(field: &str, value: Option<f64>) -> Result<(), PluginError> {
     match value {
-        Some(v) if !(0.0..=1.0).contains(&v) => Err(PluginError::InvalidConfig(format!(
-            "{field} is a fraction between 0 and 1 (0.05 = 5%), got {v}"
-        ))),
+        Some(v) if !(0.0..=1.0).contains(&v) => {
+            Err(PluginError::InvalidConfig(format!("{field} is a fraction between 0 and 1 (0.05 = 5%), got {v}")))
+        }
         _ => Ok(()),
     }
 }
 
 fn non_negative(field: &str, value: Option<f64>) -> Result<(), PluginError> {
     match value {
-        Some(v) if v.is_nan() || v < 0.0 => Err(PluginError::InvalidConfig(format!(
-            "{field} must be a non-negative number of milliseconds, got {v}"
-        ))),
+        Some(v) if v.is_nan() || v < 0.0 => {
+            Err(PluginError::InvalidConfig(format!("{field} must be a non-negative number of milliseconds, got {v}")))
+        }
         _ => Ok(()),
     }
 }

@@ -43,21 +43,13 @@ pub fn evaluate(input: &AnalysisInput) -> Result<Evaluation, PluginError> {
             state.failures = state.failures.saturating_add(1);
             let (n, k) = (state.failures, config.consecutive_failures);
             if n >= k {
-                if k > 1 {
-                    Verdict::Fail(format!("{why} ({n} consecutive)"))
-                } else {
-                    Verdict::Fail(why)
-                }
+                if k > 1 { Verdict::Fail(format!("{why} ({n} consecutive)")) } else { Verdict::Fail(why) }
             } else {
                 Verdict::Inconclusive(format!("{why} ({n}/{k} consecutive failures)"))
             }
         }
     };
-    Ok(Evaluation {
-        verdict,
-        state: hoist_sdk::state::encode(&state)?,
-        details,
-    })
+    Ok(Evaluation { verdict, state: hoist_sdk::state::encode(&state)?, details })
 }
 
 /// The first breached threshold, availability first (it needs no traffic).
@@ -77,10 +69,7 @@ fn judge(config: &Config, m: &RevisionMetrics) -> Judgement {
         }
     }
     if m.requests < config.min_requests {
-        return Judgement::NoData(format!(
-            "{} requests < min-requests {}",
-            m.requests, config.min_requests
-        ));
+        return Judgement::NoData(format!("{} requests < min-requests {}", m.requests, config.min_requests));
     }
     if let Some(max) = config.max_error_rate {
         let rate = error_rate(m);
@@ -88,10 +77,9 @@ fn judge(config: &Config, m: &RevisionMetrics) -> Judgement {
             return Judgement::Breach(format!("error rate {} > {}", pct(rate), pct(max)));
         }
     }
-    for (name, value, max) in [
-        ("p95 latency", m.latency_p95_ms, config.max_p95_ms),
-        ("p99 latency", m.latency_p99_ms, config.max_p99_ms),
-    ] {
+    for (name, value, max) in
+        [("p95 latency", m.latency_p95_ms, config.max_p95_ms), ("p99 latency", m.latency_p99_ms, config.max_p99_ms)]
+    {
         match (value, max) {
             (Some(v), Some(max)) if v > max => {
                 return Judgement::Breach(format!("{name} {v:.0}ms > {max:.0}ms"));

@@ -7,11 +7,7 @@ use crate::types::{Instance, InstanceState, Revision, TimestampMs, Verdict, Weig
 
 /// A revision with `id` as its id and version.
 pub fn revision(id: &str) -> Revision {
-    Revision {
-        id: id.to_owned(),
-        version: id.to_owned(),
-        extensions: Vec::new(),
-    }
+    Revision { id: id.to_owned(), version: id.to_owned(), extensions: Vec::new() }
 }
 
 /// An instance of `revision` in `state`, with no address.
@@ -28,21 +24,12 @@ pub fn instance(id: &str, revision: &str, state: InstanceState) -> Instance {
 
 /// An instance of `revision` ready for `ready_for_ms`.
 pub fn ready_instance(id: &str, revision: &str, ready_for_ms: u64) -> Instance {
-    Instance {
-        ready_for_ms: Some(ready_for_ms),
-        ..instance(id, revision, InstanceState::Ready)
-    }
+    Instance { ready_for_ms: Some(ready_for_ms), ..instance(id, revision, InstanceState::Ready) }
 }
 
 /// Weights from `(revision, percent)` pairs.
 pub fn weights(pairs: &[(&str, u8)]) -> Vec<Weight> {
-    pairs
-        .iter()
-        .map(|(r, p)| Weight {
-            revision: (*r).to_owned(),
-            percent: *p,
-        })
-        .collect()
+    pairs.iter().map(|(r, p)| Weight { revision: (*r).to_owned(), percent: *p }).collect()
 }
 
 /// Builds an [`Observation`]; starts empty.
@@ -73,9 +60,7 @@ impl ObservationBuilder {
 
     /// Add `count` instances of `revision` ready for `ready_for_ms`.
     pub fn ready(self, revision: &str, count: u32, ready_for_ms: u64) -> Self {
-        self.add(revision, count, |id| {
-            ready_instance(&id, revision, ready_for_ms)
-        })
+        self.add(revision, count, |id| ready_instance(&id, revision, ready_for_ms))
     }
 
     /// Add `count` instances of `revision` in `state`.
@@ -91,9 +76,7 @@ impl ObservationBuilder {
     fn add(mut self, revision: &str, count: u32, make: impl Fn(String) -> Instance) -> Self {
         for _ in 0..count {
             let n = self.observation.instances.len();
-            self.observation
-                .instances
-                .push(make(format!("{revision}-{n}")));
+            self.observation.instances.push(make(format!("{revision}-{n}")));
         }
         self
     }
@@ -112,11 +95,7 @@ impl ObservationBuilder {
 
     /// The latest analysis result.
     pub fn analysis(mut self, name: &str, verdict: Verdict, at_ms: TimestampMs) -> Self {
-        self.observation.analysis = Some(AnalysisResult {
-            name: name.to_owned(),
-            verdict,
-            at_ms,
-        });
+        self.observation.analysis = Some(AnalysisResult { name: name.to_owned(), verdict, at_ms });
         self
     }
 

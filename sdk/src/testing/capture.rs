@@ -19,10 +19,7 @@ thread_local! {
 
 pub(crate) fn record_log(level: Level, message: &str) {
     LOGS.with(|logs| {
-        logs.borrow_mut().push(LogLine {
-            level,
-            message: message.to_owned(),
-        });
+        logs.borrow_mut().push(LogLine { level, message: message.to_owned() });
     });
 }
 

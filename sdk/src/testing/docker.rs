@@ -4,7 +4,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::swarm::FakeSwarm;
-use crate::docker::{ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec, TaskInfo};
+use crate::docker::{
+    ContainerInfo, ContainerSpec, DockerError, Health, PortBinding, ServiceInfo, ServiceSpec, TaskInfo,
+};
 
 #[derive(Debug, Default)]
 pub(super) struct Engine {

@@ -27,8 +27,6 @@ pub(crate) fn find(selector: &[(String, String)]) -> Vec<ProcessInfo> {
     FakeProcesses::current().find(selector)
 }
 
-pub(crate) fn send(
-    request: &crate::http::Request,
-) -> Result<crate::http::Response, crate::http::HttpError> {
+pub(crate) fn send(request: &crate::http::Request) -> Result<crate::http::Response, crate::http::HttpError> {
     super::http::handle(request)
 }

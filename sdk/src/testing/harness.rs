@@ -193,8 +193,7 @@ impl StrategyHarness {
 
     /// Deliver `command` at `offset_ms` after the start.
     pub fn command_at(mut self, offset_ms: u64, command: OperatorCommand) -> Self {
-        self.commands
-            .push((self.started_at.saturating_add(offset_ms), command));
+        self.commands.push((self.started_at.saturating_add(offset_ms), command));
         self.commands.sort_by_key(|(at, _)| *at);
         self
     }
@@ -214,8 +213,7 @@ impl StrategyHarness {
         let mut sim = Sim::new(self);
         let mut steps = Vec::new();
         let mut state: Option<Vec<u8>> = None;
-        let mut commands: VecDeque<(TimestampMs, OperatorCommand)> =
-            self.commands.iter().cloned().collect();
+        let mut commands: VecDeque<(TimestampMs, OperatorCommand)> = self.commands.iter().cloned().collect();
         let mut verdicts = self.verdicts.clone();
         let mut now = self.started_at;
         for _ in 0..self.max_steps {
@@ -249,10 +247,7 @@ impl StrategyHarness {
             let decision = match S::decide(ctx) {
                 Ok(d) => d,
                 Err(e) => {
-                    return Run {
-                        outcome: Outcome::Error(e),
-                        steps,
-                    };
+                    return Run { outcome: Outcome::Error(e), steps };
                 }
             };
             state = Some(decision.state);
@@ -264,8 +259,7 @@ impl StrategyHarness {
                     Action::SetWeights(w) => sim.weights = w.clone(),
                     Action::RunAnalysis(a) => {
                         let verdict = verdicts.pop_front().unwrap_or(Verdict::Pass);
-                        sim.pending =
-                            Some((a.name.clone(), now.saturating_add(a.duration), verdict));
+                        sim.pending = Some((a.name.clone(), now.saturating_add(a.duration), verdict));
                     }
                     Action::Wait(w) => wait = Some(w.clone()),
                     Action::Complete => end = Some(Outcome::Complete),
@@ -289,9 +283,7 @@ impl StrategyHarness {
                 Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
                 Some(WaitFor::Ready(t)) => Some(
                     sim.ready_time(&t.revision, t.count)
-                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| {
-                            at.max(now)
-                        }),
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
                 ),
                 Some(WaitFor::Operator(_)) => None,
             };
@@ -304,16 +296,10 @@ impl StrategyHarness {
                         Some(Action::Wait(WaitFor::Operator(r))) => r.clone(),
                         _ => String::new(),
                     };
-                    return Run {
-                        outcome: Outcome::WaitingForOperator(reason),
-                        steps,
-                    };
+                    return Run { outcome: Outcome::WaitingForOperator(reason), steps };
                 }
             };
         }
-        Run {
-            outcome: Outcome::StepCap,
-            steps,
-        }
+        Run { outcome: Outcome::StepCap, steps }
     }
 }

@@ -19,9 +19,6 @@ pub fn set_http_handler(handler: impl Fn(&Request) -> Result<Response, HttpError
 pub(crate) fn handle(request: &Request) -> Result<Response, HttpError> {
     HANDLER.with(|h| match &*h.borrow() {
         Some(handler) => handler(request),
-        None => Err(HttpError::Denied(format!(
-            "{} (no test handler set)",
-            request.url
-        ))),
+        None => Err(HttpError::Denied(format!("{} (no test handler set)", request.url))),
     })
 }

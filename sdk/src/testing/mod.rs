@@ -23,12 +23,12 @@ mod sim;
 mod swarm;
 
 pub use builders::{
-    AnalysisInputBuilder, ContextBuilder, DeployRequestBuilder, MetricsBuilder, ObservationBuilder,
-    instance, ready_instance, revision, weights,
+    AnalysisInputBuilder, ContextBuilder, DeployRequestBuilder, MetricsBuilder, ObservationBuilder, instance,
+    ready_instance, revision, weights,
 };
 pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
-pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
 pub use docker::FakeDocker;
 pub(crate) use docker::docker_fake;
+pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
 pub use http::set_http_handler;
 pub use processes::FakeProcesses;

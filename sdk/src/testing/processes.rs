@@ -79,14 +79,7 @@ impl FakeProcesses {
                 state: ProcessState::Running,
                 started_at_ms: now,
             };
-            t.processes.insert(
-                id,
-                Fake {
-                    order: t.next_id,
-                    info: info.clone(),
-                    request: request.clone(),
-                },
-            );
+            t.processes.insert(id, Fake { order: t.next_id, info: info.clone(), request: request.clone() });
             Ok(info)
         })
     }
@@ -106,11 +99,8 @@ impl FakeProcesses {
     /// The `process.find` call, in spawn order.
     pub fn find(self, selector: &[(String, String)]) -> Vec<ProcessInfo> {
         self.with(|t| {
-            let mut found: Vec<&Fake> = t
-                .processes
-                .values()
-                .filter(|p| selector.iter().all(|pair| p.info.labels.contains(pair)))
-                .collect();
+            let mut found: Vec<&Fake> =
+                t.processes.values().filter(|p| selector.iter().all(|pair| p.info.labels.contains(pair))).collect();
             found.sort_by_key(|p| p.order);
             found.into_iter().map(|p| p.info.clone()).collect()
         })
@@ -166,12 +156,7 @@ impl FakeProcesses {
 
     /// How many processes are `running`.
     pub fn running(self) -> usize {
-        self.with(|t| {
-            t.processes
-                .values()
-                .filter(|p| p.info.state == ProcessState::Running)
-                .count()
-        })
+        self.with(|t| t.processes.values().filter(|p| p.info.state == ProcessState::Running).count())
     }
 }
 

@@ -24,24 +24,15 @@ pub(crate) struct Sim<'h> {
 
 impl<'h> Sim<'h> {
     pub(crate) fn new(harness: &'h StrategyHarness) -> Self {
-        let mut sim = Self {
-            harness,
-            instances: Vec::new(),
-            next_id: 0,
-            weights: Vec::new(),
-            analysis: None,
-            pending: None,
-        };
+        let mut sim =
+            Self { harness, instances: Vec::new(), next_id: 0, weights: Vec::new(), analysis: None, pending: None };
         if let Some(stable) = &harness.stable {
             let count = harness.stable_instances.unwrap_or(harness.replicas);
             for _ in 0..count {
                 sim.add(&stable.id, Some(0));
             }
             if count > 0 {
-                sim.weights = vec![Weight {
-                    revision: stable.id.clone(),
-                    percent: 100,
-                }];
+                sim.weights = vec![Weight { revision: stable.id.clone(), percent: 100 }];
             }
         }
         sim
@@ -57,11 +48,7 @@ impl<'h> Sim<'h> {
     }
 
     pub(crate) fn scale(&mut self, revision: &str, replicas: u32, now: TimestampMs) {
-        let have = self
-            .instances
-            .iter()
-            .filter(|i| i.revision == revision)
-            .count();
+        let have = self.instances.iter().filter(|i| i.revision == revision).count();
         let want = replicas as usize;
         if want > have {
             let ready_at = if self.harness.never_ready.iter().any(|r| r == revision) {
@@ -86,11 +73,7 @@ impl<'h> Sim<'h> {
     pub(crate) fn finish_analysis(&mut self, now: TimestampMs) {
         if let Some((name, at, verdict)) = self.pending.take() {
             if at <= now {
-                self.analysis = Some(AnalysisResult {
-                    name,
-                    verdict,
-                    at_ms: at,
-                });
+                self.analysis = Some(AnalysisResult { name, verdict, at_ms: at });
             } else {
                 self.pending = Some((name, at, verdict));
             }
@@ -106,11 +89,7 @@ impl<'h> Sim<'h> {
                     id: i.id.clone(),
                     revision: i.revision.clone(),
                     address: Some(format!("sim:{}", i.id)),
-                    state: if ready.is_some() {
-                        InstanceState::Ready
-                    } else {
-                        InstanceState::Starting
-                    },
+                    state: if ready.is_some() { InstanceState::Ready } else { InstanceState::Starting },
                     ready_for_ms: ready.map(|at| now - at),
                     extensions: Vec::new(),
                 }
@@ -119,10 +98,7 @@ impl<'h> Sim<'h> {
     }
 
     pub(crate) fn snapshot(&self, now: TimestampMs) -> Snapshot {
-        let mut snap = Snapshot {
-            weights: self.weights.clone(),
-            ..Snapshot::default()
-        };
+        let mut snap = Snapshot { weights: self.weights.clone(), ..Snapshot::default() };
         for i in &self.instances {
             *snap.replicas.entry(i.revision.clone()).or_default() += 1;
             if i.ready_at.is_some_and(|at| at <= now) {
@@ -137,12 +113,8 @@ impl<'h> Sim<'h> {
         if count == 0 {
             return Some(0);
         }
-        let mut times: Vec<TimestampMs> = self
-            .instances
-            .iter()
-            .filter(|i| i.revision == revision)
-            .filter_map(|i| i.ready_at)
-            .collect();
+        let mut times: Vec<TimestampMs> =
+            self.instances.iter().filter(|i| i.revision == revision).filter_map(|i| i.ready_at).collect();
         times.sort_unstable();
         times.get(count as usize - 1).copied()
     }

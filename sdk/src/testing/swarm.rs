@@ -118,9 +118,7 @@ impl FakeDocker {
     }
 
     fn with_task<R>(self, task: &str, f: impl FnOnce(&mut TaskInfo) -> R) -> Option<R> {
-        self.with(|e| {
-            e.swarm.services.values_mut().flat_map(|s| s.tasks.iter_mut()).find(|t| t.id == task).map(f)
-        })
+        self.with(|e| e.swarm.services.values_mut().flat_map(|s| s.tasks.iter_mut()).find(|t| t.id == task).map(f))
     }
 
     /// Set the observed state (`starting`, `running`, ...) of task `id`.

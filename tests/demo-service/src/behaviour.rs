@@ -67,11 +67,7 @@ impl Behaviour {
     /// error schedule; `/healthz` is never delayed so probes see the truth.
     pub fn reply(&self, method: &str, path: &str, now: Instant) -> Reply {
         if method != "GET" && method != "HEAD" {
-            return Reply {
-                status: 405,
-                body: error_body("use GET"),
-                delay: Duration::ZERO,
-            };
+            return Reply { status: 405, body: error_body("use GET"), delay: Duration::ZERO };
         }
         match path {
             "/" => {
@@ -81,17 +77,9 @@ impl Behaviour {
                     "{{\"version\":{},\"instance\":\"{}\"{}}}",
                     json_string(&self.version),
                     self.instance,
-                    if status == 500 {
-                        ",\"error\":\"injected failure\""
-                    } else {
-                        ""
-                    }
+                    if status == 500 { ",\"error\":\"injected failure\"" } else { "" }
                 );
-                Reply {
-                    status,
-                    body,
-                    delay: self.latency,
-                }
+                Reply { status, body, delay: self.latency }
             }
             "/version" => Reply {
                 status: 200,
@@ -101,17 +89,11 @@ impl Behaviour {
             "/healthz" => {
                 let health = self.health(now);
                 let status = if health == Health::Ready { 200 } else { 503 };
-                Reply {
-                    status,
-                    body: format!("{{\"status\":\"{}\"}}", health.as_str()),
-                    delay: Duration::ZERO,
-                }
+                Reply { status, body: format!("{{\"status\":\"{}\"}}", health.as_str()), delay: Duration::ZERO }
             }
-            _ => Reply {
-                status: 404,
-                body: error_body("not found; try /, /healthz or /version"),
-                delay: Duration::ZERO,
-            },
+            _ => {
+                Reply { status: 404, body: error_body("not found; try /, /healthz or /version"), delay: Duration::ZERO }
+            }
         }
     }
 
@@ -164,21 +146,14 @@ mod tests {
         let mut argv = vec!["hoist-demo"];
         argv.extend_from_slice(args);
         let now = Instant::now();
-        (
-            Behaviour::new(&Config::try_parse_from(argv).unwrap(), now),
-            now,
-        )
+        (Behaviour::new(&Config::try_parse_from(argv).unwrap(), now), now)
     }
 
     #[test]
     fn error_schedule_is_exact_and_even() {
         for (rate, ppm) in [(0.0, 0), (0.1, 100_000), (0.25, 250_000), (1.0, 1_000_000)] {
             let failed: Vec<u64> = (1..=100).filter(|&n| fails(n, ppm)).collect();
-            assert_eq!(
-                failed.len() as f64,
-                (100.0_f64 * rate).round(),
-                "rate {rate}"
-            );
+            assert_eq!(failed.len() as f64, (100.0_f64 * rate).round(), "rate {rate}");
         }
         let tenth: Vec<u64> = (1..=30).filter(|&n| fails(n, 100_000)).collect();
         assert_eq!(tenth, [10, 20, 30]);
@@ -192,11 +167,7 @@ mod tests {
         assert_eq!(b.health(t0 + Duration::from_millis(100)), Health::Ready);
         assert_eq!(b.health(t0 + Duration::from_millis(300)), Health::Failing);
         assert_eq!(b.reply("GET", "/healthz", t0).status, 503);
-        assert_eq!(
-            b.reply("GET", "/healthz", t0 + Duration::from_millis(150))
-                .status,
-            200
-        );
+        assert_eq!(b.reply("GET", "/healthz", t0 + Duration::from_millis(150)).status, 200);
     }
 
     #[test]
@@ -204,17 +175,9 @@ mod tests {
         let (b, t0) = behaviour(&["--version", "v\"2", "--latency-ms", "7"]);
         let root = b.reply("GET", "/", t0);
         assert_eq!(root.status, 200);
-        assert!(
-            root.body
-                .starts_with("{\"version\":\"v\\\"2\",\"instance\":\""),
-            "{}",
-            root.body
-        );
+        assert!(root.body.starts_with("{\"version\":\"v\\\"2\",\"instance\":\""), "{}", root.body);
         assert_eq!(root.delay, Duration::from_millis(7));
-        assert_eq!(
-            b.reply("GET", "/version", t0).body,
-            "{\"version\":\"v\\\"2\"}"
-        );
+        assert_eq!(b.reply("GET", "/version", t0).body, "{\"version\":\"v\\\"2\"}");
         assert_eq!(b.reply("GET", "/healthz", t0).delay, Duration::ZERO);
         assert_eq!(b.reply("GET", "/nope", t0).status, 404);
         assert_eq!(b.reply("POST", "/", t0).status, 405);

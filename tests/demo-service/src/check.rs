@@ -57,10 +57,7 @@ where
             ExitCode::SUCCESS
         }
         Ok(status) => {
-            eprintln!(
-                "unhealthy: GET http://{addr}{} answered {status}",
-                args.path
-            );
+            eprintln!("unhealthy: GET http://{addr}{} answered {status}", args.path);
             ExitCode::FAILURE
         }
         Err(why) => {
@@ -79,32 +76,20 @@ pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Result<u16, Str
             .filter(|d| !d.is_zero())
             .ok_or_else(|| format!("no answer within {} ms", timeout.as_millis()))
     };
-    let mut stream =
-        TcpStream::connect_timeout(&addr, left()?).map_err(|e| format!("cannot connect: {e}"))?;
-    stream
-        .set_write_timeout(Some(left()?))
-        .map_err(|e| e.to_string())?;
+    let mut stream = TcpStream::connect_timeout(&addr, left()?).map_err(|e| format!("cannot connect: {e}"))?;
+    stream.set_write_timeout(Some(left()?)).map_err(|e| e.to_string())?;
     // One write: a server that answers after its first read sees it all.
     let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| format!("cannot send the request: {e}"))?;
+    stream.write_all(request.as_bytes()).map_err(|e| format!("cannot send the request: {e}"))?;
     // Only the status line is needed; read until it is complete.
     let mut head = Vec::new();
     let mut buf = [0u8; 256];
     while !head.windows(2).any(|w| w == b"\r\n") {
-        stream
-            .set_read_timeout(Some(left()?))
-            .map_err(|e| e.to_string())?;
+        stream.set_read_timeout(Some(left()?)).map_err(|e| e.to_string())?;
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => head.extend_from_slice(&buf[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                 return Err(format!("no answer within {} ms", timeout.as_millis()));
             }
             Err(e) => return Err(format!("cannot read the answer: {e}")),
@@ -121,15 +106,9 @@ fn status_of(head: &[u8]) -> Result<u16, String> {
     let line = String::from_utf8_lossy(head);
     let line = line.lines().next().unwrap_or_default();
     let mut words = line.split_whitespace();
-    match (
-        words.next(),
-        words.next().and_then(|c| c.parse::<u16>().ok()),
-    ) {
+    match (words.next(), words.next().and_then(|c| c.parse::<u16>().ok())) {
         (Some(version), Some(code)) if version.starts_with("HTTP/") => Ok(code),
-        _ => Err(format!(
-            "not an HTTP answer: {:?}",
-            line.chars().take(60).collect::<String>()
-        )),
+        _ => Err(format!("not an HTTP answer: {:?}", line.chars().take(60).collect::<String>())),
     }
 }
 
@@ -177,9 +156,7 @@ mod tests {
 
     #[test]
     fn a_503_is_reported_as_such() {
-        let addr = serve_once(Some(
-            "HTTP/1.1 503 Service Unavailable\r\n\r\n{\"status\":\"starting\"}",
-        ));
+        let addr = serve_once(Some("HTTP/1.1 503 Service Unavailable\r\n\r\n{\"status\":\"starting\"}"));
         assert_eq!(probe(addr, "/healthz", SECOND), Ok(503));
     }
 
@@ -201,31 +178,16 @@ mod tests {
     #[test]
     fn not_http_refused_and_silent_servers_fail() {
         let addr = serve_once(Some("SSH-2.0-OpenSSH\r\n"));
-        assert!(
-            probe(addr, "/", SECOND)
-                .unwrap_err()
-                .contains("not an HTTP answer")
-        );
+        assert!(probe(addr, "/", SECOND).unwrap_err().contains("not an HTTP answer"));
 
-        let closed = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        assert!(
-            probe(closed, "/", SECOND)
-                .unwrap_err()
-                .contains("cannot connect")
-        );
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        assert!(probe(closed, "/", SECOND).unwrap_err().contains("cannot connect"));
 
         let addr = serve_once(None);
         let started = Instant::now();
         let err = probe(addr, "/", Duration::from_millis(300)).unwrap_err();
         assert!(err.contains("no answer within 300 ms"), "{err}");
-        assert!(
-            started.elapsed() < Duration::from_millis(900),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
     }
 
     #[test]
@@ -233,11 +195,7 @@ mod tests {
         let args = CheckArgs::try_parse_from(["check"]).unwrap();
         // PORT may be set in the test's environment; only the rest is fixed.
         assert_eq!(
-            (
-                args.host.to_string().as_str(),
-                args.path.as_str(),
-                args.timeout_ms
-            ),
+            (args.host.to_string().as_str(), args.path.as_str(), args.timeout_ms),
             ("127.0.0.1", "/healthz", 1000)
         );
         let args = CheckArgs::try_parse_from(["check", "--port", "9", "--path", "/ready"]).unwrap();

@@ -73,16 +73,11 @@ impl Config {
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
-    let rate: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number; use a fraction such as 0.1"))?;
+    let rate: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number; use a fraction such as 0.1"))?;
     if (0.0..=1.0).contains(&rate) {
         Ok(rate)
     } else {
-        Err(format!(
-            "{rate} is outside 0..=1; use a fraction such as 0.1 for 10 %"
-        ))
+        Err(format!("{rate} is outside 0..=1; use a fraction such as 0.1 for 10 %"))
     }
 }
 
@@ -92,16 +87,8 @@ mod tests {
 
     #[test]
     fn flags_parse_and_rates_are_checked() {
-        let c = Config::try_parse_from([
-            "hoist-demo",
-            "--port",
-            "0",
-            "--version",
-            "v2",
-            "--error-rate",
-            "0.25",
-        ])
-        .unwrap();
+        let c =
+            Config::try_parse_from(["hoist-demo", "--port", "0", "--version", "v2", "--error-rate", "0.25"]).unwrap();
         assert_eq!((c.port, c.version.as_str(), c.error_rate), (0, "v2", 0.25));
         assert!(Config::try_parse_from(["hoist-demo", "--error-rate", "1.5"]).is_err());
         assert!(Config::try_parse_from(["hoist-demo", "--error-rate", "ten"]).is_err());

@@ -41,10 +41,7 @@ where
     if config.check_health {
         return healthcheck::run(config.port);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -65,10 +62,7 @@ where
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => {
-            eprintln!(
-                "error: in-flight requests did not finish within {} ms",
-                config.drain_timeout_ms
-            );
+            eprintln!("error: in-flight requests did not finish within {} ms", config.drain_timeout_ms);
             ExitCode::FAILURE
         }
         Err(e) => {

@@ -64,25 +64,17 @@ pub async fn serve(
     }
     drop(listener);
     eprintln!("hoist-demo: shutting down, draining in-flight requests");
-    let drained = tokio::time::timeout(drain_timeout, graceful.shutdown())
-        .await
-        .is_ok();
+    let drained = tokio::time::timeout(drain_timeout, graceful.shutdown()).await.is_ok();
     Ok(drained)
 }
 
-async fn answer(
-    behaviour: Arc<Behaviour>,
-    req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn answer(behaviour: Arc<Behaviour>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let reply = behaviour.reply(req.method().as_str(), req.uri().path(), Instant::now());
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;
     }
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
-    *response.status_mut() =
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }

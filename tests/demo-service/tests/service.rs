@@ -30,18 +30,10 @@ impl Demo {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Demo {
-            addr: addr.parse().unwrap(),
-            child,
-            spawned,
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Demo { addr: addr.parse().unwrap(), child, spawned }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
@@ -49,10 +41,7 @@ impl Demo {
     }
 
     fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
     }
 
@@ -62,10 +51,7 @@ impl Demo {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(
-                Instant::now() < deadline,
-                "hoist-demo did not exit within {within:?}"
-            );
+            assert!(Instant::now() < deadline, "hoist-demo did not exit within {within:?}");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -81,25 +67,13 @@ impl Drop for Demo {
 /// A one-shot HTTP/1.1 GET with `Connection: close`.
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad response {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_string())
-        .unwrap_or_default();
+    let status =
+        response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad response {response:?}"));
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default();
     (status, body)
 }
 
@@ -108,38 +82,18 @@ fn root_reports_version_and_instance_and_version_route() {
     let demo = Demo::start(&["--version", "v42"]);
     let (status, body) = demo.get("/");
     assert_eq!(status, 200);
-    assert_eq!(
-        body,
-        format!(
-            "{{\"version\":\"v42\",\"instance\":\"{}\"}}",
-            demo.child.id()
-        )
-    );
-    assert_eq!(
-        demo.get("/version"),
-        (200, "{\"version\":\"v42\"}".to_string())
-    );
-    assert_eq!(
-        demo.get("/healthz"),
-        (200, "{\"status\":\"ready\"}".to_string())
-    );
+    assert_eq!(body, format!("{{\"version\":\"v42\",\"instance\":\"{}\"}}", demo.child.id()));
+    assert_eq!(demo.get("/version"), (200, "{\"version\":\"v42\"}".to_string()));
+    assert_eq!(demo.get("/healthz"), (200, "{\"status\":\"ready\"}".to_string()));
     assert_eq!(demo.get("/missing").0, 404);
 }
 
 #[test]
 fn environment_configures_and_flags_win() {
-    let env = [
-        ("DEMO_VERSION", "from-env"),
-        ("PORT", "1"),
-        ("DEMO_ERROR_RATE", "1"),
-    ];
+    let env = [("DEMO_VERSION", "from-env"), ("PORT", "1"), ("DEMO_ERROR_RATE", "1")];
     let demo = Demo::start_with_env(&[], &env);
     assert_eq!(demo.get("/version").1, "{\"version\":\"from-env\"}");
-    assert_eq!(
-        demo.get("/").0,
-        500,
-        "DEMO_ERROR_RATE=1 fails every request"
-    );
+    assert_eq!(demo.get("/").0, 500, "DEMO_ERROR_RATE=1 fails every request");
     let demo = Demo::start_with_env(&["--version", "from-flag", "--error-rate", "0"], &env);
     assert_eq!(demo.get("/version").1, "{\"version\":\"from-flag\"}");
     assert_eq!(demo.get("/").0, 200);
@@ -164,42 +118,21 @@ fn latency_delays_root_but_not_health() {
     let demo = Demo::start(&["--latency-ms", "300"]);
     let t = Instant::now();
     assert_eq!(demo.get("/").0, 200);
-    assert!(
-        t.elapsed() >= Duration::from_millis(300),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() >= Duration::from_millis(300), "{:?}", t.elapsed());
     let t = Instant::now();
     assert_eq!(demo.get("/healthz").0, 200);
-    assert!(
-        t.elapsed() < Duration::from_millis(200),
-        "{:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_millis(200), "{:?}", t.elapsed());
 }
 
 #[test]
 fn not_ready_until_startup_then_failing_after() {
     let demo = Demo::start(&["--startup-ms", "600", "--fail-health-after-ms", "1200"]);
-    assert_eq!(
-        demo.get("/healthz"),
-        (503, "{\"status\":\"starting\"}".to_string())
-    );
-    assert_eq!(
-        demo.get("/").0,
-        200,
-        "the app answers while health says starting"
-    );
+    assert_eq!(demo.get("/healthz"), (503, "{\"status\":\"starting\"}".to_string()));
+    assert_eq!(demo.get("/").0, 200, "the app answers while health says starting");
     let ready_at = poll_until(&demo, 200);
-    assert!(
-        ready_at >= Duration::from_millis(600),
-        "ready after only {ready_at:?}"
-    );
+    assert!(ready_at >= Duration::from_millis(600), "ready after only {ready_at:?}");
     let failing_at = poll_until(&demo, 503);
-    assert!(
-        failing_at >= Duration::from_millis(1200),
-        "failing after only {failing_at:?}"
-    );
+    assert!(failing_at >= Duration::from_millis(1200), "failing after only {failing_at:?}");
     assert_eq!(demo.get("/healthz").1, "{\"status\":\"failing\"}");
 }
 
@@ -207,10 +140,7 @@ fn not_ready_until_startup_then_failing_after() {
 fn poll_until(demo: &Demo, status: u16) -> Duration {
     let deadline = Instant::now() + Duration::from_secs(5);
     while demo.get("/healthz").0 != status {
-        assert!(
-            Instant::now() < deadline,
-            "/healthz never answered {status}"
-        );
+        assert!(Instant::now() < deadline, "/healthz never answered {status}");
         std::thread::sleep(Duration::from_millis(10));
     }
     demo.spawned.elapsed()
@@ -231,19 +161,13 @@ fn sigterm_stops_accepting_and_drains_an_in_flight_request() {
         assert!(Instant::now() < deadline, "still accepting after SIGTERM");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(
-        !in_flight.is_finished(),
-        "the slow request should still be in flight"
-    );
+    assert!(!in_flight.is_finished(), "the slow request should still be in flight");
 
     let (status, _) = in_flight.join().unwrap();
     assert_eq!(status, 200, "the in-flight request completes");
     let exit = demo.wait_exit(Duration::from_secs(5));
     assert!(exit.success(), "exit status {exit:?}");
-    assert!(
-        term_sent.elapsed() >= Duration::from_millis(500),
-        "exited before the request could finish"
-    );
+    assert!(term_sent.elapsed() >= Duration::from_millis(500), "exited before the request could finish");
 }
 
 #[test]

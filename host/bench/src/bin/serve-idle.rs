@@ -121,7 +121,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(60);
         while !dir.join("state/serve.addr").exists() {
             if Instant::now() > deadline {
-                bail!("hoist serve did not start: {}", std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default());
+                bail!(
+                    "hoist serve did not start: {}",
+                    std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }

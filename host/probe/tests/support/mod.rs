@@ -45,9 +45,9 @@ impl TestServer {
                     }
                     let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
                     let reply = match answer(n) {
-                        Answer::Status(s) => format!(
-                            "HTTP/1.1 {s} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                        ),
+                        Answer::Status(s) => {
+                            format!("HTTP/1.1 {s} Scripted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        }
                         Answer::Hang => {
                             tokio::time::sleep(Duration::from_secs(30)).await;
                             return;

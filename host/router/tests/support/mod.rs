@@ -40,7 +40,9 @@ impl Backend {
                 let Ok((stream, _)) = listener.accept().await else { continue };
                 let dying = Arc::clone(&dying);
                 let service = service_fn(move |req| respond(name, Arc::clone(&dying), req));
-                tokio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service),
+                );
             }
         });
         Backend { addr, accept, killed }
@@ -62,7 +64,11 @@ impl Drop for Backend {
     }
 }
 
-async fn respond(name: &'static str, dying: Arc<AtomicBool>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn respond(
+    name: &'static str,
+    dying: Arc<AtomicBool>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let path = req.uri().path().to_owned();
     let mut response = match path.as_str() {
         "/slow" => {
@@ -133,8 +139,9 @@ impl Client {
     async fn try_send(&mut self, req: Request<Full<Bytes>>) -> Result<Reply, String> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             let stream = TcpStream::connect(self.target).await.map_err(|e| format!("connect: {e}"))?;
-            let (sender, conn) =
-                hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
             tokio::spawn(conn);
             self.sender = Some(sender);
         }

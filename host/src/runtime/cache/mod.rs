@@ -86,12 +86,7 @@ impl CompileCache {
 
     /// The compiled component for `bytes` (whose sha256 is `digest`): from the
     /// cache when present and loadable, else compiled and stored.
-    pub fn load(
-        &self,
-        engine: &Engine,
-        digest: &str,
-        bytes: &[u8],
-    ) -> anyhow::Result<(Component, CacheState)> {
+    pub fn load(&self, engine: &Engine, digest: &str, bytes: &[u8]) -> anyhow::Result<(Component, CacheState)> {
         let (Some((_, key)), Some(path)) = (&self.dir, self.path_for(digest)) else {
             return Ok((Component::new(engine, bytes)?, CacheState::Uncached));
         };
@@ -99,10 +94,9 @@ impl CompileCache {
             return Ok((component, CacheState::Hit));
         }
         let component = Component::new(engine, bytes)?;
-        let sealed = component
-            .serialize()
-            .map_err(anyhow::Error::from)
-            .and_then(|code| sealed::seal(key, digest, &code).ok_or_else(|| anyhow::anyhow!("cannot seal compiled code")));
+        let sealed = component.serialize().map_err(anyhow::Error::from).and_then(|code| {
+            sealed::seal(key, digest, &code).ok_or_else(|| anyhow::anyhow!("cannot seal compiled code"))
+        });
         let state = match sealed.and_then(|file| write_atomic(&path, &file)) {
             Ok(()) => CacheState::Compiled,
             Err(err) => {

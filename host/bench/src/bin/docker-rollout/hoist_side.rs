@@ -91,8 +91,25 @@ impl Serve {
         let (startup, version_env) = (format!("DEMO_STARTUP_MS={STARTUP_MS}"), format!("DEMO_VERSION={version}"));
         let replicas = REPLICAS.to_string();
         let out = self.hoist(&[
-            "deploy", &self.service, "--env", "bench", "--version", version, "--replicas", &replicas, "--image", IMAGE,
-            "--port", "8080", "--router", &self.router, "--set-env", &startup, "--set-env", &version_env, "--wait",
+            "deploy",
+            &self.service,
+            "--env",
+            "bench",
+            "--version",
+            version,
+            "--replicas",
+            &replicas,
+            "--image",
+            IMAGE,
+            "--port",
+            "8080",
+            "--router",
+            &self.router,
+            "--set-env",
+            &startup,
+            "--set-env",
+            &version_env,
+            "--wait",
         ])?;
         let cli = started.elapsed();
         Ok(Took { rollout: self.took(&out)?, cli })

@@ -20,7 +20,8 @@ pub fn build(root: &Path, demo: &Path) -> anyhow::Result<()> {
     );
     let context = tempfile::tempdir()?;
     std::fs::copy(demo, context.path().join("hoist-demo")).with_context(|| format!("copying {}", demo.display()))?;
-    let base = std::fs::read_to_string(root.join("tests/docker/Dockerfile")).context("reading tests/docker/Dockerfile")?;
+    let base =
+        std::fs::read_to_string(root.join("tests/docker/Dockerfile")).context("reading tests/docker/Dockerfile")?;
     let dockerfile = format!(
         "{base}\n# --start-period: failures while the service starts do not count.\nHEALTHCHECK --interval=500ms --timeout=2s \
          --start-period=60s --retries=3 CMD [\"/hoist-demo\", \"--check-health\"]\n"

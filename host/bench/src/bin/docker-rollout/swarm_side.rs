@@ -73,7 +73,8 @@ impl Drop for Swarm {
 fn wait_state(service: &str, want: &str, since: Instant) -> anyhow::Result<Duration> {
     let deadline = since + Duration::from_secs(300);
     loop {
-        let state = docker(&["service", "inspect", service, "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}"])?;
+        let state =
+            docker(&["service", "inspect", service, "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}"])?;
         if state == want {
             return Ok(since.elapsed());
         }
@@ -110,11 +111,42 @@ impl Swarm {
         let label = format!("hoist.bench={service}");
         let startup = format!("DEMO_STARTUP_MS={STARTUP_MS}");
         docker(&[
-            "service", "create", "--detach", "--name", &service, "--label", &label, "--container-label", &label,
-            "--replicas", &replicas, "--env", &startup, "--env", "DEMO_VERSION=v1", "--stop-grace-period", "2s",
-            "--update-parallelism", &batch, "--update-delay", "0s", "--update-order", "start-first",
-            "--update-monitor", "1ms", "--update-failure-action", "pause", "--rollback-parallelism", "0",
-            "--rollback-delay", "0s", "--rollback-order", "start-first", "--rollback-monitor", "1ms", IMAGE,
+            "service",
+            "create",
+            "--detach",
+            "--name",
+            &service,
+            "--label",
+            &label,
+            "--container-label",
+            &label,
+            "--replicas",
+            &replicas,
+            "--env",
+            &startup,
+            "--env",
+            "DEMO_VERSION=v1",
+            "--stop-grace-period",
+            "2s",
+            "--update-parallelism",
+            &batch,
+            "--update-delay",
+            "0s",
+            "--update-order",
+            "start-first",
+            "--update-monitor",
+            "1ms",
+            "--update-failure-action",
+            "pause",
+            "--rollback-parallelism",
+            "0",
+            "--rollback-delay",
+            "0s",
+            "--rollback-order",
+            "start-first",
+            "--rollback-monitor",
+            "1ms",
+            IMAGE,
         ])?;
         let deadline = Instant::now() + Duration::from_secs(120);
         while docker(&["service", "ls", "--filter", &format!("name={service}"), "--format", "{{.Replicas}}"])?

@@ -17,11 +17,16 @@ pub fn docker(args: &[&str]) -> anyhow::Result<Output> {
 pub fn preflight(image: &str) -> anyhow::Result<()> {
     let out = docker(&["version", "--format", "{{.Server.Version}}"])?;
     if !out.status.success() {
-        bail!("the Docker engine is unreachable (DOCKER_HOST={:?}): {}", std::env::var("DOCKER_HOST").ok(), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "the Docker engine is unreachable (DOCKER_HOST={:?}): {}",
+            std::env::var("DOCKER_HOST").ok(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     // `check` against a closed port exits 1; an image without it exits 2
     // (usage error) or cannot start.
-    let out = docker(&["run", "--rm", "--label", "hoist.bench=stack", image, "check", "--port", "1", "--timeout-ms", "100"])?;
+    let out =
+        docker(&["run", "--rm", "--label", "hoist.bench=stack", image, "check", "--port", "1", "--timeout-ms", "100"])?;
     if out.status.code() != Some(1) {
         bail!(
             "image `{image}` has no `hoist-demo check` (exit {:?}: {}); rebuild it with `cargo xtask images`",
@@ -48,7 +53,9 @@ impl Compose {
             return Ok((Compose::V2, format!("docker compose {}", String::from_utf8_lossy(&out.stdout).trim())));
         }
         match Command::new("docker-compose").args(["version", "--short"]).output() {
-            Ok(out) if out.status.success() => Ok((Compose::V1, format!("docker-compose {}", String::from_utf8_lossy(&out.stdout).trim()))),
+            Ok(out) if out.status.success() => {
+                Ok((Compose::V1, format!("docker-compose {}", String::from_utf8_lossy(&out.stdout).trim())))
+            }
             _ => bail!("neither `docker compose` nor `docker-compose` is installed; install the Compose plugin"),
         }
     }
@@ -104,7 +111,14 @@ impl Compose {
 }
 
 fn healthy(project: &str) -> anyhow::Result<usize> {
-    let out = docker(&["ps", "-q", "--filter", &format!("label=com.docker.compose.project={project}"), "--filter", "health=healthy"])?;
+    let out = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "--filter",
+        "health=healthy",
+    ])?;
     Ok(String::from_utf8_lossy(&out.stdout).lines().count())
 }
 
@@ -146,6 +160,7 @@ pub fn engine_start_ms(services: &[String]) -> anyhow::Result<BTreeMap<String, u
 fn seconds_of_day(stamp: &str) -> Option<f64> {
     let time = stamp.split('T').nth(1)?.trim_end_matches('Z');
     let mut parts = time.split(':');
-    let (h, m, s) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    let (h, m, s) =
+        (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
     Some(h * 3600.0 + m * 60.0 + s)
 }

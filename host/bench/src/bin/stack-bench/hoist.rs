@@ -78,8 +78,12 @@ impl Serve {
 
     /// `hoist stack status NAME --env bench --output json`.
     pub fn status(&self, stack: &str) -> anyhow::Result<serde_json::Value> {
-        let out = Command::new(&self.hoist).args(common(&self.dir)).args(["stack", "status", stack, "--env", "bench", "--output", "json"]).output()?;
-        serde_json::from_slice(&out.stdout).with_context(|| format!("hoist stack status: {}", String::from_utf8_lossy(&out.stderr)))
+        let out = Command::new(&self.hoist)
+            .args(common(&self.dir))
+            .args(["stack", "status", stack, "--env", "bench", "--output", "json"])
+            .output()?;
+        serde_json::from_slice(&out.stdout)
+            .with_context(|| format!("hoist stack status: {}", String::from_utf8_lossy(&out.stderr)))
     }
 }
 

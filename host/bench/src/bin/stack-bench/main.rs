@@ -74,7 +74,10 @@ fn main() -> anyhow::Result<()> {
 
     let hoist_ms = median_ms(&mut hoist_times);
     let compose_ms = median_ms(&mut compose_times);
-    println!("# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {interval_ms} ms; median of {runs} runs; compose: {compose_version}", services.len());
+    println!(
+        "# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {interval_ms} ms; median of {runs} runs; compose: {compose_version}",
+        services.len()
+    );
     figure("stack_critical_path", critical as f64, "ms");
     figure("stack_hoist_deploy", hoist_ms, "ms");
     figure("stack_hoist_over_critical_path", hoist_ms / critical as f64, "ratio");
@@ -94,17 +97,28 @@ fn main() -> anyhow::Result<()> {
 /// healthy, and took to see it healthy after its declared delay (stderr,
 /// for profiling; not a figure).
 fn report_lag(status: &serde_json::Value, services: &[topology::Service]) -> anyhow::Result<()> {
-    let at = |name: &str, key: &str| status["services"][name][key].as_u64().with_context(|| format!("`{name}` has no {key} in {status}"));
+    let at = |name: &str, key: &str| {
+        status["services"][name][key].as_u64().with_context(|| format!("`{name}` has no {key} in {status}"))
+    };
     let begin = status["started_at_ms"].as_u64().context("no started_at_ms")?;
     let (mut start_lag, mut ready_lag) = (0u64, 0u64);
     for s in services {
-        let deps_ready = s.depends_on.iter().map(|d| at(d, "ready_at_ms")).collect::<anyhow::Result<Vec<_>>>()?.into_iter().max().unwrap_or(begin);
+        let deps_ready = s
+            .depends_on
+            .iter()
+            .map(|d| at(d, "ready_at_ms"))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .into_iter()
+            .max()
+            .unwrap_or(begin);
         let started = at(&s.name, "started_at_ms")?;
         let ready = at(&s.name, "ready_at_ms")?;
         start_lag = start_lag.max(started.saturating_sub(deps_ready));
         ready_lag = ready_lag.max(ready.saturating_sub(started + s.startup_ms));
     }
-    eprintln!("hoist: worst start after dependencies healthy {start_lag} ms; worst healthy after start + delay {ready_lag} ms");
+    eprintln!(
+        "hoist: worst start after dependencies healthy {start_lag} ms; worst healthy after start + delay {ready_lag} ms"
+    );
     Ok(())
 }
 
@@ -113,7 +127,9 @@ struct Guard<'a>(&'a dyn Fn() -> anyhow::Result<()>);
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         if let Err(e) = (self.0)() {
-            eprintln!("stack-bench: cleanup failed: {e:#}; remove containers labelled hoist.service=sbench-* and `docker-compose -p {PROJECT} down`");
+            eprintln!(
+                "stack-bench: cleanup failed: {e:#}; remove containers labelled hoist.service=sbench-* and `docker-compose -p {PROJECT} down`"
+            );
         }
     }
 }

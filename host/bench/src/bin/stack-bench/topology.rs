@@ -30,7 +30,8 @@ pub fn services(prefix: &str) -> Vec<Service> {
         out.push(Service { name: name("app", i), startup_ms: *ms, depends_on: dedup(deps) });
     }
     for (i, ms) in EDGE.iter().enumerate() {
-        let deps = if i % 2 == 0 { vec![name("app", i)] } else { vec![name("app", i), name("app", (i + 5) % APPS.len())] };
+        let deps =
+            if i % 2 == 0 { vec![name("app", i)] } else { vec![name("app", i), name("app", (i + 5) % APPS.len())] };
         out.push(Service { name: name("edge", i), startup_ms: *ms, depends_on: dedup(deps) });
     }
     out
