@@ -100,6 +100,7 @@ async fn run(
         envs: BTreeMap::from([("test".to_string(), hoist::catalog::env_plugins(rt, &registry, "test").unwrap())]),
         config: EngineConfig::default(),
         stats: Default::default(),
+        healing: Default::default(),
     };
     let started = stack::deploy(&engine, &g.def, "test", "prop", "generated").unwrap();
     let mut due: BTreeMap<String, u64> = BTreeMap::new();

@@ -47,6 +47,7 @@ pub fn run(runtime: &Runtime, rollouts: usize) -> anyhow::Result<Figures> {
         envs: BTreeMap::from([(env.to_string(), catalog::env_plugins(runtime, &registry, env)?)]),
         config: EngineConfig::default(),
         stats: Default::default(),
+        healing: Default::default(),
     };
     let spec = ServiceSpec { replicas: 4, ..ServiceSpec::default() };
     let mut queue = BinaryHeap::new();
