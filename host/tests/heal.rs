@@ -157,3 +157,104 @@ fn a_crash_loop_backs_off_with_growing_gaps_and_recovers() {
     wait_for("the service runs again", Duration::from_secs(60), || pids_with(&marker).len() == 1);
     plane.stop_instances();
 }
+
+#[test]
+fn scale_up_and_down_at_rest_with_traffic_flowing_fails_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let mut plane = Plane::start(dir.path(), REGISTRY);
+    let marker = format!("scale-{}", std::process::id());
+    let front = plane::free_port();
+    let router = format!("127.0.0.1:{front}");
+    let (ok, out) = plane.hoist(&[
+        "deploy",
+        "web",
+        "--env",
+        "test",
+        "--version",
+        "v1",
+        "--replicas",
+        "2",
+        "--probe-path",
+        "/healthz",
+        "--router",
+        &router,
+        "--wait",
+        "--",
+        HOIST,
+        "demo-service",
+        "--version",
+        &marker,
+    ]);
+    assert!(ok, "{out}");
+    let running = Arc::new(AtomicBool::new(true));
+    let (served, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let load = {
+        let (running, served, failed) = (running.clone(), served.clone(), failed.clone());
+        std::thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                match plane::get(front) {
+                    Ok((200, _)) => served.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+    };
+    let ready_count = |plane: &Plane| -> u64 {
+        let (_, s) = plane.hoist(&["status", "web", "--env", "test", "--output", "json"]);
+        let s: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+        s["observed"]["revisions"]["r1"]["ready"].as_u64().unwrap_or(0)
+    };
+
+    let (ok, out) = plane.hoist(&["scale", "web", "--env", "test", "--replicas", "4", "--reason", "traffic peak"]);
+    assert!(ok, "{out}");
+    assert!(out.contains("2 → 4 replicas of r1"), "{out}");
+    wait_for("4 ready", Duration::from_secs(30), || ready_count(&plane) == 4 && pids_with(&marker).len() == 4);
+    let (ok, out) = plane.hoist(&["scale", "web", "--env", "test", "--replicas", "1"]);
+    assert!(ok, "{out}");
+    wait_for("1 left", Duration::from_secs(30), || pids_with(&marker).len() == 1 && ready_count(&plane) == 1);
+    std::thread::sleep(Duration::from_secs(2));
+    running.store(false, Ordering::Relaxed);
+    load.join().unwrap();
+    assert!(served.load(Ordering::Relaxed) > 50, "traffic flowed");
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "no request failed while scaling ({} served)",
+        served.load(Ordering::Relaxed)
+    );
+
+    // Held: the healer keeps the scaled count, not the deployed one.
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(pids_with(&marker).len(), 1);
+    let (_, log) = plane.hoist(&["log", "web", "--env", "test"]);
+    assert!(log.contains("scale") && log.contains("traffic peak"), "{log}");
+    let (_, history) = plane.hoist(&["history", "web", "--env", "test"]);
+    assert!(history.contains("kept revisions: r1 (v1)"), "no new revision: {history}");
+
+    // A scale while a rollout is in flight is refused, naming it.
+    let (ok, _) = plane.hoist(&[
+        "deploy",
+        "web",
+        "--env",
+        "test",
+        "--version",
+        "v2",
+        "--replicas",
+        "1",
+        "--probe-path",
+        "/healthz",
+        "--",
+        HOIST,
+        "demo-service",
+        "--version",
+        &marker,
+        "--startup-ms",
+        "3000",
+    ]);
+    assert!(ok);
+    let (ok, out) = plane.hoist(&["scale", "web", "--env", "test", "--replicas", "3"]);
+    assert!(!ok && out.contains("web.test.2"), "{out}");
+    plane.stop_instances();
+}

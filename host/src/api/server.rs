@@ -36,6 +36,7 @@ pub fn routes(state: Shared) -> Router {
         .route("/v1/services/{service}/{env}/revisions", get(revisions))
         .route("/v1/services/{service}/{env}/log", get(service_log))
         .route("/v1/services/{service}/{env}/rollback", post(rollback))
+        .route("/v1/services/{service}/{env}/scale", post(scale))
         .merge(super::stacks::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), super::guard::guard))
         .with_state(state)
@@ -254,6 +255,15 @@ async fn rollback(
     let r = engine.rollback_to(&service, &env, &to, &body.operator, &body.reason)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn scale(
+    State(s): State<Shared>,
+    Path((service, env)): Path<(String, String)>,
+    Json(body): Json<super::wire::ScaleBody>,
+) -> Result<Response, ApiError> {
+    let record = s.driver.engine.scale_at_rest(&service, &env, body.replicas, &body.operator, &body.reason).await?;
+    Ok(Json(record).into_response())
 }
 
 fn rev_no(id: &str) -> u64 {

@@ -72,3 +72,12 @@ pub struct StackDeployBody {
     #[serde(default)]
     pub reason: String,
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScaleBody {
+    pub replicas: u32,
+    pub operator: String,
+    #[serde(default)]
+    pub reason: String,
+}

@@ -119,6 +119,16 @@ pub enum Command {
         #[arg(long)]
         wait: bool,
     },
+    /// Another replica count for a service at rest (no new revision).
+    Scale {
+        service: String,
+        #[arg(long)]
+        env: String,
+        #[arg(long)]
+        replicas: u32,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// A rollout's decision log.
     Log {
         /// A rollout id; with --env, a service (its whole log: rollouts and
@@ -171,6 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Deploy(args) => verbs::deploy(&cli, args),
         Command::Status { service, env, output } => verbs::status(&cli, service, env, *output),
         Command::History { service, env, output } => verbs::history(&cli, service, env, *output),
+        Command::Scale { service, env, replicas, reason } => verbs::scale(&cli, service, env, *replicas, reason),
         Command::Rollback { service, env, to, reason, wait } => {
             verbs::rollback(&cli, service, env, to.clone(), reason, *wait)
         }

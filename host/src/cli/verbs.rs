@@ -309,6 +309,31 @@ pub fn rollback(
     })
 }
 
+pub fn scale(cli: &Cli, service: &str, env: &str, replicas: u32, reason: &str) -> anyhow::Result<bool> {
+    names(service, env)?;
+    block(async {
+        let body = crate::api::wire::ScaleBody { replicas, operator: who(), reason: reason.to_string() };
+        let record: DecisionRecord = client(cli)
+            .post(&path(&["services", service, env, "scale"]), &body)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("empty answer"))?;
+        match &record.error {
+            Some(err) => {
+                println!("{service} in {env}: scaled to {replicas} in the store, but the platform refused: {err}");
+                Ok(false)
+            }
+            None => {
+                println!(
+                    "{service} in {env}: {} → {replicas} replicas of {}",
+                    record.input["from"],
+                    record.input["revision"].as_str().unwrap_or("?")
+                );
+                Ok(true)
+            }
+        }
+    })
+}
+
 pub fn log(cli: &Cli, rollout: &str, output: Output) -> anyhow::Result<bool> {
     rollout_id(rollout)?;
     print_log(cli, &path(&["rollouts", rollout, "log"]), output)

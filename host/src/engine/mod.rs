@@ -18,6 +18,7 @@ pub mod plugin_platform;
 pub mod ports;
 pub mod probed_platform;
 pub mod router_traffic;
+mod scale;
 mod step;
 mod supervise;
 

@@ -156,6 +156,26 @@ impl Store {
 
     /// The service no longer has a current revision (it was removed, e.g.
     /// when the stack rollout that created it was rolled back).
+    /// Replaces the stored spec of one revision (a scale changes its
+    /// replica count without making a new revision).
+    pub fn set_revision_spec(
+        &self,
+        service: &str,
+        environment: &str,
+        id: &str,
+        spec: &Value,
+    ) -> Result<(), StoreError> {
+        self.write(&format!("update the spec of revision `{id}`"), |tx| {
+            let n = tx
+                .prepare_cached("UPDATE revisions SET spec = ?4 WHERE service = ?1 AND environment = ?2 AND id = ?3")?
+                .execute((service, environment, id, json(spec)))?;
+            if n == 0 {
+                return Err(Failure::NotFound { what: "revision", id: id.to_string() });
+            }
+            Ok(())
+        })
+    }
+
     pub fn clear_current(&self, service: &str, environment: &str) -> Result<(), StoreError> {
         self.write("clear current revision", |tx| {
             tx.prepare_cached("UPDATE targets SET current_revision = NULL WHERE service = ?1 AND environment = ?2")?

@@ -1,0 +1,64 @@
+//! `hoist scale`: a service at rest gets another replica count on its
+//! current revision — no new revision, no rollout — applied through the
+//! platform at once and recorded with who and why. The at-rest healer then
+//! holds the new count.
+
+use hoist_store::DecisionRecord;
+use serde_json::json;
+
+use super::{Engine, EngineError, check_replicas, stored_spec};
+
+impl Engine {
+    pub async fn scale_at_rest(
+        &self,
+        service: &str,
+        environment: &str,
+        replicas: u32,
+        operator: &str,
+        reason: &str,
+    ) -> Result<DecisionRecord, EngineError> {
+        crate::names::check("service", service).map_err(EngineError::Invalid)?;
+        crate::names::check("environment", environment).map_err(EngineError::Invalid)?;
+        check_replicas(service, replicas)?;
+        if let Some(active) =
+            self.store.active_rollouts()?.into_iter().find(|r| r.service == service && r.environment == environment)
+        {
+            return Err(EngineError::Locked {
+                service: service.into(),
+                environment: environment.into(),
+                owner: active.id,
+            });
+        }
+        let current = self.store.current(service, environment)?.ok_or_else(|| {
+            EngineError::Invalid(format!(
+                "`{service}` has nothing deployed in `{environment}` to scale; deploy it first"
+            ))
+        })?;
+        let mut spec = stored_spec(&current)?;
+        let from = spec.replicas;
+        spec.replicas = replicas;
+        let value = serde_json::to_value(&spec).map_err(|e| EngineError::Invalid(e.to_string()))?;
+        self.store.set_revision_spec(service, environment, &current.id, &value)?;
+        let (revision_spec, _) = self.spec_of(service, environment, &current.id)?;
+        let applied = self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string());
+        let record = DecisionRecord {
+            seq: 0,
+            rollout_id: None,
+            step: None,
+            service: service.into(),
+            environment: environment.into(),
+            at_ms: self.clock.now_ms(),
+            kind: "scale".into(),
+            plugin: None,
+            plugin_digest: None,
+            input: json!({ "revision": current.id, "from": from, "to": replicas }),
+            output: serde_json::Value::Null,
+            error: applied.err(),
+            operator: Some(operator.into()),
+            reason: Some(reason.into()),
+            plugin_output: None,
+        };
+        let seq = self.store.append_record(&record)?;
+        Ok(DecisionRecord { seq, ..record })
+    }
+}
