@@ -167,6 +167,15 @@ impl Drop for Plane {
     }
 }
 
+/// Removes the stack's network at the end of the test.
+struct NetworkGuard(String);
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        let _ = docker(&["network", "rm", &self.0]);
+    }
+}
+
 /// (container id, `hoist.revision` label) of every container of the
 /// service, in any state.
 fn containers(service: &str) -> Vec<(String, String)> {
@@ -196,6 +205,11 @@ struct Svc<'a> {
     port: String,
 }
 
+/// `DEMO_REQUIRE` of a service: the `host:port`s it must reach to be healthy.
+fn requirement(prefix: &str, name: &str) -> Option<String> {
+    (name == "api").then(|| format!("{prefix}-db:8080"))
+}
+
 fn compose(project: &str, prefix: &str, services: &BTreeMap<&str, Svc>) -> String {
     let mut text = format!("name: {project}\nservices:\n");
     for (name, s) in services {
@@ -205,6 +219,12 @@ fn compose(project: &str, prefix: &str, services: &BTreeMap<&str, Svc>) -> Strin
             startup = s.startup_ms,
             port = s.port,
         ));
+        if let Some(require) = requirement(prefix, name) {
+            text = text.replace(
+                &format!("DEMO_VERSION: {name}-{}\n", s.version),
+                &format!("DEMO_VERSION: {name}-{}\n      DEMO_REQUIRE: \"{require}\"\n", s.version),
+            );
+        }
         if !s.depends_on.is_empty() {
             text.push_str("    depends_on:\n");
             for (dep, condition) in s.depends_on {
@@ -238,6 +258,8 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
     let name = |s: &str| format!("{prefix}-{s}");
     let all = ["db", "cache", "api", "web", "worker"];
     let dir = tempfile::tempdir().unwrap();
+    // Dropped after the plane, which removes the containers first.
+    let _network = NetworkGuard(format!("hoist-{project}-test"));
     let plane = Plane::start(dir.path(), all.iter().map(|s| name(s)).collect());
     let web_port = free_port();
     let file = dir.path().join("docker-compose.yml");
@@ -297,6 +319,27 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
         assert_eq!(found[0].1, v1_revision[n], "{n}'s container is its current revision");
         v1_containers.insert(n, found);
     }
+    // The api is healthy only because it reaches db by its service name on
+    // the stack's network, where every container answers to its service.
+    let network = format!("hoist-{project}-test");
+    let out = docker(&["network", "inspect", &network, "--format", "{{json .Containers}}"]);
+    assert!(out.status.success(), "the stack's network {network}: {}", String::from_utf8_lossy(&out.stderr));
+    let members = String::from_utf8_lossy(&out.stdout).to_string();
+    for n in ["db", "cache", "api", "web"] {
+        assert!(members.contains(&format!("hoist-{}-test-", name(n))), "{n} joined {network}: {members}");
+    }
+    let api = containers(&name("api"))[0].0.clone();
+    let out = docker(&[
+        "inspect",
+        &api,
+        "--format",
+        &format!("{{{{json (index .NetworkSettings.Networks \"{network}\").Aliases}}}}"),
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("\"{}\"", name("api"))),
+        "api answers to its name: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     // The published port of web is its front door on Hoist's router.
     let (status, body) = get(web_port).unwrap_or_else(|| panic!("web does not answer on {web_port}"));
     assert_eq!((status, body.contains("web-v1")), (200, true), "{body}");

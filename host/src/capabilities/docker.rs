@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use bollard::Docker;
 use bollard::errors::Error as EngineError;
-use bollard::models::{ContainerCreateBody, ContainerInspectResponse, HostConfig, NetworkCreateRequest, PortBinding};
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HostConfig, NetworkCreateRequest,
+    NetworkingConfig, PortBinding,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
     StopContainerOptionsBuilder,
@@ -117,7 +120,17 @@ impl DockerClient {
             bindings
                 .insert(key, Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port) }]));
         }
+        // On a network, the instance answers to each `hoist.alias` name.
+        let aliases: Vec<String> =
+            spec.extensions.iter().filter(|(k, _)| k == "hoist.alias").map(|(_, v)| v.clone()).collect();
+        let networking_config = spec.network.as_ref().filter(|_| !aliases.is_empty()).map(|network| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings { aliases: Some(aliases.clone()), ..EndpointSettings::default() },
+            )])),
+        });
         let body = ContainerCreateBody {
+            networking_config,
             image: Some(spec.image.clone()),
             cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
@@ -220,13 +233,21 @@ impl DockerClient {
     }
 
     pub async fn ensure_network(&self, name: &str) -> Result<(), DockerError> {
+        // The engine accepts two networks of one name; the services of a
+        // stack starting together must not each create one.
+        static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one_at_a_time = CREATING.lock().await;
         let docker = self.engine().await?;
         match docker.inspect_network(name, None).await {
             Ok(_) => return Ok(()),
             Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => {}
             Err(err) => return Err(self.map(err, &format!("network `{name}`"))),
         }
-        let request = NetworkCreateRequest { name: name.to_string(), ..NetworkCreateRequest::default() };
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            labels: Some(HashMap::from([("hoist.network".to_string(), name.to_string())])),
+            ..NetworkCreateRequest::default()
+        };
         match docker.create_network(request).await {
             Ok(_) => Ok(()),
             // Created concurrently.

@@ -137,6 +137,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             router: a.router.clone(),
             probe,
             restart: a.restart,
+            stack: None,
         },
         strategy: a.strategy.clone(),
         requested_by: who(),

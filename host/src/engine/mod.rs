@@ -131,6 +131,9 @@ pub struct ServiceSpec {
     /// When an exited instance is replaced at rest.
     #[serde(default)]
     pub restart: heal::RestartPolicy,
+    /// The stack it was deployed by, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 /// A request to deploy a new version of a service.
@@ -442,6 +445,7 @@ impl Engine {
                 env: spec.env,
                 port: spec.port,
                 probe: spec.probe,
+                stack: spec.stack,
             },
             spec.replicas,
         ))

@@ -60,7 +60,9 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 env: spec.env.clone(),
                 port: spec.port,
                 config: p.config.clone(),
-                extensions: vec![("hoist.version".into(), spec.version.clone())],
+                extensions: std::iter::once(("hoist.version".to_string(), spec.version.clone()))
+                    .chain(spec.stack.iter().map(|s| ("hoist.stack".to_string(), s.clone())))
+                    .collect(),
             };
             // A trap or timeout of the call is the plugin's fault, not the spec's.
             let called = p

@@ -29,6 +29,10 @@ pub struct RevisionSpec {
     pub port: Option<u16>,
     #[serde(default)]
     pub probe: Option<hoist_probe::ProbeSpec>,
+    /// The stack the service belongs to: platforms put a stack's services
+    /// on one network where each is reachable by its name.
+    #[serde(default)]
+    pub stack: Option<String>,
 }
 
 /// Why the platform did not make a revision's instances true, by what the

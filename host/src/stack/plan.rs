@@ -29,7 +29,7 @@ pub enum StackError {
 }
 
 /// What the engine deploys for a service of the stack.
-pub fn service_spec(s: &StackService) -> ServiceSpec {
+pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
     ServiceSpec {
         image: s.image.clone(),
         command: s.command.clone(),
@@ -39,6 +39,7 @@ pub fn service_spec(s: &StackService) -> ServiceSpec {
         router: s.router.clone(),
         probe: s.readiness(),
         restart: Default::default(),
+        stack: Some(stack.to_string()),
     }
 }
 
@@ -89,7 +90,8 @@ pub fn deploy(
         let current = engine.store.current(name, environment)?;
         let same = current.as_ref().is_some_and(|c| {
             c.version == version
-                && serde_json::from_value::<ServiceSpec>(c.spec.clone()).is_ok_and(|spec| spec == service_spec(s))
+                && serde_json::from_value::<ServiceSpec>(c.spec.clone())
+                    .is_ok_and(|spec| spec == service_spec(&def.name, s))
         });
         let in_flight = active.iter().any(|r| &r.service == name && r.environment == environment);
         let unchanged = same && !in_flight;

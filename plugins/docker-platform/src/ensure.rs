@@ -17,7 +17,8 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
             spec.service
         )));
     };
-    if let Some(network) = &config.network {
+    let network = network_of(spec, &config);
+    if let Some(network) = &network {
         docker::ensure_network(network).map_err(|e| capability(&format!("network `{network}`"), &e))?;
     }
     let selector = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
@@ -45,13 +46,22 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     let mut free = (0u32..).filter(|i| !used.contains(i));
     while keep.len() < replicas as usize {
         let Some(index) = free.next() else { break };
-        keep.push(create(spec, image, &config, index)?);
+        keep.push(create(spec, image, network.as_deref(), index)?);
     }
     keep.sort_by_key(labels::index);
     Ok(keep.iter().map(|c| labels::to_instance(c, spec.port)).collect())
 }
 
-fn create(spec: &RevisionSpec, image: &str, config: &Config, index: u32) -> Result<ContainerInfo, PlatformError> {
+/// The network a revision's containers join: the configured one, else the
+/// stack's own (`hoist-STACK-ENV`), else the engine's default bridge.
+fn network_of(spec: &RevisionSpec, config: &Config) -> Option<String> {
+    config.network.clone().or_else(|| {
+        let stack = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map(|(_, v)| v)?;
+        Some(format!("hoist-{stack}-{}", spec.environment))
+    })
+}
+
+fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -> Result<ContainerInfo, PlatformError> {
     let mut env = spec.env.clone();
     env.push(("HOIST_SERVICE".to_owned(), spec.service.clone()));
     env.push(("HOIST_REVISION".to_owned(), spec.revision.clone()));
@@ -69,8 +79,10 @@ fn create(spec: &RevisionSpec, image: &str, config: &Config, index: u32) -> Resu
         env,
         labels,
         ports: spec.port.map(|p| PortBinding { container_port: p, host_port: 0 }).into_iter().collect(),
-        network: config.network.clone(),
-        extensions: Vec::new(),
+        network: network.map(str::to_string),
+        // On a network, every instance answers to the service's name, so
+        // `db:5432` reaches `db` whatever its revision.
+        extensions: network.map(|_| ("hoist.alias".to_string(), spec.service.clone())).into_iter().collect(),
     };
     let what = format!("service `{}` revision {}", spec.service, spec.revision);
     let id = match docker::create_container(&container) {

@@ -3,7 +3,10 @@
 //! `capabilities = ["docker"]`).
 //!
 //! Config (JSON object, kebab-case): `stop-timeout-secs` (default 10) and
-//! `network` (optional; created when missing).
+//! `network` (optional; created when missing). Without one, the services of
+//! a stack share the stack's own network, `hoist-<stack>-<env>`; on either,
+//! every container answers to its service's name (a DNS alias), so `db:5432`
+//! reaches the `db` service across its revisions.
 //!
 //! A revision is a set of containers named
 //! `hoist-<service>-<env>-<rev>-<idx>` and labelled `hoist.service`,

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::requires::Requires;
 
 /// Parts per million: the error rate as an integer, so the schedule is exact.
 const PPM: u128 = 1_000_000;
@@ -13,6 +14,8 @@ const PPM: u128 = 1_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
     Starting,
+    /// Started, but a required dependency cannot be reached.
+    Waiting,
     Ready,
     Failing,
 }
@@ -21,6 +24,7 @@ impl Health {
     fn as_str(self) -> &'static str {
         match self {
             Health::Starting => "starting",
+            Health::Waiting => "waiting for a dependency",
             Health::Ready => "ready",
             Health::Failing => "failing",
         }
@@ -46,10 +50,17 @@ pub struct Behaviour {
     fail_health_after: Option<Duration>,
     started: Instant,
     root_requests: AtomicU64,
+    requires: Requires,
 }
 
 impl Behaviour {
+    #[cfg(test)]
     pub fn new(config: &Config, started: Instant) -> Self {
+        Self::with_requires(config, started, Requires::default())
+    }
+
+    /// A service whose health also depends on what `requires` finds.
+    pub fn with_requires(config: &Config, started: Instant, requires: Requires) -> Self {
         Behaviour {
             version: config.version.clone(),
             instance: std::process::id().to_string(),
@@ -60,6 +71,7 @@ impl Behaviour {
             fail_health_after: config.fail_health_after(),
             started,
             root_requests: AtomicU64::new(0),
+            requires,
         }
     }
 
@@ -89,7 +101,11 @@ impl Behaviour {
             "/healthz" => {
                 let health = self.health(now);
                 let status = if health == Health::Ready { 200 } else { 503 };
-                Reply { status, body: format!("{{\"status\":\"{}\"}}", health.as_str()), delay: Duration::ZERO }
+                let unmet = match (health, self.requires.unmet()) {
+                    (Health::Waiting, Some(why)) => format!(",\"unmet\":{}", json_string(&why)),
+                    _ => String::new(),
+                };
+                Reply { status, body: format!("{{\"status\":\"{}\"{unmet}}}", health.as_str()), delay: Duration::ZERO }
             }
             _ => {
                 Reply { status: 404, body: error_body("not found; try /, /healthz or /version"), delay: Duration::ZERO }
@@ -104,6 +120,8 @@ impl Behaviour {
             Health::Failing
         } else if age < self.startup {
             Health::Starting
+        } else if self.requires.unmet().is_some() {
+            Health::Waiting
         } else {
             Health::Ready
         }

@@ -49,6 +49,12 @@ pub struct Config {
     #[arg(long)]
     pub check_health: bool,
 
+    /// Healthy only while a TCP connection to each HOST:PORT opens (by
+    /// name, as a dependent service reaches its dependencies). Repeatable;
+    /// the environment form is comma-separated.
+    #[arg(long = "require", env = "DEMO_REQUIRE", value_delimiter = ',')]
+    pub require: Vec<String>,
+
     /// On SIGTERM/SIGINT, wait at most this long for in-flight requests.
     #[arg(long, env = "DEMO_DRAIN_TIMEOUT_MS", default_value_t = 30_000)]
     pub drain_timeout_ms: u64,

@@ -8,6 +8,7 @@ mod behaviour;
 pub mod check;
 mod config;
 mod healthcheck;
+mod requires;
 mod server;
 
 use std::process::ExitCode;
@@ -48,7 +49,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let behaviour = Behaviour::new(&config, started);
+    let behaviour = Behaviour::with_requires(&config, started, requires::Requires::start(config.require.clone()));
     let result = runtime.block_on(async {
         let shutdown = match termination() {
             Ok(shutdown) => shutdown,

@@ -203,3 +203,26 @@ fn check_health_exits_0_only_once_healthz_answers_200() {
         Some(1)
     );
 }
+
+#[test]
+fn health_waits_for_every_required_dependency_by_name() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let target = format!("localhost:{port}");
+    let demo = Demo::start(&["--require", &target]);
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let (status, body) = demo.get("/healthz");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("waiting for a dependency") && body.contains(&target), "{body}");
+    let _dependency = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (status, body) = demo.get("/healthz");
+        if status == 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never healthy once the dependency listens: {body}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
