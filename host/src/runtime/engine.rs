@@ -135,10 +135,10 @@ impl EpochTicker {
 impl Epochs {
     /// Marks a call in flight; the ticker runs until the guard drops.
     pub fn enter(&self) -> Ticking {
-        if self.shared.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
-            if let Some(thread) = self.shared.thread.get() {
-                thread.unpark();
-            }
+        if self.shared.in_flight.fetch_add(1, Ordering::AcqRel) == 0
+            && let Some(thread) = self.shared.thread.get()
+        {
+            thread.unpark();
         }
         Ticking { shared: self.shared.clone() }
     }

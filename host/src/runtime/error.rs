@@ -85,7 +85,7 @@ pub enum CallError {
 
 /// `64 MiB`, or bytes when not a whole number of MiB.
 fn mib(bytes: usize) -> String {
-    if bytes % (1 << 20) == 0 {
+    if bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else {
         format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))

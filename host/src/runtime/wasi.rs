@@ -27,7 +27,7 @@ pub fn context(now_ms: u64, stdout: &CapturedStream, stderr: &CapturedStream) ->
         .monotonic_clock(FixedClock(now_ms))
         .secure_random(Deterministic::new(SEED.to_vec()))
         .insecure_random(Deterministic::new(SEED.to_vec()))
-        .insecure_random_seed(0x686f_6973_74)
+        .insecure_random_seed(0x68_6f69_7374)
         .build()
 }
 
