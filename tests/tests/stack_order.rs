@@ -77,18 +77,17 @@ strategy = "rolling"
     path
 }
 
-/// Deploys the stack and steps it and its services' rollouts in virtual
-/// time until it ends; the stack rollout as it ended.
-async fn run(
+/// An engine on the simulated platform in virtual time.
+fn engine(
     rt: &hoist::runtime::Runtime,
     reg: &std::path::Path,
-    g: &Generated,
-) -> (StackRollout, Arc<World>, Vec<String>) {
+    startup: &BTreeMap<String, u64>,
+) -> (Engine, Arc<VirtualClock>, Arc<World>) {
     let registry = hoist_registry::Registry::load(reg).unwrap();
     let clock = Arc::new(VirtualClock::default());
     clock.set(1_000);
     let world = Arc::new(World::new(clock.clone(), 500, TrafficDecl::default()));
-    for (s, ms) in &g.startup {
+    for (s, ms) in startup {
         world.set_startup(s, *ms);
     }
     let engine = Engine {
@@ -102,7 +101,25 @@ async fn run(
         stats: Default::default(),
         healing: Default::default(),
     };
+    (engine, clock, world)
+}
+
+/// Deploys the stack and steps it and its services' rollouts in virtual
+/// time until it ends; the stack rollout as it ended.
+async fn run(
+    rt: &hoist::runtime::Runtime,
+    reg: &std::path::Path,
+    g: &Generated,
+) -> (StackRollout, Arc<World>, Vec<String>) {
+    let (engine, clock, world) = engine(rt, reg, &g.startup);
     let started = stack::deploy(&engine, &g.def, "test", "prop", "generated").unwrap();
+    let (ended, unwound) = drive(&engine, &clock, &started.id).await;
+    (ended, world, unwound)
+}
+
+/// Steps stack rollout `id` and its services' rollouts until it ends.
+async fn drive(engine: &Engine, clock: &VirtualClock, id: &str) -> (StackRollout, Vec<String>) {
+    let started = engine.store.stack_rollout(id).unwrap().map(|r| StackRollout::from_row(&r).unwrap()).unwrap();
     let mut due: BTreeMap<String, u64> = BTreeMap::new();
     for _ in 0..200_000 {
         let now = clock.now_ms();
@@ -118,7 +135,7 @@ async fn run(
                 .filter(|d| d.reason.as_deref().is_some_and(|r| r.starts_with("rolling back `")))
                 .map(|d| d.service)
                 .collect();
-            return (StackRollout::from_row(&row).unwrap(), world, unwound);
+            return (StackRollout::from_row(&row).unwrap(), unwound);
         }
         for r in engine.active().unwrap() {
             due.entry(r.id).or_insert(now);
@@ -255,4 +272,38 @@ fn a_failure_unwinds_exactly_the_updated_services_dependents_first() {
 
 fn removed_count(r: &StackRollout) -> usize {
     r.services.values().filter(|s| s.state == ServiceState::Removed).count()
+}
+
+fn one_service_stack(name: &str) -> StackDef {
+    let db = StackService { command: vec!["svc".into()], replicas: 1, ..StackService::default() };
+    StackDef { version: 1, name: name.into(), services: BTreeMap::from([("db".to_string(), db)]) }
+}
+
+#[test]
+fn a_service_belongs_to_its_stack_and_another_stack_cannot_take_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = hoist_tests::runtime(&dir);
+    let reg = registry(dir.path());
+    block(async {
+        let (engine, clock, _world) = engine(&rt, &reg, &BTreeMap::new());
+        let shop = stack::deploy(&engine, &one_service_stack("shop"), "test", "alice", "").unwrap();
+        let (ended, _) = drive(&engine, &clock, &shop.id).await;
+        assert_eq!(ended.phase, StackPhase::Completed);
+        let err = stack::deploy(&engine, &one_service_stack("blog"), "test", "bob", "").expect_err("db is shop's");
+        let text = err.to_string();
+        assert!(text.contains("`db`") && text.contains("stack `shop`"), "the owner is named: {text}");
+        assert!(engine.store.current("db", "test").unwrap().is_some(), "shop's db is still there");
+
+        // Once shop is down, blog may have a db of its own; tearing shop
+        // down again never touches it.
+        let down = stack::teardown(&engine, "shop", "test", "alice", "").unwrap();
+        assert_eq!(drive(&engine, &clock, &down.id).await.0.phase, StackPhase::Completed);
+        assert!(engine.store.current("db", "test").unwrap().is_none());
+        let blog = stack::deploy(&engine, &one_service_stack("blog"), "test", "bob", "").unwrap();
+        assert_eq!(drive(&engine, &clock, &blog.id).await.0.phase, StackPhase::Completed);
+        let again = stack::teardown(&engine, "shop", "test", "alice", "").unwrap();
+        drive(&engine, &clock, &again.id).await;
+        let current = engine.store.current("db", "test").unwrap().expect("blog's db survives shop's teardown");
+        assert_eq!(hoist::engine::stored_spec(&current).unwrap().stack.as_deref(), Some("blog"));
+    });
 }

@@ -43,6 +43,12 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
     }
 }
 
+/// The stack a service's current revision was deployed by, if any.
+fn owner_of(engine: &Engine, service: &str, environment: &str) -> Result<Option<String>, StackError> {
+    let Some(current) = engine.store.current(service, environment)? else { return Ok(None) };
+    Ok(crate::engine::stored_spec(&current)?.stack)
+}
+
 fn busy(engine: &Engine, stack: &str, environment: &str) -> Result<(), StackError> {
     if let Some(active) =
         engine.store.active_stack_rollouts()?.into_iter().find(|r| r.stack == stack && r.environment == environment)
@@ -58,6 +64,16 @@ fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<Strin
     def.check_runnable().map_err(invalid)?;
     let graph = def.graph().map_err(|e| invalid(e.to_string()))?;
     let env = engine.envs.get(environment).ok_or_else(|| EngineError::UnknownEnvironment(environment.into()))?;
+    for name in def.services.keys() {
+        if let Some(owner) = owner_of(engine, name, environment)?
+            && owner != def.name
+        {
+            return Err(invalid(format!(
+                "service `{name}` in `{environment}` belongs to stack `{owner}`; rename it in this stack, or \
+                 tear `{owner}` down first (`hoist stack down {owner} --env {environment}`)"
+            )));
+        }
+    }
     for (name, s) in &def.services {
         if let Some(strategy) = &s.strategy
             && env.strategy.plugin.name.as_ref() != strategy.as_str()
@@ -228,7 +244,9 @@ pub fn teardown(
                 ),
             });
         }
-        let current = engine.store.current(name, environment)?;
+        // A service another stack has claimed since is that stack's: left alone.
+        let theirs = owner_of(engine, name, environment)?.is_some_and(|owner| owner != stack);
+        let current = if theirs { None } else { engine.store.current(name, environment)? };
         services.insert(
             name.clone(),
             ServiceRun::planned(
