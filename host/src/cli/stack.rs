@@ -101,6 +101,9 @@ fn import(file: &Path, output: ImportOutput) -> anyhow::Result<bool> {
     for n in &loaded.notes {
         eprintln!("note: {}: {n}", file.display());
     }
+    for w in &loaded.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
     match output {
         ImportOutput::Toml => {
             print!("{}", hoist_stack::definition::to_toml(&loaded.stack).map_err(anyhow::Error::msg)?)
@@ -144,6 +147,9 @@ fn deploy(cli: &Cli, file: &Path, env: &str, reason: &str, wait: bool, output: O
     }
     for n in &loaded.notes {
         eprintln!("note: {}: {n}", file.display());
+    }
+    for w in &loaded.warnings {
+        eprintln!("warning: {}: {w}", file.display());
     }
     let body = StackDeployBody {
         definition: loaded.stack,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_yaml::Value;
 
 use crate::graph::{Condition, Graph, GraphError};
+use crate::interpolate::{Vars, interpolate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
@@ -68,15 +69,35 @@ pub struct Imported {
     pub services: Vec<ImportedService>,
     pub graph: Graph,
     pub unsupported: Vec<Unsupported>,
+    /// Variables used without a value (substituted empty, as Compose does).
+    pub warnings: Vec<String>,
 }
 
 /// Imports `path`.
 pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let text = hoist_files::text(path).map_err(|source| ComposeError::Read { path: path.into(), source })?;
-    let doc: Value = serde_yaml::from_str(&text).map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
+    let mut doc: Value =
+        serde_yaml::from_str(&text).map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let lines = Lines::new(&text);
     let invalid = |line: usize, message: String| ComposeError::Invalid { path: path.into(), line, message };
+    // `<<: *base` merge keys, then `${VAR}` from the shell over `.env`.
+    doc.apply_merge().map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
+    let dotenv = base.join(".env");
+    let dotenv = match hoist_files::read_text(&dotenv, hoist_files::TEXT_CAP) {
+        Ok(text) => crate::dotenv::parse(&text),
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(ComposeError::Read { path: dotenv, source: e.into_io() }),
+    };
+    let vars = Vars::new(dotenv, std::env::vars());
+    let mut unset = Vec::new();
+    substitute(&mut doc, &vars, &mut unset).map_err(|(found, message)| invalid(lines.containing(&found), message))?;
+    let warnings = unset
+        .iter()
+        .map(|v| {
+            format!("variable `{v}` is not set (neither in the environment nor in .env); substituted an empty string")
+        })
+        .collect();
     let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
         return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
     };
@@ -125,11 +146,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                         let p = base.join(&f);
                         let content =
                             hoist_files::text(&p).map_err(|source| ComposeError::Read { path: p.clone(), source })?;
-                        from_files.extend(
-                            content.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).filter_map(
-                                |l| l.split_once('=').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())),
-                            ),
-                        );
+                        from_files.extend(crate::dotenv::parse(&content));
                     }
                 }
                 "depends_on" => {
@@ -153,7 +170,30 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let deps = out.iter().map(|s| (s.name.clone(), s.depends_on.clone())).collect();
     let graph = Graph::new(deps).map_err(|source| ComposeError::Graph { path: path.into(), source })?;
     let name = doc.get("name").and_then(Value::as_str).map(str::to_string);
-    Ok(Imported { name, services: out, graph, unsupported })
+    Ok(Imported { name, services: out, graph, unsupported, warnings })
+}
+
+/// Interpolates every string value (not keys) of `v`; an error carries the
+/// string it was found in, to point at its line.
+fn substitute(v: &mut Value, vars: &Vars, unset: &mut Vec<String>) -> Result<(), (String, String)> {
+    match v {
+        Value::String(s) => {
+            *s = interpolate(s, vars, unset).map_err(|message| (s.clone(), message))?;
+        }
+        Value::Sequence(items) => {
+            for item in items {
+                substitute(item, vars, unset)?;
+            }
+        }
+        Value::Mapping(map) => {
+            for (_, value) in map.iter_mut() {
+                substitute(value, vars, unset)?;
+            }
+        }
+        Value::Tagged(tagged) => substitute(&mut tagged.value, vars, unset)?,
+        _ => {}
+    }
+    Ok(())
 }
 
 fn words(v: &Value) -> Vec<String> {
@@ -331,6 +371,12 @@ impl<'a> Lines<'a> {
     }
 
     /// The line of `key` within the service block starting at `at`.
+    /// The first line holding `text` (1 when none does).
+    fn containing(&self, text: &str) -> usize {
+        let needle = text.lines().next().unwrap_or(text);
+        self.lines.iter().position(|l| l.contains(needle)).map_or(1, |i| i + 1)
+    }
+
     fn key(&self, at: usize, key: &str) -> usize {
         let Some(header) = self.lines.get(at.saturating_sub(1)) else { return at };
         let base = Self::indent(header);

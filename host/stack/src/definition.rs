@@ -102,6 +102,8 @@ pub struct Loaded {
     /// Translations the reader should know about (e.g. a Compose healthcheck
     /// turned into a TCP probe).
     pub notes: Vec<String>,
+    /// Variables used without a value, substituted empty.
+    pub warnings: Vec<String>,
 }
 
 impl StackDef {
@@ -168,7 +170,7 @@ fn valid_name(what: &str, name: &str) -> Result<(), String> {
 /// named by its top-level `name:` or else after its directory.
 pub fn load(path: &Path) -> Result<Loaded, StackError> {
     let is_compose = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
-    let (stack, unsupported, notes) = if is_compose {
+    let (stack, unsupported, notes, warnings) = if is_compose {
         let imported = compose::import(path)?;
         // Compose's own rule: the top-level `name:`, else the directory.
         let name = imported.name.clone().map(|n| n.to_lowercase()).unwrap_or_else(|| {
@@ -178,14 +180,42 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
                 .unwrap_or_else(|| "stack".into())
         });
         let (stack, notes) = from_compose(&imported, &sanitize(&name));
-        (stack, imported.unsupported, notes)
+        (stack, imported.unsupported, notes, imported.warnings)
     } else {
         let text = hoist_files::text(path).map_err(|source| StackError::Read { path: path.into(), source })?;
-        (parse(&text).map_err(|message| StackError::Toml { path: path.into(), message })?, Vec::new(), Vec::new())
+        let toml_error = |message: String| StackError::Toml { path: path.into(), message };
+        let (text, warnings) = interpolate_toml(&text, path).map_err(toml_error)?;
+        (parse(&text).map_err(toml_error)?, Vec::new(), Vec::new(), warnings)
     };
     stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
     let graph = stack.graph().map_err(|source| StackError::Graph { path: path.into(), source })?;
-    Ok(Loaded { stack, graph, unsupported, notes })
+    Ok(Loaded { stack, graph, unsupported, notes, warnings })
+}
+
+/// A stack TOML with `${VAR}` substituted in its string values, as in a
+/// Compose file: the shell's environment over the `.env` beside it.
+fn interpolate_toml(text: &str, path: &Path) -> Result<(String, Vec<String>), String> {
+    let mut value: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
+    let dotenv = path.parent().unwrap_or(Path::new(".")).join(".env");
+    let dotenv = match hoist_files::read_text(&dotenv, hoist_files::TEXT_CAP) {
+        Ok(text) => crate::dotenv::parse(&text),
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => return Err(e.to_string()),
+    };
+    let vars = crate::interpolate::Vars::new(dotenv, std::env::vars());
+    let mut unset = Vec::new();
+    fn walk(v: &mut toml::Value, vars: &crate::interpolate::Vars, unset: &mut Vec<String>) -> Result<(), String> {
+        match v {
+            toml::Value::String(s) => *s = crate::interpolate::interpolate(s, vars, unset)?,
+            toml::Value::Array(items) => items.iter_mut().try_for_each(|i| walk(i, vars, unset))?,
+            toml::Value::Table(t) => t.iter_mut().try_for_each(|(_, i)| walk(i, vars, unset))?,
+            _ => {}
+        }
+        Ok(())
+    }
+    walk(&mut value, &vars, &mut unset)?;
+    let warnings = unset.iter().map(|v| format!("variable `{v}` is not set; substituted an empty string")).collect();
+    Ok((toml::to_string(&value).map_err(|e| e.to_string())?, warnings))
 }
 
 /// Parses a stack TOML document (errors carry line and column).

@@ -5,8 +5,10 @@
 
 pub mod compose;
 pub mod definition;
+mod dotenv;
 pub mod graph;
 pub mod healthcheck;
+pub mod interpolate;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
 pub use definition::{Loaded, StackDef, StackError, StackService, load};

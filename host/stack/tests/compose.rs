@@ -88,3 +88,58 @@ fn loading_a_compose_file_names_the_stack_and_says_what_each_healthcheck_became(
         loaded.notes
     );
 }
+
+/// An API + neo4j stack as users write it: secrets in `.env`, defaults in
+/// the file, a shared `<<: *base`, an env file with quotes.
+#[test]
+fn variables_come_from_the_shell_over_dotenv_with_composes_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "NEO4J_USERNAME=neo4j\nNEO4J_PASSWORD='s3cret pass'\nTAG=from-dotenv\n")
+        .unwrap();
+    std::fs::write(dir.path().join("api.env"), "QUOTED=\"a b\"\nSINGLE='$NOT_EXPANDED'\n").unwrap();
+    let file = dir.path().join("docker-compose.yml");
+    std::fs::write(
+        &file,
+        r#"x-base: &base
+  image: "demo:${HOIST_TEST_TAG_UNSET:-latest}"
+  environment:
+    SHARED: "yes"
+services:
+  neo4j:
+    <<: *base
+    environment:
+      NEO4J_AUTH: "${NEO4J_USERNAME}/${NEO4J_PASSWORD}"
+  api:
+    <<: *base
+    env_file: api.env
+    ports:
+      - "${HOIST_TEST_HOSTPORT:-8090}:8080"
+    environment:
+      OPENAI_API_KEY: "${HOIST_TEST_OPENAI_KEY_UNSET}"
+      PRICE: "$$5"
+"#,
+    )
+    .unwrap();
+    let imported = import(&file).unwrap();
+    let svc = |n: &str| imported.services.iter().find(|s| s.name == n).unwrap().clone();
+    let neo4j = svc("neo4j");
+    assert_eq!(neo4j.image.as_deref(), Some("demo:latest"), "merge key and default");
+    assert!(neo4j.env.contains(&("NEO4J_AUTH".into(), "neo4j/s3cret pass".into())), "{:?}", neo4j.env);
+    let api = svc("api");
+    assert_eq!(api.ports, [(Some(8090), 8080)], "the default keeps the router");
+    assert!(api.env.contains(&("PRICE".into(), "$5".into())));
+    assert!(api.env.contains(&("QUOTED".into(), "a b".into())), "quotes in env files are not kept: {:?}", api.env);
+    assert!(api.env.contains(&("SINGLE".into(), "$NOT_EXPANDED".into())));
+    assert!(api.env.contains(&("OPENAI_API_KEY".into(), String::new())));
+    assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
+    assert!(imported.warnings[0].contains("HOIST_TEST_OPENAI_KEY_UNSET"));
+
+    // A required variable names itself and the line.
+    std::fs::write(
+        &file,
+        "services:\n  db:\n    image: x\n    environment:\n      PW: \"${HOIST_TEST_PW_UNSET:?set it in .env}\"\n",
+    )
+    .unwrap();
+    let err = import(&file).unwrap_err().to_string();
+    assert!(err.contains(":5:") && err.contains("HOIST_TEST_PW_UNSET") && err.contains("set it in .env"), "{err}");
+}
