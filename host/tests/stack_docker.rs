@@ -87,6 +87,10 @@ kind = "strategy"
 source = "builtin:rolling"
 config = { max-surge = 1, max-unavailable = 0, progress-deadline-ms = 3000 }
 
+[plugins.recreate]
+kind = "strategy"
+source = "builtin:recreate"
+
 [plugins.docker]
 kind = "platform"
 source = "builtin:docker"
@@ -390,4 +394,81 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
         assert_eq!(containers(&name(n)), Vec::new(), "{n}: containers left behind");
     }
     eprintln!("stack on docker: {:.1} s", started.elapsed().as_secs_f64());
+}
+
+/// A stateful service on a named volume: its data outlives an update, and
+/// the update is stop-first — never two containers on the volume at once.
+#[test]
+fn a_named_volume_keeps_its_data_across_an_update_and_is_never_shared() {
+    build_image();
+    let prefix = format!("sv{}", std::process::id());
+    let project = format!("{prefix}-data");
+    let db = format!("{prefix}-db");
+    let volume = format!("hoist-{project}-test-data");
+    let dir = tempfile::tempdir().unwrap();
+    let _network = NetworkGuard(format!("hoist-{project}-test"));
+    let _volume = VolumeGuard(volume.clone());
+    let plane = Plane::start(dir.path(), vec![db.clone()]);
+    let port = free_port();
+    let file = dir.path().join("docker-compose.yml");
+    let write = |version: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "name: {project}\nservices:\n  {db}:\n    image: {IMAGE}\n    environment:\n      DEMO_VERSION: db-{version}\n      DEMO_DATA_DIR: /data\n    ports:\n      - \"127.0.0.1:{port}:8080\"\n    volumes:\n      - data:/data\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: 200ms\n      retries: 3\nvolumes:\n  data: {{}}\n"
+            ),
+        )
+        .unwrap()
+    };
+    let version = || -> String {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        s.write_all(b"GET /version HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    };
+    write("v1");
+    let f = file.to_str().unwrap();
+    let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
+    assert!(ok, "v1: {out}\n{}", plane.log());
+    assert!(version().contains("\"starts\":1"), "{}", version());
+    let id = containers(&db)[0].0.clone();
+    let mounts = docker(&["inspect", &id, "--format", "{{json .Mounts}}"]);
+    assert!(
+        String::from_utf8_lossy(&mounts.stdout).contains(&volume),
+        "mounted: {}",
+        String::from_utf8_lossy(&mounts.stdout)
+    );
+
+    // v2, watched: at no moment do two containers of db run.
+    write("v2");
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watcher = {
+        let (watching, db) = (watching.clone(), db.clone());
+        std::thread::spawn(move || {
+            let mut most = 0;
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                let out = docker(&["ps", "-q", "--filter", &format!("label=hoist.service={db}")]);
+                most = most.max(String::from_utf8_lossy(&out.stdout).lines().count());
+            }
+            most
+        })
+    };
+    let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let most = watcher.join().unwrap();
+    assert!(ok, "v2: {out}\n{}", plane.log());
+    assert_eq!(most, 1, "old and new never ran on one volume");
+    let answer = version();
+    assert!(answer.contains("db-v2") && answer.contains("\"starts\":2"), "the data outlived v1's container: {answer}");
+}
+
+/// Removes a named volume at the end of the test.
+struct VolumeGuard(String);
+
+impl Drop for VolumeGuard {
+    fn drop(&mut self) {
+        let _ = docker(&["volume", "rm", "-f", &self.0]);
+    }
 }

@@ -137,6 +137,10 @@ impl DockerClient {
             labels: Some(spec.labels.iter().cloned().collect()),
             exposed_ports: Some(exposed),
             host_config: Some(HostConfig {
+                // `hoist.bind`: a named volume or host path, `SOURCE:TARGET[:ro]`.
+                binds: Some(
+                    spec.extensions.iter().filter(|(k, _)| k == "hoist.bind").map(|(_, v)| v.clone()).collect(),
+                ),
                 port_bindings: Some(bindings),
                 network_mode: spec.network.clone(),
                 ..HostConfig::default()

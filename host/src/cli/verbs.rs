@@ -138,6 +138,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             probe,
             restart: a.restart,
             stack: None,
+            volumes: Vec::new(),
         },
         strategy: a.strategy.clone(),
         requested_by: who(),

@@ -134,6 +134,9 @@ pub struct ServiceSpec {
     /// The stack it was deployed by, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }
 
 /// A request to deploy a new version of a service.
@@ -446,6 +449,7 @@ impl Engine {
                 port: spec.port,
                 probe: spec.probe,
                 stack: spec.stack,
+                volumes: spec.volumes,
             },
             spec.replicas,
         ))

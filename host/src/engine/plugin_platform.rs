@@ -62,6 +62,7 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 config: p.config.clone(),
                 extensions: std::iter::once(("hoist.version".to_string(), spec.version.clone()))
                     .chain(spec.stack.iter().map(|s| ("hoist.stack".to_string(), s.clone())))
+                    .chain(spec.volumes.iter().map(|v| ("hoist.volume".to_string(), v.clone())))
                     .collect(),
             };
             // A trap or timeout of the call is the plugin's fault, not the spec's.

@@ -33,6 +33,9 @@ pub struct RevisionSpec {
     /// on one network where each is reachable by its name.
     #[serde(default)]
     pub stack: Option<String>,
+    /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 /// Why the platform did not make a revision's instances true, by what the

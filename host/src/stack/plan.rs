@@ -28,6 +28,15 @@ pub enum StackError {
     Store(#[from] hoist_store::StoreError),
 }
 
+/// The strategy a service with a volume is updated by unless it names one:
+/// stop-first, so old and new never run on one volume.
+pub const STATEFUL_STRATEGY: &str = "recreate";
+
+/// The strategy a stack service is deployed with.
+pub fn strategy_of(s: &StackService) -> Option<String> {
+    s.strategy.clone().or_else(|| (!s.volumes.is_empty()).then(|| STATEFUL_STRATEGY.to_string()))
+}
+
 /// What the engine deploys for a service of the stack.
 pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
     ServiceSpec {
@@ -40,6 +49,7 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         probe: s.readiness(),
         restart: Default::default(),
         stack: Some(stack.to_string()),
+        volumes: s.volumes.clone(),
     }
 }
 
@@ -75,6 +85,13 @@ fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<Strin
         }
     }
     for (name, s) in &def.services {
+        if s.strategy.is_none() && !s.volumes.is_empty() && !env.strategies.contains_key(STATEFUL_STRATEGY) {
+            return Err(invalid(format!(
+                "service `{name}` mounts a volume, so it is updated stop-first by the `{STATEFUL_STRATEGY}` strategy; \
+                 declare it in the registry ([plugins.{STATEFUL_STRATEGY}] source = \"builtin:recreate\") or give the \
+                 service a `strategy`"
+            )));
+        }
         if let Some(strategy) = &s.strategy
             && env.strategy.plugin.name.as_ref() != strategy.as_str()
             && !env.strategies.contains_key(strategy)

@@ -59,6 +59,9 @@ pub struct ImportedService {
     pub env: Vec<(String, String)>,
     pub depends_on: BTreeMap<String, Condition>,
     pub healthcheck: Option<Healthcheck>,
+    /// `SOURCE:TARGET[:ro]`: a named volume, or an absolute host path
+    /// (relative bind sources resolved against the Compose file).
+    pub volumes: Vec<String>,
 }
 
 /// What an import produced.
@@ -153,6 +156,12 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                     svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
                 }
                 "healthcheck" => svc.healthcheck = healthcheck(value),
+                "volumes" => {
+                    for v in value.as_sequence().into_iter().flatten() {
+                        svc.volumes
+                            .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
+                    }
+                }
                 "container_name" => {}
                 other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
             }
@@ -163,7 +172,8 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
         out.push(svc);
     }
     for key in doc.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str()) {
-        if key != "services" && key != "version" && key != "name" {
+        // Top-level `volumes:` declares the named volumes services mount.
+        if key != "services" && key != "version" && key != "name" && key != "volumes" && !key.starts_with("x-") {
             unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });
         }
     }
@@ -194,6 +204,42 @@ fn substitute(v: &mut Value, vars: &Vars, unset: &mut Vec<String>) -> Result<(),
         _ => {}
     }
     Ok(())
+}
+
+/// One `volumes:` entry, short (`data:/var/lib/db:ro`) or long
+/// (`{type, source, target, read_only}`) syntax, as `SOURCE:TARGET[:ro]`.
+fn volume(v: &Value, base: &Path) -> Result<String, String> {
+    let (source, target, read_only) = match v {
+        Value::String(s) => {
+            let parts: Vec<&str> = s.split(':').collect();
+            match parts.as_slice() {
+                [source, target] => (source.to_string(), target.to_string(), false),
+                [source, target, mode] => (source.to_string(), target.to_string(), mode.split(',').any(|m| m == "ro")),
+                _ => {
+                    return Err(format!(
+                        "`{s}`: write SOURCE:TARGET (an anonymous volume keeps no data across revisions)"
+                    ));
+                }
+            }
+        }
+        Value::Mapping(_) => {
+            let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+            let kind = field("type").unwrap_or_else(|| "volume".into());
+            if kind != "volume" && kind != "bind" {
+                return Err(format!("of type `{kind}` is not supported; use a named volume or a bind mount"));
+            }
+            let source = field("source").ok_or("has no `source`")?;
+            let target = field("target").ok_or("has no `target`")?;
+            (source, target, v.get("read_only").and_then(Value::as_bool).unwrap_or(false))
+        }
+        other => return Err(format!("{other:?} is not a string or mapping")),
+    };
+    let is_path = source.starts_with('.') || source.starts_with('/') || source.starts_with('~');
+    let source = if is_path && !source.starts_with('/') { base.join(&source).display().to_string() } else { source };
+    if !target.starts_with('/') {
+        return Err(format!("target `{target}` is not an absolute path"));
+    }
+    Ok(format!("{source}:{target}{}", if read_only { ":ro" } else { "" }))
 }
 
 fn words(v: &Value) -> Vec<String> {

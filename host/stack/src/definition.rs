@@ -72,6 +72,12 @@ pub struct StackService {
     /// `{ dependency = "started" | "healthy" | "completed-successfully" }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub depends_on: BTreeMap<String, Condition>,
+    /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`: a named
+    /// volume (kept across revisions and `stack down`) or an absolute host
+    /// path. A service with a volume is updated stop-first (`recreate`), so
+    /// two instances never share its data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<String>,
 }
 
 fn one() -> u32 {
@@ -281,6 +287,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         router,
         probe,
         depends_on: s.depends_on.clone(),
+        volumes: s.volumes.clone(),
         ..StackService { replicas: 1, ..StackService::default() }
     }
 }
@@ -299,10 +306,13 @@ impl StackService {
             return v.clone();
         }
         use sha2::Digest;
-        let what = serde_json::json!({
+        let mut what = serde_json::json!({
             "image": self.image, "command": self.command, "env": self.env, "port": self.port,
             "replicas": self.replicas, "router": self.router, "probe": self.readiness(),
         });
+        if !self.volumes.is_empty() {
+            what["volumes"] = serde_json::json!(self.volumes);
+        }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])
     }

@@ -52,6 +52,23 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     Ok(keep.iter().map(|c| labels::to_instance(c, spec.port)).collect())
 }
 
+/// The revision's volumes as the engine's binds: a named volume gets the
+/// stack's (or service's) prefix so two stacks never share one; a host path
+/// is mounted as is.
+fn mounts(spec: &RevisionSpec) -> Vec<String> {
+    let owner = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map_or(spec.service.as_str(), |(_, v)| v);
+    spec.extensions
+        .iter()
+        .filter(|(k, _)| k == "hoist.volume")
+        .map(|(_, v)| match v.split_once(':') {
+            Some((source, rest)) if !source.starts_with('/') => {
+                format!("hoist-{owner}-{}-{source}:{rest}", spec.environment)
+            }
+            _ => v.clone(),
+        })
+        .collect()
+}
+
 /// The network a revision's containers join: the configured one, else the
 /// stack's own (`hoist-STACK-ENV`), else the engine's default bridge.
 fn network_of(spec: &RevisionSpec, config: &Config) -> Option<String> {
@@ -82,7 +99,11 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
         network: network.map(str::to_string),
         // On a network, every instance answers to the service's name, so
         // `db:5432` reaches `db` whatever its revision.
-        extensions: network.map(|_| ("hoist.alias".to_string(), spec.service.clone())).into_iter().collect(),
+        extensions: network
+            .map(|_| ("hoist.alias".to_string(), spec.service.clone()))
+            .into_iter()
+            .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
+            .collect(),
     };
     let what = format!("service `{}` revision {}", spec.service, spec.revision);
     let id = match docker::create_container(&container) {

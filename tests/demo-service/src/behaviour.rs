@@ -51,6 +51,8 @@ pub struct Behaviour {
     started: Instant,
     root_requests: AtomicU64,
     requires: Requires,
+    /// Starts counted in the data directory, when there is one.
+    pub starts: Option<u64>,
 }
 
 impl Behaviour {
@@ -72,6 +74,7 @@ impl Behaviour {
             started,
             root_requests: AtomicU64::new(0),
             requires,
+            starts: None,
         }
     }
 
@@ -95,7 +98,10 @@ impl Behaviour {
             }
             "/version" => Reply {
                 status: 200,
-                body: format!("{{\"version\":{}}}", json_string(&self.version)),
+                body: match self.starts {
+                    Some(n) => format!("{{\"version\":{},\"starts\":{n}}}", json_string(&self.version)),
+                    None => format!("{{\"version\":{}}}", json_string(&self.version)),
+                },
                 delay: self.latency,
             },
             "/healthz" => {

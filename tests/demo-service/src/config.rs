@@ -55,6 +55,12 @@ pub struct Config {
     #[arg(long = "require", env = "DEMO_REQUIRE", value_delimiter = ',')]
     pub require: Vec<String>,
 
+    /// A directory kept across restarts (a volume): each start adds one to
+    /// the count in `DIR/starts`, reported by `GET /version`, so a test can
+    /// tell that data outlived an instance.
+    #[arg(long, env = "DEMO_DATA_DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+
     /// On SIGTERM/SIGINT, wait at most this long for in-flight requests.
     #[arg(long, env = "DEMO_DRAIN_TIMEOUT_MS", default_value_t = 30_000)]
     pub drain_timeout_ms: u64,

@@ -49,7 +49,16 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let behaviour = Behaviour::with_requires(&config, started, requires::Requires::start(config.require.clone()));
+    let mut behaviour = Behaviour::with_requires(&config, started, requires::Requires::start(config.require.clone()));
+    if let Some(dir) = &config.data_dir {
+        match count_start(dir) {
+            Ok(n) => behaviour.starts = Some(n),
+            Err(e) => {
+                eprintln!("error: data directory {}: {e}", dir.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     let result = runtime.block_on(async {
         let shutdown = match termination() {
             Ok(shutdown) => shutdown,
@@ -71,6 +80,19 @@ where
             ExitCode::FAILURE
         }
     }
+}
+
+/// One more start in `dir/starts`; the count including this one.
+fn count_start(dir: &std::path::Path) -> std::io::Result<u64> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("starts");
+    let before = match std::fs::read_to_string(&path) {
+        Ok(text) => text.trim().parse::<u64>().unwrap_or(0),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(e),
+    };
+    std::fs::write(&path, (before + 1).to_string())?;
+    Ok(before + 1)
 }
 
 /// Resolves on the first SIGTERM or SIGINT.
