@@ -123,7 +123,7 @@ async fn drive(engine: &Engine, clock: &VirtualClock, id: &str) -> (StackRollout
     let mut due: BTreeMap<String, u64> = BTreeMap::new();
     for _ in 0..200_000 {
         let now = clock.now_ms();
-        if stack::tick(&engine, &started.id).await.unwrap() {
+        if stack::tick(engine, &started.id).await.unwrap() {
             let row = engine.store.stack_rollout(&started.id).unwrap().unwrap();
             // The services in the order the coordinator rolled them back.
             let filter = hoist_store::LogFilter { rollout_id: Some(started.id.clone()), ..Default::default() };
