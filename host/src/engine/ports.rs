@@ -79,6 +79,8 @@ pub trait Traffic: Send + Sync {
     fn attach(&self, _service: &str, _environment: &str, _listen: &str) -> Result<(), String> {
         Ok(())
     }
+    /// Closes the service's front door: the service is gone.
+    fn detach(&self, _service: &str, _environment: &str) {}
     fn set_weights(&self, service: &str, environment: &str, weights: &[Weight]) -> Result<(), String>;
     fn weights(&self, service: &str, environment: &str) -> Vec<Weight>;
     /// What the engine just observed of the service's instances (so the

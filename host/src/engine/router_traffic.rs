@@ -122,6 +122,13 @@ impl Traffic for RouterTraffic {
         Ok(())
     }
 
+    fn detach(&self, service: &str, environment: &str) {
+        // Dropping the last handle on the router stops its listener.
+        if self.lock().remove(&(service.to_string(), environment.to_string())).is_some() {
+            tracing::info!(%service, %environment, "router closed: the service is gone");
+        }
+    }
+
     fn set_weights(&self, service: &str, environment: &str, weights: &[Weight]) -> Result<(), String> {
         let mut fronts = self.lock();
         let Some(front) = fronts.get_mut(&(service.to_string(), environment.to_string())) else {
@@ -213,5 +220,26 @@ impl Metrics for RouterTraffic {
         }
         m.ready_instances = front.backends.get(revision).map_or(0, |b| b.len() as u32);
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_detached_service_gives_its_port_back() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let traffic = RouterTraffic::new();
+        traffic.attach("web", "prod", &format!("127.0.0.1:{port}")).unwrap();
+        assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err(), "the router holds the port");
+        traffic.detach("web", "prod");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "the port was never released");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // And a new deploy may take it again.
+        traffic.attach("web", "prod", &format!("127.0.0.1:{port}")).unwrap();
     }
 }

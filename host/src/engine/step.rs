@@ -524,10 +524,12 @@ impl Engine {
             _ => Phase::RolledBack,
         };
         let Some(stable) = r.stable.clone() else {
-            // A first deployment has nothing to return to: remove it.
+            // A first deployment has nothing to return to: remove it, and
+            // its front door with it.
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
                 pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
             }
+            self.traffic.detach(&r.service, &r.environment);
             mem.replicas.clear();
             return self.end(r, mem, outcome, rb.reason, now, pass);
         };

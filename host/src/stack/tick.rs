@@ -324,6 +324,7 @@ async fn revert(engine: &Engine, r: &mut StackRollout, name: &str) -> Result<(),
         (None, Some(candidate)) => match engine.platform.remove(name, &r.environment, candidate).await {
             Ok(()) => {
                 engine.store.clear_current(name, &r.environment)?;
+                engine.traffic.detach(name, &r.environment);
                 let why = if r.kind == super::StackKind::Teardown { "torn down" } else { "new in this stack rollout" };
                 (ServiceState::Removed, None, format!("{why}: {candidate} removed"))
             }
