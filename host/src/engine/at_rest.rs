@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{Engine, ServiceSpec};
-use crate::runtime::bindings::base::hoist::plugin::types::Weight;
+use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState, Weight};
 
 /// How often services at rest are observed.
 pub const AT_REST_MS: u64 = 1_000;
@@ -56,9 +56,31 @@ impl Engine {
                     tracing::warn!(service = %rev.service, "services at rest: {err}");
                 }
             }
-            self.traffic.observe(&rev.service, &rev.environment, &instances, self.clock.now_ms());
+            let routed = routable(&instances, &rev.id, spec.replicas);
+            self.traffic.observe(&rev.service, &rev.environment, &routed, self.clock.now_ms());
         }
     }
+}
+
+/// The instances of `revision` that should get traffic: the `replicas`
+/// lowest-indexed, as the platforms keep them. An instance about to be
+/// stopped by a scale-down is out of the router before it stops.
+pub(super) fn routable(instances: &[Instance], revision: &str, replicas: u32) -> Vec<Instance> {
+    let index = |i: &Instance| {
+        i.extensions
+            .iter()
+            .find(|(k, _)| k == "hoist.index")
+            .and_then(|(_, v)| v.parse::<u32>().ok())
+            .unwrap_or(u32::MAX)
+    };
+    let mut mine: Vec<Instance> = instances
+        .iter()
+        .filter(|i| i.revision == revision && !matches!(i.state, InstanceState::Exited(_)))
+        .cloned()
+        .collect();
+    mine.sort_by_key(index);
+    mine.truncate(replicas as usize);
+    mine
 }
 
 /// Watches services at rest until `stop` resolves.

@@ -8,6 +8,10 @@ use serde_json::json;
 
 use super::{Engine, EngineError, check_replicas, stored_spec};
 
+/// How long instances leaving on a scale-down stay up after leaving the
+/// router, for requests already sent to them.
+const SCALE_DOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(1_500);
+
 impl Engine {
     pub async fn scale_at_rest(
         &self,
@@ -39,6 +43,15 @@ impl Engine {
         spec.replicas = replicas;
         let value = serde_json::to_value(&spec).map_err(|e| EngineError::Invalid(e.to_string()))?;
         self.store.set_revision_spec(service, environment, &current.id, &value)?;
+        if replicas < from {
+            // Out of the router first, then stopped: a request never meets
+            // an instance on its way out.
+            if let Ok(instances) = self.platform.instances(service, environment).await {
+                let routed = super::at_rest::routable(&instances, &current.id, replicas);
+                self.traffic.observe(service, environment, &routed, self.clock.now_ms());
+            }
+            tokio::time::sleep(SCALE_DOWN_GRACE).await;
+        }
         let (revision_spec, _) = self.spec_of(service, environment, &current.id)?;
         let applied = self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string());
         let record = DecisionRecord {
