@@ -16,22 +16,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane};
-
-const REGISTRY: &str = r#"version = 1
-[plugins.rolling]
-kind = "strategy"
-source = "builtin:rolling"
-
-[plugins.local-process]
-kind = "platform"
-source = "builtin:local-process"
-capabilities = ["process"]
-
-[environments.test]
-platform = "local-process"
-strategy = "rolling"
-"#;
+use plane::{HOIST, Plane, REGISTRY};
 
 fn port(dir: &Path) -> u16 {
     let addr = std::fs::read_to_string(dir.join("state/serve.addr")).unwrap();

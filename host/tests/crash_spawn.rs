@@ -12,35 +12,7 @@ mod plane;
 
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane};
-
-const REGISTRY: &str = r#"version = 1
-[plugins.rolling]
-kind = "strategy"
-source = "builtin:rolling"
-
-[plugins.local-process]
-kind = "platform"
-source = "builtin:local-process"
-capabilities = ["process"]
-
-[environments.test]
-platform = "local-process"
-strategy = "rolling"
-"#;
-
-fn pids_with(marker: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmd).contains(marker)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
-}
+use plane::{HOIST, Plane, REGISTRY, pids_with};
 
 #[test]
 fn a_host_killed_between_spawn_and_save_adopts_the_instance_on_restart() {

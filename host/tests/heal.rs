@@ -11,7 +11,7 @@ mod plane;
 
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane};
+use plane::{HOIST, Plane, pids_with};
 
 const REGISTRY: &str = r#"version = 1
 [plugins.rolling]
@@ -28,24 +28,6 @@ config = { stop-grace-ms = 1000 }
 platform = "local-process"
 strategy = "rolling"
 "#;
-
-fn pids_with(marker: &str) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-        if !zombie
-            && String::from_utf8_lossy(&cmd).contains(marker)
-            && !String::from_utf8_lossy(&cmd).starts_with("sh\0")
-        {
-            pids.push(pid);
-        }
-    }
-    pids.sort();
-    pids
-}
 
 fn kill9(pid: i32) {
     assert!(std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());

@@ -12,7 +12,7 @@ mod plane;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane};
+use plane::{HOIST, Plane, pids_with};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,22 +75,8 @@ fn status(plane: &Plane, service: &str) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("status {service}: {e}: {out}"))
 }
 
-/// Pids of processes whose command line contains `marker`.
-fn instances(marker: &str) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        if let Ok(cmd) = std::fs::read(entry.path().join("cmdline"))
-            && String::from_utf8_lossy(&cmd).contains(marker)
-        {
-            pids.push(pid);
-        }
-    }
-    pids
-}
-
 fn running_instances(marker: &str) -> usize {
-    instances(marker).len()
+    pids_with(marker).len()
 }
 
 /// Kills what the test started, whatever happened.
@@ -98,7 +84,7 @@ struct Cleanup(String);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        for pid in instances(&self.0) {
+        for pid in pids_with(&self.0) {
             let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }

@@ -136,21 +136,10 @@ impl Engine {
         };
         tracing::warn!(service = %rev.service, environment = %rev.environment, "{reason}");
         let record = DecisionRecord {
-            seq: 0,
-            rollout_id: None,
-            step: None,
-            service: rev.service.clone(),
-            environment: rev.environment.clone(),
-            at_ms: now,
-            kind: "heal".into(),
-            plugin: None,
-            plugin_digest: None,
             input: json!({ "revision": rev.id, "missing": missing, "last_exit": how, "restarts": state.restarts, "attempts": state.attempts }),
-            output: serde_json::Value::Null,
             error: result.err(),
-            operator: None,
             reason: Some(reason),
-            plugin_output: None,
+            ..DecisionRecord::new(&rev.service, &rev.environment, now, "heal")
         };
         if let Err(err) = self.store.append_record(&record) {
             tracing::error!(service = %rev.service, "cannot record a replacement: {err}");

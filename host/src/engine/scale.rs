@@ -55,21 +55,11 @@ impl Engine {
         let (revision_spec, _) = self.spec_of(service, environment, &current.id)?;
         let applied = self.platform.ensure(&revision_spec, replicas).await.map_err(|e| e.to_string());
         let record = DecisionRecord {
-            seq: 0,
-            rollout_id: None,
-            step: None,
-            service: service.into(),
-            environment: environment.into(),
-            at_ms: self.clock.now_ms(),
-            kind: "scale".into(),
-            plugin: None,
-            plugin_digest: None,
             input: json!({ "revision": current.id, "from": from, "to": replicas }),
-            output: serde_json::Value::Null,
             error: applied.err(),
             operator: Some(operator.into()),
             reason: Some(reason.into()),
-            plugin_output: None,
+            ..DecisionRecord::new(service, environment, self.clock.now_ms(), "scale")
         };
         let seq = self.store.append_record(&record)?;
         Ok(DecisionRecord { seq, ..record })

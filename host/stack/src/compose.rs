@@ -86,13 +86,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let invalid = |line: usize, message: String| ComposeError::Invalid { path: path.into(), line, message };
     // `<<: *base` merge keys, then `${VAR}` from the shell over `.env`.
     doc.apply_merge().map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
-    let dotenv = base.join(".env");
-    let dotenv = match hoist_files::read_text(&dotenv, hoist_files::TEXT_CAP) {
-        Ok(text) => crate::dotenv::parse(&text),
-        Err(e) if e.is_not_found() => Vec::new(),
-        Err(e) => return Err(ComposeError::Read { path: dotenv, source: e.into_io() }),
-    };
-    let vars = Vars::new(dotenv, std::env::vars());
+    let vars = Vars::beside(base).map_err(|e| ComposeError::Read { path: e.path.clone(), source: e.into_io() })?;
     let mut unset = Vec::new();
     substitute(&mut doc, &vars, &mut unset).map_err(|(found, message)| invalid(lines.containing(&found), message))?;
     let warnings = unset

@@ -202,13 +202,7 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
 /// Compose file: the shell's environment over the `.env` beside it.
 fn interpolate_toml(text: &str, path: &Path) -> Result<(String, Vec<String>), String> {
     let mut value: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
-    let dotenv = path.parent().unwrap_or(Path::new(".")).join(".env");
-    let dotenv = match hoist_files::read_text(&dotenv, hoist_files::TEXT_CAP) {
-        Ok(text) => crate::dotenv::parse(&text),
-        Err(e) if e.is_not_found() => Vec::new(),
-        Err(e) => return Err(e.to_string()),
-    };
-    let vars = crate::interpolate::Vars::new(dotenv, std::env::vars());
+    let vars = crate::interpolate::Vars::beside(path.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
     let mut unset = Vec::new();
     fn walk(v: &mut toml::Value, vars: &crate::interpolate::Vars, unset: &mut Vec<String>) -> Result<(), String> {
         match v {

@@ -23,6 +23,16 @@ impl Vars {
         Self { values }
     }
 
+    /// The shell's environment over the `.env` in `dir` (none is fine).
+    pub fn beside(dir: &std::path::Path) -> Result<Self, hoist_files::FileError> {
+        let dotenv = match hoist_files::read_text(&dir.join(".env"), hoist_files::TEXT_CAP) {
+            Ok(text) => crate::dotenv::parse(&text),
+            Err(e) if e.is_not_found() => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        Ok(Self::new(dotenv, std::env::vars()))
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }

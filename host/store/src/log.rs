@@ -46,6 +46,30 @@ pub struct DecisionRecord {
     pub plugin_output: Option<Value>,
 }
 
+impl DecisionRecord {
+    /// A record of `kind` about a service, everything else empty: what the
+    /// engine fills in for records no plugin made (a heal, a scale).
+    pub fn new(service: &str, environment: &str, at_ms: u64, kind: &str) -> Self {
+        Self {
+            seq: 0,
+            rollout_id: None,
+            step: None,
+            service: service.into(),
+            environment: environment.into(),
+            at_ms,
+            kind: kind.into(),
+            plugin: None,
+            plugin_digest: None,
+            input: Value::Null,
+            output: Value::Null,
+            error: None,
+            operator: None,
+            reason: None,
+            plugin_output: None,
+        }
+    }
+}
+
 /// Which records [`Store::decision_log`] returns; every field narrows, `None` does not.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogFilter {

@@ -11,6 +11,40 @@ use std::time::{Duration, Instant};
 
 pub const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
 
+/// A registry with `rolling` on local processes, environment `test`.
+pub const REGISTRY: &str = r#"version = 1
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+
+[plugins.local-process]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+
+[environments.test]
+platform = "local-process"
+strategy = "rolling"
+"#;
+
+/// Pids of the live (not zombie) processes whose command line holds
+/// `marker`, sorted; `sh -c` wrappers are left out.
+pub fn pids_with(marker: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
+        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
+        let cmd = String::from_utf8_lossy(&cmd);
+        if !zombie && cmd.contains(marker) && !cmd.starts_with("sh\0") {
+            pids.push(pid);
+        }
+    }
+    pids.sort();
+    pids
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
 }
