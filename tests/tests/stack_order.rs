@@ -10,7 +10,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hoist::engine::{Clock, Engine, EngineConfig, Platform, Tick};
+use hoist::engine::schedule::{Schedule, Stepped};
+use hoist::engine::{Clock, Engine, EngineConfig, Platform};
 use hoist::simulate::scenario::TrafficDecl;
 use hoist::simulate::world::{VirtualClock, World};
 use hoist::stack::{self, ServiceState, StackPhase, StackRollout};
@@ -120,7 +121,7 @@ async fn run(
 /// Steps stack rollout `id` and its services' rollouts until it ends.
 async fn drive(engine: &Engine, clock: &VirtualClock, id: &str) -> (StackRollout, Vec<String>) {
     let started = engine.store.stack_rollout(id).unwrap().map(|r| StackRollout::from_row(&r).unwrap()).unwrap();
-    let mut due: BTreeMap<String, u64> = BTreeMap::new();
+    let mut schedule = Schedule::new(engine.config.watch_ms);
     for _ in 0..200_000 {
         let now = clock.now_ms();
         if stack::tick(engine, &started.id).await.unwrap() {
@@ -137,20 +138,16 @@ async fn drive(engine: &Engine, clock: &VirtualClock, id: &str) -> (StackRollout
                 .collect();
             return (StackRollout::from_row(&row).unwrap(), unwound);
         }
-        for r in engine.active().unwrap() {
-            due.entry(r.id).or_insert(now);
-        }
-        let ready: Vec<String> = due.iter().filter(|(_, t)| **t <= now).map(|(id, _)| id.clone()).collect();
+        schedule.track(engine.active().unwrap().into_iter().map(|r| (r.id, (r.service, r.environment))), now);
+        let ready = schedule.take_due(now, usize::MAX);
         if !ready.is_empty() {
             for id in ready {
-                match engine.tick(&id).await.unwrap() {
-                    Tick::At(t) => due.insert(id, t.max(now + 1)),
-                    Tick::Done(_) | Tick::Operator => due.remove(&id),
-                };
+                let tick = engine.tick(&id).await.unwrap();
+                schedule.finished(&id, Stepped::Tick(tick), now);
             }
             continue; // the stack sees what its services did at this same instant
         }
-        let next = due.values().min().copied().unwrap_or(now + 1_000);
+        let next = schedule.next_due().unwrap_or(now + 1_000);
         clock.set(next.max(now + 1));
     }
     panic!("stack rollout did not end in 200000 steps");

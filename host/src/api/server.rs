@@ -11,8 +11,8 @@ use hoist_store::{CommandKind, LogFilter};
 
 use super::guard::Access;
 use super::wire::{DeployBody, ErrorBody, RollbackBody, StatusView, VerbBody};
-use crate::engine::driver::Driver;
 use crate::engine::{DeployRequest, EngineError};
+use crate::live::driver::Driver;
 
 pub struct ApiState {
     pub driver: Arc<Driver>,

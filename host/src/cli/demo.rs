@@ -4,6 +4,7 @@
 //! Hoist's router under generated load. v1 is deployed, a bad v2 is
 //! canaried and rolled back by the health policy, a good v3 is promoted.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -11,8 +12,9 @@ use std::time::{Duration, Instant};
 use hoist_registry::Registry;
 use hoist_store::{Phase, Store};
 
-use crate::controlplane;
 use crate::engine::{DeployRequest, EngineConfig, ServiceSpec};
+use crate::live::driver::Driver;
+use crate::live::{Config, ControlPlane};
 use crate::runtime::Runtime;
 
 const REGISTRY: &str = r#"version = 1
@@ -68,14 +70,36 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
     std::fs::write(&registry_path, REGISTRY)?;
     let registry = Registry::load(&registry_path)?;
     let store = Arc::new(Store::open(dir.join("state.db"))?);
-    let config = EngineConfig { poll_ms: 250, ready_recheck_ms: 5_000, ..EngineConfig::default() };
-    let plane = controlplane::build(runtime.clone(), &registry, store.clone(), config)?;
-    let driver = plane.driver.clone();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let loop_task = tokio::spawn(driver.clone().run(async move {
-        let _ = stop_rx.await;
-    }));
+    let config = Config {
+        runtime: runtime.clone(),
+        registry: &registry,
+        store: store.clone(),
+        engine: EngineConfig { poll_ms: 250, ready_recheck_ms: 5_000, ..EngineConfig::default() },
+        instance_log_cap: None,
+    };
+    // The scenario ends the plane; no signal stops it earlier.
+    let ok = ControlPlane::run(config, std::future::pending(), |plane| {
+        scenario(plane.driver.clone(), store.clone(), dir.clone(), cache_note.to_string())
+    })
+    .await?;
+    if let Some(table) = runtime.processes() {
+        table.stop_all(Duration::from_secs(3)).await;
+    }
+    let log = store.decision_log(&Default::default())?;
+    // How fast a failing verdict took traffic off the bad build.
+    let failed_at =
+        log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
+    let switched_at = log.iter().find(|r| r.kind == "rollback").map(|r| r.at_ms);
+    if let (Some(f), Some(s)) = (failed_at, switched_at) {
+        println!("failing verdict → 100 % of traffic on the stable revision: {} ms", s.saturating_sub(f));
+        println!("verdict_to_stable_traffic {} ms", s.saturating_sub(f));
+    }
+    println!("decision log: {} records in {}", log.len(), dir.join("state.db").display());
+    Ok(ok)
+}
 
+/// v1, a bad v2, v3 under load, on the running plane.
+async fn scenario(driver: Arc<Driver>, store: Arc<Store>, dir: PathBuf, cache_note: String) -> anyhow::Result<bool> {
     let front = free_port()?;
     let exe = std::env::current_exe()?.display().to_string();
     let spec = |version: &str, error_rate: f64| ServiceSpec {
@@ -156,21 +180,6 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
         let mark = if phase == expect { "ok " } else { "BAD" };
         println!("  {mark} {version}: {phase} (expected {expect}); requests {o} ok, {e} 500s, {f} failed");
     }
-    let _ = stop_tx.send(());
-    let _ = loop_task.await;
-    if let Some(table) = runtime.processes() {
-        table.stop_all(Duration::from_secs(3)).await;
-    }
-    let log = store.decision_log(&Default::default())?;
-    // How fast a failing verdict took traffic off the bad build.
-    let failed_at =
-        log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
-    let switched_at = log.iter().find(|r| r.kind == "rollback").map(|r| r.at_ms);
-    if let (Some(f), Some(s)) = (failed_at, switched_at) {
-        println!("failing verdict → 100 % of traffic on the stable revision: {} ms", s.saturating_sub(f));
-        println!("verdict_to_stable_traffic {} ms", s.saturating_sub(f));
-    }
-    println!("decision log: {} records in {}", log.len(), dir.join("state.db").display());
     Ok(ok)
 }
 

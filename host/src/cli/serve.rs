@@ -10,8 +10,8 @@ use hoist_store::Store;
 
 use super::Cli;
 use crate::api::server::{ApiState, routes};
-use crate::controlplane;
 use crate::engine::EngineConfig;
+use crate::live::{Config, ControlPlane};
 
 /// Bytes of output kept per instance log (plus one rotated copy).
 pub const INSTANCE_LOG_CAP: u64 = 16 << 20;
@@ -42,65 +42,40 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
     tokio.block_on(async move {
         // A rollout waiting for readiness looks again every 250 ms (as in
         // `hoist demo`): each health-gated batch starts that much sooner.
-        let config = EngineConfig { poll_ms: 250, ..EngineConfig::default() };
-        let plane = controlplane::build(runtime, &registry, store, config)?;
-        let api = routes(Arc::new(ApiState { driver: plane.driver.clone(), token, auth_reads }));
+        let config = Config {
+            runtime,
+            registry: &registry,
+            store,
+            engine: EngineConfig { poll_ms: 250, ..EngineConfig::default() },
+            instance_log_cap: Some(INSTANCE_LOG_CAP),
+        };
         let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
-        let addr = listener.local_addr()?;
-        std::fs::write(state.join("serve.addr"), format!("http://{addr}"))?;
-        eprintln!("hoist serve: API on http://{addr}, state in {}, token in {}", state.display(), state.join("token").display());
-        let shutdown = async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let shutdown = async move {
             let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
             }
+            // Instances keep serving: a control plane restart adopts them.
+            eprintln!("hoist serve: stopping; running instances are left serving and will be adopted on restart");
+            let _ = stop_tx.send(true);
         };
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let driver_task = tokio::spawn(plane.driver.clone().run({
-            let mut rx = stop_rx.clone();
+        ControlPlane::run(config, shutdown, |plane| {
+            let api = routes(Arc::new(ApiState { driver: plane.driver.clone(), token, auth_reads }));
             async move {
-                let _ = rx.changed().await;
+                let addr = listener.local_addr()?;
+                std::fs::write(state.join("serve.addr"), format!("http://{addr}"))?;
+                eprintln!("hoist serve: API on http://{addr}, state in {}, token in {}", state.display(), state.join("token").display());
+                let mut rx = stop_rx;
+                crate::api::listen::serve(listener, api, async move {
+                    let _ = rx.changed().await;
+                })
+                .await;
+                Ok(())
             }
-        }));
-        let at_rest_task = tokio::spawn(crate::engine::at_rest::run(plane.driver.engine.clone(), {
-            let mut rx = stop_rx.clone();
-            async move {
-                let _ = rx.changed().await;
-            }
-        }));
-        // Instance logs are kept under a cap each (one rotated copy).
-        let rotation = plane.runtime.processes().cloned().map(|table| {
-            let mut rx = stop_rx.clone();
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = rx.changed() => return,
-                        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
-                    }
-                    let table = table.clone();
-                    let _ = tokio::task::spawn_blocking(move || table.rotate_logs(INSTANCE_LOG_CAP)).await;
-                }
-            })
-        });
-        let server = crate::api::listen::serve(listener, api, {
-            let mut rx = stop_rx;
-            async move {
-                let _ = rx.changed().await;
-            }
-        });
-        let server_task = tokio::spawn(server);
-        shutdown.await;
-        // Instances keep serving: a control plane restart adopts them.
-        eprintln!("hoist serve: stopping; running instances are left serving and will be adopted on restart");
-        let _ = stop_tx.send(true);
-        let _ = driver_task.await;
-        let _ = at_rest_task.await;
-        let _ = server_task.await;
-        if let Some(task) = rotation {
-            task.abort();
-        }
-        Ok::<_, anyhow::Error>(())
+        })
+        .await
     })?;
     Ok(true)
 }

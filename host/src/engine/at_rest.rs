@@ -5,13 +5,9 @@
 //! gains or loses traffic without waiting for the next deploy).
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use super::{Engine, ServiceSpec};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState, Weight};
-
-/// How often services at rest are observed.
-pub const AT_REST_MS: u64 = 1_000;
 
 impl Engine {
     /// One pass over every service at rest: front door attached, all
@@ -81,16 +77,4 @@ pub(super) fn routable(instances: &[Instance], revision: &str, replicas: u32) ->
     mine.sort_by_key(index);
     mine.truncate(replicas as usize);
     mine
-}
-
-/// Watches services at rest until `stop` resolves.
-pub async fn run(engine: std::sync::Arc<Engine>, stop: impl std::future::Future<Output = ()>) {
-    tokio::pin!(stop);
-    loop {
-        engine.watch_at_rest().await;
-        tokio::select! {
-            _ = &mut stop => return,
-            _ = tokio::time::sleep(Duration::from_millis(AT_REST_MS)) => {}
-        }
-    }
 }

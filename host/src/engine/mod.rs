@@ -9,16 +9,13 @@
 mod admission;
 mod analysis;
 pub mod at_rest;
-pub mod driver;
 pub mod heal;
 pub mod memory;
 mod observe;
 mod platform_faults;
-pub mod plugin_platform;
 pub mod ports;
-pub mod probed_platform;
-pub mod router_traffic;
 mod scale;
+pub mod schedule;
 mod step;
 mod supervise;
 

@@ -12,7 +12,8 @@ use super::scenario::{FailureKind, Scenario, Target, TrafficDecl};
 use super::timeline::{self, Entry};
 use super::world::{VirtualClock, World};
 use crate::catalog;
-use crate::engine::{DeployRequest, Engine, EngineConfig, PlatformFault, ServiceSpec, Tick};
+use crate::engine::schedule::{Schedule, Stepped};
+use crate::engine::{Clock as _, DeployRequest, Engine, EngineConfig, PlatformFault, ServiceSpec};
 use crate::runtime::Runtime;
 
 /// Most engine steps one simulation may take (a strategy that never waits
@@ -107,10 +108,14 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
     ));
 
     let mut events = scenario.events.iter().peekable();
-    let mut wake = Some(0u64);
+    // The live driver's schedule, in virtual time: every active rollout
+    // (a scripted `rollback --to` too) is stepped when it asks.
+    let mut schedule = Schedule::new(engine.config.watch_ms);
+    schedule.track([(rollout.id.clone(), (svc.name.clone(), env.clone()))], 0);
     let mut ticks = 0usize;
     loop {
         let next_event = events.peek().map(|e| e.time);
+        let wake = schedule.next_due().map(|t| t.max(clock.now_ms()));
         let now = match (wake, next_event) {
             (Some(w), Some(e)) => w.min(e),
             (Some(w), None) => w,
@@ -170,10 +175,12 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
                 } else if let Err(err) = engine.command(&rollout.id, kind.clone(), "operator", &reason) {
                     script.push(Entry::note(now, format!("operator `{verb}` refused: {err}")));
                 }
-                wake = Some(now);
+                schedule.poke(now);
             }
         }
-        if wake.is_some_and(|w| w <= now) {
+        let active = store.active_rollouts()?;
+        schedule.track(active.into_iter().map(|r| (r.id, (r.service, r.environment))), now);
+        for id in schedule.take_due(now, usize::MAX) {
             ticks += 1;
             if ticks > MAX_TICKS {
                 anyhow::bail!(
@@ -181,38 +188,15 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
                     scenario.name
                 );
             }
-            let tick = match engine.tick(&rollout.id).await {
+            let tick = match engine.tick(&id).await {
                 Err(crate::engine::EngineError::Halted(step)) => {
                     script.push(Entry::note(now, format!("engine killed after persisting step {step}; restarted")));
                     engine = start_engine(None)?;
-                    engine.tick(&rollout.id).await?
+                    engine.tick(&id).await?
                 }
                 other => other?,
             };
-            wake = match tick {
-                // Watched like the live driver does, so a killed instance
-                // is seen before the step ends.
-                Tick::At(t) => Some(t.max(now).min(now + engine.config.watch_ms)),
-                Tick::Operator => None,
-                Tick::Done(_) => {
-                    if events.peek().is_none() {
-                        break;
-                    }
-                    None
-                }
-            };
-            // Drive a `rollback --to` rollout started by the script, too.
-            for other in store.active_rollouts()? {
-                if other.id != rollout.id {
-                    while let Tick::At(t) = engine.tick(&other.id).await? {
-                        clock.set(t.max(crate::engine::Clock::now_ms(clock.as_ref())));
-                        ticks += 1;
-                        if ticks > MAX_TICKS || t > scenario.until {
-                            break;
-                        }
-                    }
-                }
-            }
+            schedule.finished(&id, Stepped::Tick(tick), now);
         }
     }
 

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::Configured;
-use super::ports::{BoxFuture, Clock, Platform, PlatformFault, RevisionSpec};
+use crate::engine::Configured;
+use crate::engine::ports::{BoxFuture, Clock, Platform, PlatformFault, RevisionSpec};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, PluginError};
 use crate::runtime::bindings::platform::exports::hoist::plugin::platform as wit;
 

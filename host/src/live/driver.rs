@@ -17,9 +17,10 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
-use super::ports::BoxFuture;
 use super::probed_platform::ReadinessChanges;
-use super::{Engine, EngineError, Tick};
+use crate::engine::ports::BoxFuture;
+use crate::engine::schedule::{Schedule, Stepped};
+use crate::engine::{Engine, EngineError, Tick};
 
 /// Rollouts stepped at the same time; the bound keeps a burst of new
 /// rollouts from flooding the platform.
@@ -94,34 +95,15 @@ impl Driver {
     /// first. Rollouts found in the store at start (a restart) are resumed.
     pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
-        // When each active rollout wants its next step.
-        let mut due: BTreeMap<String, u64> = BTreeMap::new();
-        // The (service, environment) of each active rollout.
-        let mut owner: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let mut schedule = Schedule::new(self.engine.config.watch_ms);
         let mut steps: FuturesUnordered<Step> = FuturesUnordered::new();
-        let mut stepping: BTreeSet<String> = BTreeSet::new();
-        // Being stepped when something asked for a step: step again at once.
-        let mut again: BTreeSet<String> = BTreeSet::new();
         loop {
             let now = self.engine.clock.now_ms();
             match self.engine.active() {
-                Ok(active) => {
-                    owner = active.into_iter().map(|r| (r.id, (r.service, r.environment))).collect();
-                    due.retain(|id, _| owner.contains_key(id) || stepping.contains(id));
-                    for id in owner.keys() {
-                        due.entry(id.clone()).or_insert(now);
-                    }
-                }
+                Ok(active) => schedule.track(active.into_iter().map(|r| (r.id, (r.service, r.environment))), now),
                 Err(err) => tracing::error!("cannot list active rollouts: {err}"),
             }
-            let ready: Vec<String> = due
-                .iter()
-                .filter(|(id, at)| **at <= now && !stepping.contains(*id))
-                .map(|(id, _)| id.clone())
-                .take(CONCURRENT_STEPS.saturating_sub(stepping.len()))
-                .collect();
-            for id in ready {
-                stepping.insert(id.clone());
+            for id in schedule.take_due(now, CONCURRENT_STEPS) {
                 steps.push(supervised(self.engine.clone(), id));
             }
             // Stack rollouts react to their services' rollouts; one that
@@ -130,14 +112,10 @@ impl Driver {
                 continue;
             }
             let now = self.engine.clock.now_ms();
-            let sleep_ms = if stepping.len() >= CONCURRENT_STEPS {
+            let sleep_ms = if schedule.stepping() >= CONCURRENT_STEPS {
                 1_000 // a step ending wakes the loop
             } else {
-                due.iter()
-                    .filter(|(id, _)| !stepping.contains(*id))
-                    .map(|(_, t)| t.saturating_sub(now))
-                    .min()
-                    .unwrap_or(1_000)
+                schedule.next_due().map_or(1_000, |t| t.saturating_sub(now))
             }
             .clamp(1, 1_000);
             tokio::select! {
@@ -146,49 +124,24 @@ impl Driver {
                     return;
                 }
                 Some((id, tick)) = steps.next(), if !steps.is_empty() => {
-                    stepping.remove(&id);
                     let now = self.engine.clock.now_ms();
-                    let next = match tick {
-                        Ok(Tick::At(t)) => {
+                    let stepped = match tick {
+                        Ok(tick) => {
                             self.note(&id, Ok(()));
-                            t.min(now + self.engine.config.watch_ms)
+                            if let Tick::Done(phase) = tick {
+                                tracing::info!(rollout = %id, %phase, "rollout ended");
+                            }
+                            Stepped::Tick(tick)
                         }
-                        Ok(Tick::Operator) => {
-                            self.note(&id, Ok(()));
-                            u64::MAX
-                        }
-                        Ok(Tick::Done(phase)) => {
-                            self.note(&id, Ok(()));
-                            tracing::info!(rollout = %id, %phase, "rollout ended");
-                            due.remove(&id);
-                            again.remove(&id);
-                            continue;
-                        }
-                        Err(err) => now + self.note(&id, Err(&err)),
+                        Err(err) => Stepped::Retry(self.note(&id, Err(&err))),
                     };
-                    let next = if again.remove(&id) { now } else { next };
-                    due.insert(id, next);
+                    schedule.finished(&id, stepped, now);
                 }
-                _ = self.poke.notified() => {
-                    // An operator command or a new rollout: step now.
-                    let now = self.engine.clock.now_ms();
-                    for at in due.values_mut() {
-                        *at = (*at).min(now);
-                    }
-                    again.extend(stepping.iter().cloned());
-                }
+                _ = self.poke.notified() => schedule.poke(self.engine.clock.now_ms()),
                 _ = readiness_changed(self.readiness.as_deref()) => {
                     // Step the rollouts of the services whose readiness changed.
                     let changed = self.readiness.as_deref().map(ReadinessChanges::take).unwrap_or_default();
-                    let now = self.engine.clock.now_ms();
-                    for (id, at) in due.iter_mut() {
-                        if owner.get(id).is_some_and(|key| changed.contains(key)) {
-                            *at = (*at).min(now);
-                            if stepping.contains(id) {
-                                again.insert(id.clone());
-                            }
-                        }
-                    }
+                    schedule.changed(&changed, self.engine.clock.now_ms());
                 }
                 _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
             }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use hoist_router::{RevisionRoute, Router, Snapshot};
 
-use super::ports::{BoxFuture, Metrics, Traffic};
+use crate::engine::ports::{BoxFuture, Metrics, Traffic};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState, Weight};
 use crate::runtime::bindings::health::exports::hoist::plugin::health::RevisionMetrics;
 

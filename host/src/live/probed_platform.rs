@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use hoist_probe::{ProbeSpec, Prober};
 
-use super::ports::{BoxFuture, Platform, PlatformFault, RevisionSpec};
+use crate::engine::ports::{BoxFuture, Platform, PlatformFault, RevisionSpec};
 use crate::runtime::bindings::base::hoist::plugin::types::{Instance, InstanceState};
 
 pub struct ProbedPlatform<P: Platform> {
