@@ -1,51 +1,52 @@
 //! Builds the first-party plugins (`plugins/`, target wasm32-wasip2) so the
 //! `hoist` binary can embed them as `builtin:NAME`: a user of the binary needs
 //! no separate plugin build. Set `HOIST_PREBUILT_PLUGINS=DIR` to embed
-//! already-built `.wasm` files instead.
+//! already-built `.wasm` files instead. Which plugins are builtins is
+//! `plugins/builtins.toml`; this script turns it into the `BUILTINS` table.
+
+#[path = "build/builtin_list.rs"]
+mod builtin_list;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The wasm files embedded as builtins (crate names with `_`).
-const BUILTINS: &[&str] = &[
-    "rolling",
-    "recreate",
-    "blue_green",
-    "canary",
-    "threshold",
-    "admission_rule",
-    "approval_gate",
-    "local_process",
-    "docker_platform",
-    "swarm_platform",
-];
-
 fn main() {
     println!("cargo:rerun-if-env-changed=HOIST_PREBUILT_PLUGINS");
-    let out_dir = match std::env::var_os("HOIST_PREBUILT_PLUGINS") {
-        Some(dir) => PathBuf::from(dir),
-        None => match build_plugins() {
-            Ok(dir) => dir,
-            Err(message) => {
-                eprintln!("error: {message}");
-                std::process::exit(1);
-            }
-        },
-    };
-    for name in BUILTINS {
-        let file = out_dir.join(format!("{name}.wasm"));
-        if !file.is_file() {
-            eprintln!("error: builtin plugin {} is missing; build the plugins workspace first", file.display());
-            std::process::exit(1);
-        }
-        println!("cargo:rerun-if-changed={}", file.display());
+    if let Err(message) = run() {
+        eprintln!("error: {message}");
+        std::process::exit(1);
     }
-    println!("cargo:rustc-env=HOIST_PLUGINS_DIR={}", out_dir.display());
 }
 
-fn build_plugins() -> Result<PathBuf, String> {
+fn run() -> Result<(), String> {
+    let root = root()?;
+    let plugins = root.join("plugins");
+    watch(&plugins.join("builtins.toml"));
+    watch(&plugins.join("Cargo.toml"));
+    let builtins = builtin_list::read(&plugins)?;
+    let wasm_dir = match std::env::var_os("HOIST_PREBUILT_PLUGINS") {
+        Some(dir) => PathBuf::from(dir),
+        None => build_plugins(&root)?,
+    };
+    for builtin in &builtins {
+        let file = wasm_dir.join(builtin.wasm_file());
+        if !file.is_file() {
+            return Err(format!("builtin plugin {} is missing; build the plugins workspace first", file.display()));
+        }
+        watch(&file);
+    }
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("cargo set no OUT_DIR")?).join("builtins.rs");
+    std::fs::write(&out, builtin_list::table(&builtins, &wasm_dir))
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+/// The repository root, above `host/`.
+fn root() -> Result<PathBuf, String> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
-    let root = manifest_dir.parent().ok_or("host/ has no parent directory")?.to_path_buf();
+    Ok(manifest_dir.parent().ok_or("host/ has no parent directory")?.to_path_buf())
+}
+
+fn build_plugins(root: &Path) -> Result<PathBuf, String> {
     let plugins = root.join("plugins");
     let target_dir = plugins.join("target");
     watch(&root.join("wit"));

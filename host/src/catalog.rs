@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hoist_registry::{PluginDecl, Registry, ResolvedPlugin, Source};
 
 use crate::builtins;
-use crate::runtime::{CallFault, ConfigProblem, Limits, LoadError, Plugin, PluginSpec, Runtime};
+use crate::runtime::{CallFault, ConfigProblem, LoadError, Plugin, PluginSpec, Runtime};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -89,7 +89,7 @@ impl Declared<'_> {
             bytes,
             sha256: sha256.map(|d| d.to_hex()),
             capabilities: caps.iter().copied().collect(),
-            limits: Limits { memory: usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX), time: limits.time },
+            limits,
             environment,
             registry: Some(registry.clone()),
         })

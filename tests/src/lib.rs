@@ -57,7 +57,7 @@ pub fn load(rt: &Runtime, spec: PluginSpec) -> Result<Plugin, LoadError> {
 }
 
 pub fn with_limits(mut spec: PluginSpec, memory: usize, time: Duration) -> PluginSpec {
-    spec.limits = Limits { memory, time };
+    spec.limits = Limits { memory_bytes: memory as u64, time };
     spec
 }
 

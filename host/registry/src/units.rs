@@ -32,6 +32,12 @@ impl Limits {
         };
         Self { memory_bytes: DEFAULT_MEMORY_BYTES, time }
     }
+
+    /// `memory_bytes` as wasmtime counts memory (`usize`), saturating where
+    /// it does not fit.
+    pub fn memory_usize(&self) -> usize {
+        usize::try_from(self.memory_bytes).unwrap_or(usize::MAX)
+    }
 }
 
 const SIZE_UNITS: &[(&str, u64)] = &[("GiB", 1024 * 1024 * 1024), ("MiB", 1024 * 1024), ("KiB", 1024), ("B", 1)];

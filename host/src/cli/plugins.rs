@@ -107,7 +107,7 @@ fn fill(v: &mut PluginView, runtime: &Runtime, plugin: &Plugin) {
     v.size_bytes = Some(plugin.size);
     v.cache = Some(plugin.cache);
     v.cache_path = runtime.cache().path_for(&plugin.digest).map(|p| p.display().to_string());
-    v.memory_limit_bytes = Some(plugin.limits.memory);
+    v.memory_limit_bytes = Some(plugin.limits.memory_usize());
     v.time_limit_ms = Some(plugin.limits.time.as_millis());
 }
 

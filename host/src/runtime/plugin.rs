@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
@@ -18,24 +17,9 @@ use super::kinds::{Capability, PluginKind};
 use super::pool::CallPool;
 use super::surface::{self, Surface, SurfaceProblem};
 
-/// Per-call limits of one plugin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Limits {
-    /// Linear memory cap in bytes.
-    pub memory: usize,
-    /// Wall-clock time cap for one call (instantiation included).
-    pub time: Duration,
-}
-
-impl Limits {
-    pub fn default_for(kind: PluginKind) -> Self {
-        let time = match kind {
-            PluginKind::Platform => Duration::from_secs(10),
-            _ => Duration::from_millis(100),
-        };
-        Self { memory: 64 << 20, time }
-    }
-}
+/// Per-call limits of one plugin (memory cap; wall-clock time per call,
+/// instantiation included): the registry's type, so defaults live in one place.
+pub use hoist_registry::Limits;
 
 /// Everything the runtime needs to load one plugin.
 #[derive(Clone, Debug)]

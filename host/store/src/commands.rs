@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{get_opt_u64, get_u64, int};
 use crate::error::Failure;
-use crate::rollouts::Phase;
+use crate::phase::Phase;
 use crate::{Store, StoreError};
 
 /// What an operator asks of a rollout.

@@ -34,13 +34,16 @@
 
 mod codec;
 mod commands;
+mod commit;
 mod error;
 mod locks;
 mod log;
+mod phase;
 mod revisions;
 mod rollouts;
 mod schema;
 mod stacks;
+mod steps;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -52,10 +55,12 @@ pub use commands::{Command, CommandKind, NewCommand};
 pub use error::StoreError;
 pub use locks::{Lock, LockOutcome};
 pub use log::{DecisionRecord, LogFilter};
+pub use phase::Phase;
 pub use revisions::{NewRevision, Revision};
-pub use rollouts::{NewRollout, Phase, Rollout, Step};
+pub use rollouts::{NewRollout, Rollout};
 pub use schema::SCHEMA_VERSION;
 pub use stacks::StackRolloutRow;
+pub use steps::Step;
 
 use error::Failure;
 
