@@ -158,9 +158,7 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
     }
     let _ = stop_tx.send(());
     let _ = loop_task.await;
-    if let Some(table) = runtime.processes() {
-        table.stop_all(Duration::from_secs(3)).await;
-    }
+    runtime.capabilities().processes().stop_all(Duration::from_secs(3)).await;
     let log = store.decision_log(&Default::default())?;
     // How fast a failing verdict took traffic off the bad build.
     let failed_at =

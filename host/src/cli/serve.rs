@@ -10,6 +10,7 @@ use hoist_store::Store;
 
 use super::Cli;
 use crate::api::server::{ApiState, routes};
+use crate::capabilities::Capabilities;
 use crate::controlplane;
 use crate::engine::EngineConfig;
 
@@ -36,7 +37,7 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
     let token = token(state)?;
     let auth_reads = !options.public_reads;
     let registry = Registry::load(&cli.registry)?;
-    let runtime = Arc::new(cli.runtime()?.with_durable_processes(state)?);
+    let runtime = Arc::new(cli.runtime()?.with_capabilities(Capabilities::durable(state)?));
     let store = Arc::new(open_store(&state.join("state.db"))?);
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {
@@ -70,7 +71,8 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
             }
         }));
         // Instance logs are kept under a cap each (one rotated copy).
-        let rotation = plane.runtime.processes().cloned().map(|table| {
+        let rotation = {
+            let table = plane.runtime.capabilities().processes().clone();
             let mut rx = stop_rx.clone();
             tokio::spawn(async move {
                 loop {
@@ -82,7 +84,7 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
                     let _ = tokio::task::spawn_blocking(move || table.rotate_logs(INSTANCE_LOG_CAP)).await;
                 }
             })
-        });
+        };
         let server = crate::api::listen::serve(listener, api, {
             let mut rx = stop_rx;
             async move {
@@ -97,9 +99,7 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
         let _ = driver_task.await;
         let _ = at_rest_task.await;
         let _ = server_task.await;
-        if let Some(task) = rotation {
-            task.abort();
-        }
+        rotation.abort();
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(true)
