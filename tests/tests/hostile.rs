@@ -221,7 +221,7 @@ async fn a_guest_blocked_in_a_host_call_is_stopped_by_the_call_timeout() {
         extensions: vec![],
     };
     // A process that ignores SIGTERM, given time to install its trap.
-    let table = rt.processes().unwrap();
+    let table = rt.capabilities().processes();
     let stubborn = table
         .spawn(SpawnRequest {
             program: "sh".into(),

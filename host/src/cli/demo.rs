@@ -82,9 +82,7 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
         scenario(plane.driver.clone(), store.clone(), dir.clone(), cache_note.to_string())
     })
     .await?;
-    if let Some(table) = runtime.processes() {
-        table.stop_all(Duration::from_secs(3)).await;
-    }
+    runtime.capabilities().processes().stop_all(Duration::from_secs(3)).await;
     let log = store.decision_log(&Default::default())?;
     // How fast a failing verdict took traffic off the bad build.
     let failed_at =

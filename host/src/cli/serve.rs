@@ -10,6 +10,7 @@ use hoist_store::Store;
 
 use super::Cli;
 use crate::api::server::{ApiState, routes};
+use crate::capabilities::Capabilities;
 use crate::engine::EngineConfig;
 use crate::live::{Config, ControlPlane};
 
@@ -36,7 +37,7 @@ pub fn run(cli: &Cli, listen: SocketAddr, state: &Path, options: Options) -> any
     let token = token(state)?;
     let auth_reads = !options.public_reads;
     let registry = Registry::load(&cli.registry)?;
-    let runtime = Arc::new(cli.runtime()?.with_durable_processes(state)?);
+    let runtime = Arc::new(cli.runtime()?.with_capabilities(Capabilities::durable(state)?));
     let store = Arc::new(open_store(&state.join("state.db"))?);
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     tokio.block_on(async move {

@@ -65,7 +65,8 @@ impl ControlPlane {
         };
         let driver = tokio::spawn(plane.driver.clone().run(stopped()));
         let at_rest = tokio::spawn(watch_at_rest(plane.driver.engine.clone(), stopped()));
-        let rotation = plane.runtime.processes().cloned().zip(plane.instance_log_cap).map(|(table, cap)| {
+        let rotation = plane.instance_log_cap.map(|cap| {
+            let table = plane.runtime.capabilities().processes().clone();
             let stop = stopped();
             tokio::spawn(async move {
                 tokio::pin!(stop);

@@ -285,7 +285,7 @@ impl Callee {
 
     /// A store for one call, with its limits and deadline (or fuel) set.
     pub(crate) fn new_store(&self, now_ms: u64) -> Store<HostState> {
-        let mut state = HostState::new(self.name.clone(), self.limits.memory_usize(), now_ms, self.grants.clone());
+        let mut state = HostState::new(self.name.clone(), self.limits.memory_usize(), now_ms, self.granted.clone());
         // Before the deadline is set: the epoch must be advancing from here.
         state.ticking = self.epochs.as_ref().map(|e| e.enter());
         let mut store = Store::new(&self.engine, state);

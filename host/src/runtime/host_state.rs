@@ -1,5 +1,6 @@
 //! Per-call store state: the sandboxed WASI context, the memory limiter, the
-//! call's clock, captured logs and stderr, and the granted capabilities.
+//! call's clock, captured logs and stderr, and what the granted capability
+//! units lend the call.
 
 use std::sync::Arc;
 
@@ -7,27 +8,10 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::capabilities::docker::DockerClient;
-use crate::capabilities::process::ProcessTable;
+use crate::capabilities::Granted;
+use crate::capabilities::log::LogBook;
 
 use super::output::{CapturedStream, OUTPUT_CAPACITY, PluginOutput};
-/// Longest log line kept; longer ones are truncated.
-pub const MAX_LOG_LINE: usize = 4 * 1024;
-/// Log lines kept per call; later ones are counted and dropped.
-pub const MAX_LOG_LINES: usize = 256;
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LogLine {
-    pub level: &'static str,
-    pub message: String,
-}
-
-/// What the host lends one call.
-#[derive(Clone, Default)]
-pub struct Grants {
-    pub processes: Option<ProcessTable>,
-    pub docker: Option<DockerClient>,
-}
 
 pub struct HostState {
     pub(crate) plugin: Arc<str>,
@@ -35,17 +19,16 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limiter: CallLimiter,
     pub(crate) now_ms: u64,
-    pub(crate) logs: Vec<LogLine>,
-    pub(crate) logs_dropped: u32,
+    pub(crate) log: LogBook,
     stdout: CapturedStream,
     stderr: CapturedStream,
-    pub(crate) grants: Grants,
+    pub(crate) granted: Granted,
     /// Keeps the epoch ticker running for as long as this call's store lives.
     pub(crate) ticking: Option<super::engine::Ticking>,
 }
 
 impl HostState {
-    pub fn new(plugin: Arc<str>, memory_limit: usize, now_ms: u64, grants: Grants) -> Self {
+    pub fn new(plugin: Arc<str>, memory_limit: usize, now_ms: u64, granted: Granted) -> Self {
         let stdout = CapturedStream::new(OUTPUT_CAPACITY);
         let stderr = CapturedStream::new(OUTPUT_CAPACITY);
         let wasi = super::wasi::context(now_ms, &stdout, &stderr);
@@ -55,11 +38,10 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: CallLimiter::new(memory_limit),
             now_ms,
-            logs: Vec::new(),
-            logs_dropped: 0,
+            log: LogBook::default(),
             stdout,
             stderr,
-            grants,
+            granted,
             ticking: None,
         }
     }
@@ -69,29 +51,13 @@ impl HostState {
         PluginOutput {
             stdout: self.stdout.text(),
             stderr: self.stderr.text(),
-            logs: self.logs.clone(),
-            logs_dropped: self.logs_dropped,
+            logs: self.log.lines.clone(),
+            logs_dropped: self.log.dropped,
         }
     }
 
     pub(crate) fn table_mut(&mut self) -> &mut ResourceTable {
         &mut self.table
-    }
-
-    pub fn push_log(&mut self, level: &'static str, mut message: String) {
-        if self.logs.len() >= MAX_LOG_LINES {
-            self.logs_dropped = self.logs_dropped.saturating_add(1);
-            return;
-        }
-        if message.len() > MAX_LOG_LINE {
-            let mut cut = MAX_LOG_LINE;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
-            message.push_str(" …(truncated)");
-        }
-        self.logs.push(LogLine { level, message });
     }
 }
 

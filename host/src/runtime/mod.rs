@@ -23,18 +23,17 @@ use std::sync::Arc;
 
 use wasmtime::Engine;
 
+pub use crate::capabilities::log::LogLine;
 pub use cache::{CacheState, CompileCache};
 pub use call::Called;
 pub use config_check::ConfigProblem;
 pub use engine::Metering;
 pub use error::{CallError, CallFault, LoadError};
-pub use host_state::{Grants, LogLine};
 pub use kinds::{Capability, PluginKind};
 pub use output::PluginOutput;
 pub use plugin::{Limits, Plugin, PluginSpec};
 
-use crate::capabilities::docker::DockerClient;
-use crate::capabilities::process::ProcessTable;
+use crate::capabilities::Capabilities;
 
 /// Where compiled plugins are cached.
 #[derive(Clone, Debug, Default)]
@@ -51,7 +50,7 @@ pub enum CacheSetting {
 pub struct Runtime {
     engine: Engine,
     cache: CompileCache,
-    grants: Grants,
+    capabilities: Capabilities,
     metering: Metering,
     pool: Arc<pool::CallPool>,
     ticker: Option<engine::EpochTicker>,
@@ -83,9 +82,8 @@ impl Runtime {
             Metering::Epochs => Some(engine::EpochTicker::start(&engine)?),
             Metering::Fuel => None,
         };
-        let grants = Grants { processes: Some(ProcessTable::new()), docker: Some(DockerClient::local()) };
         let pool = Arc::new(pool::CallPool::sized_for_machine()?);
-        Ok(Self { engine, cache, grants, metering, pool, ticker })
+        Ok(Self { engine, cache, capabilities: Capabilities::new(), metering, pool, ticker })
     }
 
     /// Loads and checks one plugin.
@@ -93,7 +91,7 @@ impl Runtime {
         let host = plugin::Host {
             engine: &self.engine,
             cache: &self.cache,
-            grants: &self.grants,
+            capabilities: &self.capabilities,
             metering: self.metering,
             pool: &self.pool,
             epochs: self.ticker.as_ref().map(|t| t.epochs()),
@@ -119,15 +117,17 @@ impl Runtime {
         &self.cache
     }
 
-    /// Makes the `process` capability durable under `state` (see
-    /// [`ProcessTable::durable`]). Call before loading plugins.
-    pub fn with_durable_processes(mut self, state: &std::path::Path) -> anyhow::Result<Self> {
-        self.grants.processes = Some(ProcessTable::durable(state).map_err(anyhow::Error::msg)?);
-        Ok(self)
+    /// Replaces what the capability units keep for this runtime (e.g.
+    /// [`Capabilities::durable`]). Call before loading plugins: a loaded
+    /// plugin keeps what it was lent.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
     }
 
-    /// The processes spawned through the `process` capability.
-    pub fn processes(&self) -> Option<&ProcessTable> {
-        self.grants.processes.as_ref()
+    /// What the capability units keep for this runtime: the processes
+    /// spawned through `process`, the engine `docker` talks to.
+    pub fn capabilities(&self) -> &Capabilities {
+        &self.capabilities
     }
 }

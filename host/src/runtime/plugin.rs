@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, InstancePre, Linker};
+use wasmtime::component::{InstancePre, Linker};
 
-use super::bindings::{admission, base, health, platform, strategy};
+use super::bindings::{admission, health, platform, strategy};
 use super::cache::{CacheState, CompileCache};
 use super::engine::{Epochs, Metering};
 use super::error::LoadError;
-use super::host_state::{Grants, HostState};
+use super::host_state::HostState;
 use super::kinds::{Capability, PluginKind};
 use super::pool::CallPool;
 use super::surface::{self, Surface, SurfaceProblem};
+use crate::capabilities::{self, Capabilities, Granted};
 
 /// Per-call limits of one plugin (memory cap; wall-clock time per call,
 /// instantiation included): the registry's type, so defaults live in one place.
@@ -79,7 +80,8 @@ pub(crate) struct Callee {
     pub metering: Metering,
     pub engine: Engine,
     pub pre: Pre,
-    pub grants: Grants,
+    /// What the capability units it was granted lend each call.
+    pub granted: Granted,
     pub pool: Arc<CallPool>,
     /// `None` under fuel, where no ticker runs.
     pub epochs: Option<Epochs>,
@@ -91,7 +93,7 @@ pub(crate) struct Callee {
 pub(crate) struct Host<'a> {
     pub engine: &'a Engine,
     pub cache: &'a CompileCache,
-    pub grants: &'a Grants,
+    pub capabilities: &'a Capabilities,
     pub metering: Metering,
     pub pool: &'a Arc<CallPool>,
     pub epochs: Option<&'a Epochs>,
@@ -104,11 +106,8 @@ impl Plugin {
     }
 }
 
-/// Capabilities this host implements; others are refused at load.
-pub const SERVED: &[Capability] = &[Capability::Log, Capability::Clock, Capability::Process, Capability::Docker];
-
 pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadError> {
-    let Host { engine, cache, grants, metering, pool, epochs } = *host;
+    let Host { engine, cache, capabilities: kept, metering, pool, epochs } = *host;
     let digest = hex::encode(Sha256::digest(&spec.bytes));
     if let Some(expected) = &spec.sha256
         && !expected.eq_ignore_ascii_case(&digest)
@@ -126,28 +125,19 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         reason: format!("{err:#}"),
     })?;
     let surface = Surface::of(engine, &component);
-    if let Some(problem) = surface::check(&surface, spec.kind, &spec.capabilities, SERVED).into_iter().next() {
+    if let Some(problem) =
+        surface::check(&surface, spec.kind, &spec.capabilities, &capabilities::SERVED).into_iter().next()
+    {
         return Err(problem_error(&spec, problem));
     }
 
     let granted: Vec<Capability> = spec.capabilities.clone();
     let mut linker: Linker<HostState> = Linker::new(engine);
     let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
-    base::hoist::plugin::log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(link_err)?;
-    base::hoist::plugin::clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).map_err(link_err)?;
-    let mut plugin_grants = Grants::default();
+    // Only the granted capabilities are linked (the ambient ones always).
+    let granted_units = capabilities::link(&mut linker, spec.kind, &granted, kept).map_err(link_err)?;
     if spec.kind == PluginKind::Platform {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
-        if granted.contains(&Capability::Process) {
-            platform::hoist::plugin::process::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(link_err)?;
-            plugin_grants.processes = grants.processes.clone();
-        }
-        if granted.contains(&Capability::Docker) {
-            platform::hoist::plugin::docker::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-                .map_err(link_err)?;
-            plugin_grants.docker = grants.docker.clone();
-        }
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
         super::wasi::add_frozen_sleep(&mut linker).map_err(link_err)?;
@@ -180,7 +170,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         metering,
         engine: engine.clone(),
         pre,
-        grants: plugin_grants,
+        granted: granted_units,
         pool: pool.clone(),
         epochs: epochs.cloned(),
         config,

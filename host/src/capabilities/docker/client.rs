@@ -1,11 +1,11 @@
-//! `hoist:plugin/docker`: a subset of the Docker Engine API for platform
-//! plugins granted `capabilities = ["docker"]`.
+//! The Docker engine client behind the `docker` capability, and its
+//! container, log, image and network calls.
 //!
 //! The host connects lazily to the local engine (`DOCKER_HOST`, else
 //! `unix:///var/run/docker.sock`). Ports are only ever published on
 //! 127.0.0.1. Engine errors become domain errors a user can read. The
-//! Swarm calls are in `docker_swarm.rs` (services, networks) and
-//! `docker_tasks.rs` (tasks and their addresses).
+//! Swarm calls are in `swarm.rs` (services, networks) and `tasks.rs`
+//! (tasks and their addresses).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,9 +24,8 @@ use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::runtime::bindings::platform::hoist::plugin::docker::{
-    ContainerInfo, ContainerSpec, DockerError, Health, Host, PortBinding as WitPort, ServiceInfo, ServiceSpec, TaskInfo,
+    ContainerInfo, ContainerSpec, DockerError, Health, PortBinding as WitPort,
 };
-use crate::runtime::host_state::HostState;
 
 /// Most bytes of container logs returned by one call.
 const MAX_LOG_BYTES: usize = 64 * 1024;
@@ -318,64 +317,6 @@ fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
         state: state.status.map(|s| s.to_string()).unwrap_or_default(),
         health,
         ports,
-    }
-}
-
-fn not_granted() -> DockerError {
-    DockerError::Other("the `docker` capability is not granted to this plugin".into())
-}
-
-impl HostState {
-    fn docker(&self) -> Result<DockerClient, DockerError> {
-        self.grants.docker.clone().ok_or_else(not_granted)
-    }
-}
-
-impl Host for HostState {
-    async fn create_container(&mut self, spec: ContainerSpec) -> Result<String, DockerError> {
-        self.docker()?.create_container(spec).await
-    }
-    async fn start_container(&mut self, id: String) -> Result<(), DockerError> {
-        self.docker()?.start_container(&id).await
-    }
-    async fn stop_container(&mut self, id: String, timeout_secs: u32) -> Result<(), DockerError> {
-        self.docker()?.stop_container(&id, timeout_secs).await
-    }
-    async fn remove_container(&mut self, id: String) -> Result<(), DockerError> {
-        self.docker()?.remove_container(&id).await
-    }
-    async fn inspect_container(&mut self, id: String) -> Result<ContainerInfo, DockerError> {
-        self.docker()?.inspect_container(&id).await
-    }
-    async fn list_containers(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ContainerInfo>, DockerError> {
-        self.docker()?.list_containers(&labels).await
-    }
-    async fn container_logs(&mut self, id: String, tail: u32) -> Result<String, DockerError> {
-        self.docker()?.container_logs(&id, tail).await
-    }
-    async fn image_present(&mut self, image: String) -> Result<bool, DockerError> {
-        self.docker()?.image_present(&image).await
-    }
-    async fn ensure_network(&mut self, name: String) -> Result<(), DockerError> {
-        self.docker()?.ensure_network(&name).await
-    }
-    async fn create_service(&mut self, spec: ServiceSpec) -> Result<String, DockerError> {
-        self.docker()?.create_service(spec).await
-    }
-    async fn update_service(&mut self, id: String, spec: ServiceSpec) -> Result<(), DockerError> {
-        self.docker()?.update_service(&id, spec).await
-    }
-    async fn remove_service(&mut self, id: String) -> Result<(), DockerError> {
-        self.docker()?.remove_service(&id).await
-    }
-    async fn list_services(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ServiceInfo>, DockerError> {
-        self.docker()?.list_services(&labels).await
-    }
-    async fn list_tasks(&mut self, service: String) -> Result<Vec<TaskInfo>, DockerError> {
-        self.docker()?.list_tasks(&service).await
-    }
-    async fn ensure_swarm_network(&mut self, name: String) -> Result<(), DockerError> {
-        self.docker()?.ensure_swarm_network(&name).await
     }
 }
 

@@ -13,7 +13,7 @@ use bollard::errors::Error as EngineError;
 use bollard::models::{ContainerInspectResponse, Task};
 use bollard::query_parameters::{InspectNetworkOptionsBuilder, ListTasksOptionsBuilder};
 
-use super::docker::{DockerClient, MAX_LIST, health_of};
+use super::client::{DockerClient, MAX_LIST, health_of};
 use crate::runtime::bindings::platform::hoist::plugin::docker::{DockerError, Health, TaskInfo};
 
 /// States in which a task may have a live container worth inspecting.

@@ -1,5 +1,5 @@
 //! The Swarm service calls of `hoist:plugin/docker` (tasks and their
-//! addresses are in `docker_tasks.rs`).
+//! addresses are in `tasks.rs`).
 //!
 //! Swarm cannot publish a port on 127.0.0.1 only (its routing mesh and
 //! host-mode publishing bind every interface), so a service spec with ports
@@ -15,7 +15,7 @@ use bollard::models::{
 };
 use bollard::query_parameters::{ListServicesOptionsBuilder, UpdateServiceOptionsBuilder};
 
-use super::docker::{DockerClient, MAX_LIST};
+use super::client::{DockerClient, MAX_LIST};
 use crate::runtime::bindings::platform::hoist::plugin::docker::{DockerError, ServiceInfo, ServiceSpec};
 
 fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
@@ -67,7 +67,7 @@ impl DockerClient {
     pub async fn create_service(&self, spec: ServiceSpec) -> Result<String, DockerError> {
         let body = engine_spec(&spec)?;
         if !self.image_present(&spec.image).await? {
-            return Err(super::docker::image_missing(&spec.image));
+            return Err(super::client::image_missing(&spec.image));
         }
         let docker = self.engine().await?;
         let created = docker

@@ -1,4 +1,4 @@
-//! `hoist:plugin/process`: local processes for the process platform.
+//! The host's table of local processes behind the `process` capability.
 //!
 //! Processes belong to the host, not to the plugin instance (which lives for
 //! one call): the table outlives calls and plugins find their processes again
@@ -12,9 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::process::{Child, Command};
 
 use crate::runtime::bindings::platform::hoist::plugin::process::{
-    Host, ProcessError, ProcessInfo, ProcessState, SpawnRequest,
+    ProcessError, ProcessInfo, ProcessState, SpawnRequest,
 };
-use crate::runtime::host_state::HostState;
 
 /// Most processes one table tracks.
 const MAX_PROCESSES: usize = 1024;
@@ -69,7 +68,7 @@ impl ProcessTable {
         let table = Self {
             logs: Some(state.join("logs")),
             saved: Some(state.join("processes.json")),
-            token: Some(super::process_token::table_id(state)),
+            token: Some(super::token::table_id(state)),
             ..Self::default()
         };
         table.adopt()?;
@@ -111,7 +110,7 @@ impl ProcessTable {
         // are found by the token in their environment.
         if let Some(id) = &self.token {
             let known: std::collections::BTreeSet<u32> = table.values().map(|t| t.info.pid).collect();
-            for (pid, token) in super::process_token::scan(id) {
+            for (pid, token) in super::token::scan(id) {
                 if known.contains(&pid) {
                     continue;
                 }
@@ -240,9 +239,8 @@ impl ProcessTable {
         }
         let started_at_ms = now_ms();
         if let Some(table) = &self.token {
-            let token =
-                super::process_token::Token { table: table.clone(), labels: req.labels.clone(), port, started_at_ms };
-            cmd.env(super::process_token::VAR, serde_json::to_string(&token).unwrap_or_default());
+            let token = super::token::Token { table: table.clone(), labels: req.labels.clone(), port, started_at_ms };
+            cmd.env(super::token::VAR, serde_json::to_string(&token).unwrap_or_default());
         }
         let child = cmd.spawn().map_err(|err| match err.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
@@ -250,7 +248,7 @@ impl ProcessTable {
             }
             _ => ProcessError::Other(format!("cannot spawn `{}`: {err}", req.program)),
         })?;
-        super::process_token::crash_point();
+        super::token::crash_point();
         let pid = child.id().unwrap_or(0);
         let id = format!("{pid}-{started_at_ms}");
         let info =
@@ -393,33 +391,6 @@ fn inherited_env() -> impl Iterator<Item = (String, String)> {
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-impl Host for HostState {
-    async fn spawn(&mut self, request: SpawnRequest) -> Result<ProcessInfo, ProcessError> {
-        match &self.grants.processes {
-            Some(table) => table.spawn(request),
-            None => Err(not_granted()),
-        }
-    }
-
-    async fn stop(&mut self, id: String, grace_ms: u32) -> Result<(), ProcessError> {
-        match self.grants.processes.clone() {
-            Some(table) => table.stop(&id, Duration::from_millis(u64::from(grace_ms))).await,
-            None => Err(not_granted()),
-        }
-    }
-
-    async fn find(&mut self, selector: Vec<(String, String)>) -> Vec<ProcessInfo> {
-        match &self.grants.processes {
-            Some(table) => table.find(&selector),
-            None => Vec::new(),
-        }
-    }
-}
-
-fn not_granted() -> ProcessError {
-    ProcessError::Other("the `process` capability is not granted to this plugin".into())
 }
 
 #[cfg(test)]

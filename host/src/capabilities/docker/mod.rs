@@ -1,0 +1,88 @@
+//! `hoist:plugin/docker`: a subset of the Docker Engine API for platform
+//! plugins granted `capabilities = ["docker"]`.
+//!
+//! The unit keeps one lazily connected [`DockerClient`] for the runtime
+//! and lends it to the calls of plugins granted `docker`: containers, logs,
+//! images and networks in `client.rs`, Swarm services and swarm-scoped
+//! networks in `swarm.rs`, Swarm tasks in `tasks.rs`.
+
+mod client;
+mod swarm;
+mod tasks;
+
+use wasmtime::component::HasSelf;
+
+use crate::runtime::bindings::platform::hoist::plugin::docker::{
+    self as wit, ContainerInfo, ContainerSpec, DockerError, Host, ServiceInfo, ServiceSpec, TaskInfo,
+};
+use crate::runtime::host_state::HostState;
+use crate::runtime::kinds::Capability;
+
+pub use client::DockerClient;
+
+use super::{Unit, Worlds};
+
+pub(super) const UNIT: Unit = Unit {
+    capability: Capability::Docker,
+    worlds: Worlds::Platform,
+    link: |linker| wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s),
+    lend: |runtime, call| call.docker = Some(runtime.docker.clone()),
+};
+
+fn not_granted() -> DockerError {
+    DockerError::Other("the `docker` capability is not granted to this plugin".into())
+}
+
+impl HostState {
+    fn docker(&self) -> Result<DockerClient, DockerError> {
+        self.granted.docker.clone().ok_or_else(not_granted)
+    }
+}
+
+impl Host for HostState {
+    async fn create_container(&mut self, spec: ContainerSpec) -> Result<String, DockerError> {
+        self.docker()?.create_container(spec).await
+    }
+    async fn start_container(&mut self, id: String) -> Result<(), DockerError> {
+        self.docker()?.start_container(&id).await
+    }
+    async fn stop_container(&mut self, id: String, timeout_secs: u32) -> Result<(), DockerError> {
+        self.docker()?.stop_container(&id, timeout_secs).await
+    }
+    async fn remove_container(&mut self, id: String) -> Result<(), DockerError> {
+        self.docker()?.remove_container(&id).await
+    }
+    async fn inspect_container(&mut self, id: String) -> Result<ContainerInfo, DockerError> {
+        self.docker()?.inspect_container(&id).await
+    }
+    async fn list_containers(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ContainerInfo>, DockerError> {
+        self.docker()?.list_containers(&labels).await
+    }
+    async fn container_logs(&mut self, id: String, tail: u32) -> Result<String, DockerError> {
+        self.docker()?.container_logs(&id, tail).await
+    }
+    async fn image_present(&mut self, image: String) -> Result<bool, DockerError> {
+        self.docker()?.image_present(&image).await
+    }
+    async fn ensure_network(&mut self, name: String) -> Result<(), DockerError> {
+        self.docker()?.ensure_network(&name).await
+    }
+    async fn create_service(&mut self, spec: ServiceSpec) -> Result<String, DockerError> {
+        self.docker()?.create_service(spec).await
+    }
+    async fn update_service(&mut self, id: String, spec: ServiceSpec) -> Result<(), DockerError> {
+        self.docker()?.update_service(&id, spec).await
+    }
+    async fn remove_service(&mut self, id: String) -> Result<(), DockerError> {
+        self.docker()?.remove_service(&id).await
+    }
+    async fn list_services(&mut self, labels: Vec<(String, String)>) -> Result<Vec<ServiceInfo>, DockerError> {
+        self.docker()?.list_services(&labels).await
+    }
+    async fn list_tasks(&mut self, service: String) -> Result<Vec<TaskInfo>, DockerError> {
+        self.docker()?.list_tasks(&service).await
+    }
+    async fn ensure_swarm_network(&mut self, name: String) -> Result<(), DockerError> {
+        self.docker()?.ensure_swarm_network(&name).await
+    }
+}
