@@ -22,11 +22,12 @@ mod abort;
 mod blue_green;
 #[path = "docker/canary.rs"]
 mod canary;
+#[path = "docker/deploy.rs"]
+mod deploy;
 #[path = "docker/engine_outage.rs"]
 mod engine_outage;
 #[path = "docker/killed.rs"]
 mod killed;
 #[path = "docker/proxy.rs"]
 mod proxy;
-#[path = "docker/support.rs"]
 mod support;
