@@ -6,8 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/plane.rs"]
-mod plane;
+mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -16,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane, REGISTRY};
+use support::plane::{HOIST, Plane, REGISTRY};
 
 fn port(dir: &Path) -> u16 {
     let addr = std::fs::read_to_string(dir.join("state/serve.addr")).unwrap();

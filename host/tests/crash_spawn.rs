@@ -7,12 +7,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/plane.rs"]
-mod plane;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane, REGISTRY, pids_with};
+use support::plane::{HOIST, Plane, REGISTRY};
+use support::procs::pids_with;
 
 #[test]
 fn a_host_killed_between_spawn_and_save_adopts_the_instance_on_restart() {

@@ -6,15 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/plane.rs"]
-mod plane;
+mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane};
+use support::plane::{HOIST, Plane};
 
 const REGISTRY: &str = r#"version = 1
 [plugins.rolling]

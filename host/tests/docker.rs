@@ -1,7 +1,9 @@
 //! `hoist serve` end to end on the real Docker engine with `builtin:docker`
 //! (no registry: the demo image is built locally in setup). Every test
 //! deploys its own service and removes its containers at the end, also on
-//! failure; an unreachable engine fails the tests, never skips them.
+//! failure; an unreachable engine fails the tests, never skips them. The
+//! Docker tier: `#[ignore]`d by a plain `cargo test`, run by `cargo xtask
+//! test` or `cargo test -p hoist --test docker -- --ignored`.
 //!
 //! - `canary`: a bad canary is rolled back leaving only v1's containers; a
 //!   `kill -9`ed control plane adopts containers by label; a missing image
@@ -22,11 +24,12 @@ mod abort;
 mod blue_green;
 #[path = "docker/canary.rs"]
 mod canary;
+#[path = "docker/deploy.rs"]
+mod deploy;
 #[path = "docker/engine_outage.rs"]
 mod engine_outage;
 #[path = "docker/killed.rs"]
 mod killed;
 #[path = "docker/proxy.rs"]
 mod proxy;
-#[path = "docker/support.rs"]
 mod support;

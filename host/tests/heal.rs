@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/plane.rs"]
-mod plane;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane, pids_with};
+use support::plane::{HOIST, Plane};
+use support::procs::pids_with;
 
 const REGISTRY: &str = r#"version = 1
 [plugins.rolling]
@@ -147,7 +147,7 @@ fn scale_up_and_down_at_rest_with_traffic_flowing_fails_no_request() {
     let dir = tempfile::tempdir().unwrap();
     let mut plane = Plane::start(dir.path(), REGISTRY);
     let marker = format!("scale-{}", std::process::id());
-    let front = plane::free_port();
+    let front = support::ports::free_port();
     let router = format!("127.0.0.1:{front}");
     let (ok, out) = plane.hoist(&[
         "deploy",
@@ -176,7 +176,7 @@ fn scale_up_and_down_at_rest_with_traffic_flowing_fails_no_request() {
         let (running, served, failed) = (running.clone(), served.clone(), failed.clone());
         std::thread::spawn(move || {
             while running.load(Ordering::Relaxed) {
-                match plane::get(front) {
+                match support::http::get(front) {
                     Ok((200, _)) => served.fetch_add(1, Ordering::Relaxed),
                     _ => failed.fetch_add(1, Ordering::Relaxed),
                 };

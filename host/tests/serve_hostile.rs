@@ -6,13 +6,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/plane.rs"]
-mod plane;
+mod support;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use plane::{HOIST, Plane, pids_with};
+use support::guards::Processes;
+use support::plane::{HOIST, Plane};
+use support::procs::pids_with;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -79,23 +80,12 @@ fn running_instances(marker: &str) -> usize {
     pids_with(marker).len()
 }
 
-/// Kills what the test started, whatever happened.
-struct Cleanup(String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for pid in pids_with(&self.0) {
-            let _ = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-    }
-}
-
 #[test]
 fn a_panicking_strategy_fails_only_its_own_rollout() {
     let dir = tempfile::tempdir().unwrap();
     let plane = Plane::start(dir.path(), &registry());
     let marker = format!("hostile-{}", std::process::id());
-    let _cleanup = Cleanup(marker.clone());
+    let _cleanup = Processes(marker.clone());
 
     let (ok, bad) = deploy(&plane, "bad", "panicky", &marker, false);
     assert!(ok, "the bad deploy is accepted: {bad}");

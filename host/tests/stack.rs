@@ -6,30 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::guards::Processes;
+use support::plane::{HOIST, Plane};
+use support::procs::pids_with;
 
-const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
-}
-
-struct Plane {
-    dir: PathBuf,
-    child: Child,
-    marker: String,
-}
-
-impl Plane {
-    fn start(dir: &Path, marker: &str) -> Self {
-        std::fs::write(
-            dir.join("registry.toml"),
-            r#"version = 1
+const REGISTRY: &str = r#"version = 1
 [plugins.rolling]
 kind = "strategy"
 source = "builtin:rolling"
@@ -48,129 +37,49 @@ config = { stop-grace-ms = 2000 }
 [environments.test]
 platform = "local-process"
 strategy = "rolling"
-"#,
-        )
-        .unwrap();
-        Self { dir: dir.to_path_buf(), child: serve(dir), marker: marker.into() }
-    }
+"#;
 
-    /// `kill -9` of the control plane, then a new one on the same state.
-    fn kill9_and_restart(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        self.child = serve(&self.dir);
+/// Writes the stack file `dir/name` for `versions` (service → (version,
+/// startup ms)); every instance's command line carries `marker`.
+fn stack_file(dir: &Path, marker: &str, name: &str, versions: &BTreeMap<&str, (&str, u32)>) -> PathBuf {
+    let deps: BTreeMap<&str, &str> = [
+        ("db", ""),
+        ("cache", ""),
+        ("api", "{ db = \"healthy\", cache = \"started\" }"),
+        ("worker", "{ api = \"healthy\" }"),
+        ("web", "{ api = \"healthy\" }"),
+    ]
+    .into_iter()
+    .collect();
+    let mut text = "version = 1\nname = \"shop\"\n".to_string();
+    for (service, (version, startup)) in versions {
+        let strategy = if *service == "cache" { "strategy = \"recreate\"\n" } else { "" };
+        let depends = match deps[service] {
+            "" => String::new(),
+            d => format!("depends_on = {d}\n"),
+        };
+        text.push_str(&format!(
+            "\n[services.{service}]\nversion = \"{version}\"\ncommand = [\"{HOIST}\", \"demo-service\", \"--version\", \"{service}-{version}-{marker}\", \"--startup-ms\", \"{startup}\"]\nprobe_path = \"/healthz\"\n{strategy}{depends}"
+        ));
     }
-
-    fn hoist(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(HOIST).args(common(&self.dir)).args(args).output().unwrap();
-        (
-            out.status.success(),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-        )
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let (ok, out) = self.hoist(args);
-        assert!(ok, "hoist {args:?}: {out}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("hoist {args:?}: {e}: {out}"))
-    }
-
-    /// Writes the stack file for `versions` (service → (version, startup ms)).
-    fn stack_file(&self, name: &str, versions: &BTreeMap<&str, (&str, u32)>) -> PathBuf {
-        let deps: BTreeMap<&str, &str> = [
-            ("db", ""),
-            ("cache", ""),
-            ("api", "{ db = \"healthy\", cache = \"started\" }"),
-            ("worker", "{ api = \"healthy\" }"),
-            ("web", "{ api = \"healthy\" }"),
-        ]
-        .into_iter()
-        .collect();
-        let mut text = "version = 1\nname = \"shop\"\n".to_string();
-        for (service, (version, startup)) in versions {
-            let strategy = if *service == "cache" { "strategy = \"recreate\"\n" } else { "" };
-            let depends = match deps[service] {
-                "" => String::new(),
-                d => format!("depends_on = {d}\n"),
-            };
-            text.push_str(&format!(
-                "\n[services.{service}]\nversion = \"{version}\"\ncommand = [\"{HOIST}\", \"demo-service\", \"--version\", \"{service}-{version}-{marker}\", \"--startup-ms\", \"{startup}\"]\nprobe_path = \"/healthz\"\n{strategy}{depends}",
-                marker = self.marker
-            ));
-        }
-        let path = self.dir.join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    fn current(&self, service: &str) -> String {
-        let s = self.json(&["status", service, "--env", "test", "--output", "json"]);
-        s["current"]["version"].as_str().unwrap_or("none").to_string()
-    }
-
-    fn revisions(&self, service: &str) -> usize {
-        let h = self.json(&["history", service, "--env", "test", "--output", "json"]);
-        h["revisions"].as_array().map_or(0, Vec::len)
-    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
-fn serve(dir: &Path) -> Child {
-    let _ = std::fs::remove_file(dir.join("state/serve.addr"));
-    let port = free_port();
-    let child = Command::new(HOIST)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(common(dir))
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !dir.join("state/serve.addr").exists() {
-        assert!(Instant::now() < deadline, "hoist serve did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+fn current(plane: &Plane, service: &str) -> String {
+    let s = plane.json(&["status", service, "--env", "test", "--output", "json"]);
+    s["current"]["version"].as_str().unwrap_or("none").to_string()
+}
+
+fn revisions(plane: &Plane, service: &str) -> usize {
+    let h = plane.json(&["history", service, "--env", "test", "--output", "json"]);
+    h["revisions"].as_array().map_or(0, Vec::len)
 }
 
 /// Live (non-zombie) processes whose command line contains `needle`.
 fn processes(needle: &str) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z");
-        if !zombie && String::from_utf8_lossy(&cmd).contains(needle) {
-            n += 1;
-        }
-    }
-    n
-}
-
-fn common(dir: &Path) -> Vec<String> {
-    vec![
-        "--registry".into(),
-        dir.join("registry.toml").display().to_string(),
-        "--state".into(),
-        dir.join("state").display().to_string(),
-        "--cache-dir".into(),
-        dir.join("cache").display().to_string(),
-    ]
-}
-
-impl Drop for Plane {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // The instances outlive `hoist serve` by design; the test removes them.
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            if String::from_utf8_lossy(&cmd).contains(&self.marker) {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-        }
-    }
+    pids_with(needle).len()
 }
 
 fn ms(v: &Value) -> u64 {
@@ -181,7 +90,8 @@ fn ms(v: &Value) -> u64 {
 fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("stk{}", std::process::id());
-    let plane = Plane::start(dir.path(), &marker);
+    let _instances = Processes(marker.clone());
+    let plane = Plane::start(dir.path(), REGISTRY);
 
     // v1: everything new. cache is slow to become healthy, but api only
     // needs it started; db must be healthy first.
@@ -189,7 +99,7 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
         [("db", ("v1", 800)), ("cache", ("v1", 3000)), ("api", ("v1", 0)), ("worker", ("v1", 0)), ("web", ("v1", 0))]
             .into_iter()
             .collect();
-    let file = plane.stack_file("v1.toml", &v1);
+    let file = stack_file(dir.path(), &marker, "v1.toml", &v1);
     let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
     assert!(ok, "stack v1: {out}");
     let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
@@ -204,7 +114,7 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     // `cache = "started"`: api did not wait for cache to be healthy.
     assert!(ms(&svc("api")["started_at_ms"]) < ms(&svc("cache")["ready_at_ms"]), "{s:#}");
     for name in ["db", "cache", "api", "worker", "web"] {
-        assert_eq!(plane.current(name), "v1", "{name}");
+        assert_eq!(current(&plane, name), "v1", "{name}");
     }
 
     // v2: db and cache unchanged; api and web good, worker never ready.
@@ -212,7 +122,7 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     v2.insert("api", ("v2", 0));
     v2.insert("web", ("v2", 0));
     v2.insert("worker", ("v2", 600_000));
-    let file = plane.stack_file("v2.toml", &v2);
+    let file = stack_file(dir.path(), &marker, "v2.toml", &v2);
     let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
     assert!(!ok, "a stack rollout with a failing service must not exit 0: {out}");
     let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
@@ -224,11 +134,11 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     assert_eq!(state("api"), "reverted");
     assert_eq!(state("web"), "reverted");
     for name in ["db", "cache", "api", "worker", "web"] {
-        assert_eq!(plane.current(name), "v1", "{name} is back on v1");
+        assert_eq!(current(&plane, name), "v1", "{name} is back on v1");
     }
     // The unchanged services were never touched: one revision each.
-    assert_eq!(plane.revisions("db"), 1);
-    assert_eq!(plane.revisions("cache"), 1);
+    assert_eq!(revisions(&plane, "db"), 1);
+    assert_eq!(revisions(&plane, "cache"), 1);
     // The decision log says why, and unwinds dependents before api.
     let log = plane.json(&["log", s["id"].as_str().unwrap(), "--output", "json"]);
     let reasons: Vec<String> =
@@ -244,14 +154,14 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     // v3: a good api; then `stack rollback` returns it to v1.
     let mut v3 = v1.clone();
     v3.insert("api", ("v3", 0));
-    let file = plane.stack_file("v3.toml", &v3);
+    let file = stack_file(dir.path(), &marker, "v3.toml", &v3);
     let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
     assert!(ok, "stack v3: {out}");
-    assert_eq!(plane.current("api"), "v3");
+    assert_eq!(current(&plane, "api"), "v3");
     let (ok, out) = plane.hoist(&["stack", "rollback", "shop", "--env", "test", "--wait"]);
     assert!(ok, "stack rollback: {out}");
-    assert_eq!(plane.current("api"), "v1");
-    assert_eq!(plane.current("web"), "v1");
+    assert_eq!(current(&plane, "api"), "v1");
+    assert_eq!(current(&plane, "web"), "v1");
     let history = plane.json(&["stack", "history", "shop", "--env", "test", "--output", "json"]);
     let phases: Vec<&str> = history.as_array().unwrap().iter().map(|r| r["phase"].as_str().unwrap()).collect();
     assert_eq!(phases, ["rolled-back", "completed", "rolled-back", "completed"]);
@@ -260,12 +170,12 @@ fn stack_starts_in_order_and_a_failure_rolls_back_exactly_what_was_updated() {
     let (ok, out) = plane.hoist(&["stack", "down", "shop", "--env", "test", "--wait"]);
     assert!(ok, "stack down: {out}");
     let deadline = Instant::now() + Duration::from_secs(15);
-    while processes(&plane.marker) > 0 {
+    while processes(&marker) > 0 {
         assert!(Instant::now() < deadline, "instances left after `stack down`");
         std::thread::sleep(Duration::from_millis(100));
     }
     for name in ["db", "cache", "api", "worker", "web"] {
-        assert_eq!(plane.current(name), "none", "{name}");
+        assert_eq!(current(&plane, name), "none", "{name}");
     }
     let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
     let log = plane.json(&["log", s["id"].as_str().unwrap(), "--output", "json"]);
@@ -306,12 +216,13 @@ fn a_cycle_is_refused_naming_it() {
 fn a_control_plane_killed_mid_stack_resumes_it_with_no_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("kil{}", std::process::id());
-    let mut plane = Plane::start(dir.path(), &marker);
+    let _instances = Processes(marker.clone());
+    let mut plane = Plane::start(dir.path(), REGISTRY);
     let v1: BTreeMap<&str, (&str, u32)> =
         [("db", ("v1", 2000)), ("cache", ("v1", 500)), ("api", ("v1", 500)), ("worker", ("v1", 0)), ("web", ("v1", 0))]
             .into_iter()
             .collect();
-    let file = plane.stack_file("v1.toml", &v1);
+    let file = stack_file(dir.path(), &marker, "v1.toml", &v1);
     let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test"]);
     assert!(ok, "{out}");
     // Kill it while db is still starting and cache is on its way, between
@@ -327,7 +238,8 @@ fn a_control_plane_killed_mid_stack_resumes_it_with_no_duplicate() {
         assert!(Instant::now() < deadline, "db never started: {s:#}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    plane.kill9_and_restart();
+    plane.kill9();
+    plane = Plane::restart(dir.path());
     let deadline = Instant::now() + Duration::from_secs(60);
     let s = loop {
         let s = plane.json(&["stack", "status", "shop", "--env", "test", "--output", "json"]);
@@ -339,8 +251,8 @@ fn a_control_plane_killed_mid_stack_resumes_it_with_no_duplicate() {
     };
     assert_eq!(s["phase"], "completed", "{s:#}");
     for name in ["db", "cache", "api", "worker", "web"] {
-        assert_eq!(plane.current(name), "v1", "{name}");
-        assert_eq!(plane.revisions(name), 1, "{name}: one revision, no second deploy");
+        assert_eq!(current(&plane, name), "v1", "{name}");
+        assert_eq!(revisions(&plane, name), 1, "{name}: one revision, no second deploy");
         assert_eq!(
             processes(&format!("{name}-v1-{marker}")),
             1,

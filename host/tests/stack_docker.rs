@@ -4,84 +4,28 @@
 //! breaks web (never healthy): the stack rollout ends rolled back — api back
 //! on v1, worker removed, db and cache untouched — and no container of the
 //! failed revisions remains. Every container of the test is removed at the
-//! end, also on failure. An unreachable engine fails the test.
+//! end, also on failure. An unreachable engine fails the test. The Docker
+//! tier: `#[ignore]`d by a plain `cargo test`, run by `cargo xtask test`
+//! or with `-- --ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
+use support::containers::containers_of;
+use support::engine::docker;
+use support::guards::{Containers, Network, Volume};
+use support::http::{get, get_path};
+use support::images::{IMAGE, build_image};
+use support::plane::Plane;
+use support::ports::free_port;
 
-const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
-const IMAGE: &str = "hoist-demo:e2e";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn docker(args: &[&str]) -> std::process::Output {
-    Command::new("docker").args(args).output().expect("the docker CLI is not installed")
-}
-
-/// Fails (never skips) when the engine is unreachable; builds the image
-/// from this tree, so it has `hoist-demo check`.
-fn build_image() {
-    let info = docker(&["version", "--format", "{{.Server.Version}}"]);
-    assert!(
-        info.status.success(),
-        "the Docker engine is unreachable (DOCKER_HOST={:?}); start it or point DOCKER_HOST at one: {}",
-        std::env::var("DOCKER_HOST").ok(),
-        String::from_utf8_lossy(&info.stderr)
-    );
-    let target = "x86_64-unknown-linux-gnu";
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["build", "--release", "-p", "hoist-demo-service", "--target", target])
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .current_dir(root())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "static demo build failed: {}", String::from_utf8_lossy(&out.stderr));
-    let context = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("target").join(target).join("release/hoist-demo"), context.path().join("hoist-demo"))
-        .unwrap();
-    let dockerfile = root().join("tests/docker/Dockerfile");
-    let out = docker(&[
-        "build",
-        "-q",
-        "-t",
-        IMAGE,
-        "-f",
-        &dockerfile.display().to_string(),
-        &context.path().display().to_string(),
-    ]);
-    assert!(out.status.success(), "docker build failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-/// `hoist serve` over a Docker environment, and the services of the test.
-/// Dropping it kills the control plane first (so nothing recreates a
-/// container), then removes every container of those services.
-struct Plane {
-    dir: PathBuf,
-    child: Option<Child>,
-    services: Vec<String>,
-}
-
-impl Plane {
-    fn start(dir: &Path, services: Vec<String>) -> Self {
-        // A candidate that makes no progress for 3 s is rolled back.
-        std::fs::write(
-            dir.join("registry.toml"),
-            r#"version = 1
+/// A candidate that makes no progress for 3 s is rolled back.
+const REGISTRY: &str = r#"version = 1
 [plugins.rolling]
 kind = "strategy"
 source = "builtin:rolling"
@@ -100,104 +44,23 @@ config = { stop-timeout-secs = 1 }
 [environments.test]
 platform = "docker"
 strategy = "rolling"
-"#,
-        )
-        .unwrap();
-        let mut plane = Self { dir: dir.to_path_buf(), child: None, services };
-        let child = Command::new(HOIST)
-            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-            .args(plane.common())
-            .stderr(std::fs::File::create(dir.join("serve.log")).unwrap())
-            .spawn()
-            .unwrap();
-        plane.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !dir.join("state/serve.addr").exists() {
-            assert!(Instant::now() < deadline, "hoist serve did not start: {}", plane.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        plane
-    }
+"#;
 
-    fn common(&self) -> Vec<String> {
-        let d = |p: &str| self.dir.join(p).display().to_string();
-        vec!["--registry".into(), d("registry.toml"), "--state".into(), d("state"), "--cache-dir".into(), d("cache")]
-    }
-
-    fn hoist(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
-        (
-            out.status.success(),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-        )
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let (ok, out) = self.hoist(args);
-        assert!(ok, "hoist {args:?}: {out}");
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("hoist {args:?}: {e}: {out}"))
-    }
-
-    /// The id of the service's current (stable) revision.
-    fn current(&self, service: &str) -> String {
-        let s = self.json(&["status", service, "--env", "test", "--output", "json"]);
-        s["current"]["id"].as_str().unwrap_or("none").to_string()
-    }
-
-    fn revisions(&self, service: &str) -> usize {
-        let h = self.json(&["history", service, "--env", "test", "--output", "json"]);
-        h["revisions"].as_array().map_or(0, Vec::len)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
-    }
+/// The id of the service's current (stable) revision.
+fn current(plane: &Plane, service: &str) -> String {
+    let s = plane.json(&["status", service, "--env", "test", "--output", "json"]);
+    s["current"]["id"].as_str().unwrap_or("none").to_string()
 }
 
-impl Drop for Plane {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for service in &self.services {
-            let ids: Vec<String> = containers(service).into_iter().map(|(id, _)| id).collect();
-            if !ids.is_empty() {
-                let mut args = vec!["rm", "-f"];
-                args.extend(ids.iter().map(String::as_str));
-                let _ = docker(&args);
-            }
-        }
-    }
-}
-
-/// Removes the stack's network at the end of the test.
-struct NetworkGuard(String);
-
-impl Drop for NetworkGuard {
-    fn drop(&mut self) {
-        let _ = docker(&["network", "rm", &self.0]);
-    }
+fn revisions(plane: &Plane, service: &str) -> usize {
+    let h = plane.json(&["history", service, "--env", "test", "--output", "json"]);
+    h["revisions"].as_array().map_or(0, Vec::len)
 }
 
 /// (container id, `hoist.revision` label) of every container of the
 /// service, in any state.
 fn containers(service: &str) -> Vec<(String, String)> {
-    let out = docker(&[
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label=hoist.service={service}"),
-        "--format",
-        "{{.ID}} {{.Label \"hoist.revision\"}}",
-    ]);
-    assert!(out.status.success(), "docker ps: {}", String::from_utf8_lossy(&out.stderr));
-    let mut found: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once(' ').map(|(id, rev)| (id.to_string(), rev.to_string())))
-        .collect();
-    found.sort();
-    found
+    containers_of(service).into_iter().map(|c| (c.id, c.revision)).collect()
 }
 
 /// A service of the Compose file: its startup delay, what it depends on
@@ -239,21 +102,12 @@ fn compose(project: &str, prefix: &str, services: &BTreeMap<&str, Svc>) -> Strin
     text
 }
 
-fn get(port: u16) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").ok()?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).ok()?;
-    let status = buf.get(9..12).and_then(|c| c.parse().ok())?;
-    Some((status, buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()))
-}
-
 fn ms(v: &Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not a time: {v}"))
 }
 
 #[test]
+#[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
 fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_together() {
     build_image();
     let started = Instant::now();
@@ -262,9 +116,11 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
     let name = |s: &str| format!("{prefix}-{s}");
     let all = ["db", "cache", "api", "web", "worker"];
     let dir = tempfile::tempdir().unwrap();
-    // Dropped after the plane, which removes the containers first.
-    let _network = NetworkGuard(format!("hoist-{project}-test"));
-    let plane = Plane::start(dir.path(), all.iter().map(|s| name(s)).collect());
+    // Dropped after the plane (killed first, so nothing recreates a
+    // container) and the containers.
+    let _network = Network(format!("hoist-{project}-test"));
+    let containers_guard = Containers(all.iter().map(|s| name(s)).collect());
+    let plane = Plane::start(dir.path(), REGISTRY);
     let web_port = free_port();
     let file = dir.path().join("docker-compose.yml");
     let write = |services: &BTreeMap<&str, Svc>| std::fs::write(&file, compose(&project, &prefix, services)).unwrap();
@@ -319,7 +175,7 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
     for n in ["db", "cache", "api", "web"] {
         let found = containers(&name(n));
         assert_eq!(found.len(), 1, "{n}: one running container: {found:?}");
-        v1_revision.insert(n, plane.current(&name(n)));
+        v1_revision.insert(n, current(&plane, &name(n)));
         assert_eq!(found[0].1, v1_revision[n], "{n}'s container is its current revision");
         v1_containers.insert(n, found);
     }
@@ -345,7 +201,7 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
         String::from_utf8_lossy(&out.stdout)
     );
     // The published port of web is its front door on Hoist's router.
-    let (status, body) = get(web_port).unwrap_or_else(|| panic!("web does not answer on {web_port}"));
+    let (status, body) = get(web_port).ok().unwrap_or_else(|| panic!("web does not answer on {web_port}"));
     assert_eq!((status, body.contains("web-v1")), (200, true), "{body}");
 
     // v2: db and cache unchanged; api good; a new worker; web never healthy.
@@ -369,12 +225,12 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
         "{s:#}"
     );
     for n in ["db", "cache", "api", "web"] {
-        assert_eq!(plane.current(&name(n)), v1_revision[n], "{n} is on its v1 revision");
+        assert_eq!(current(&plane, &name(n)), v1_revision[n], "{n} is on its v1 revision");
     }
     // Unchanged services were not touched: same containers, one revision.
     for n in ["db", "cache"] {
         assert_eq!(containers(&name(n)), v1_containers[n], "{n}'s container was replaced");
-        assert_eq!(plane.revisions(&name(n)), 1, "{n}");
+        assert_eq!(revisions(&plane, &name(n)), 1, "{n}");
     }
     // Only v1's containers remain; the new worker is gone.
     for n in ["api", "web"] {
@@ -386,10 +242,11 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
         );
     }
     assert_eq!(containers(&name("worker")), Vec::new(), "the new worker is removed");
-    let (status, body) = get(web_port).unwrap_or_else(|| panic!("web does not answer on {web_port}"));
+    let (status, body) = get(web_port).ok().unwrap_or_else(|| panic!("web does not answer on {web_port}"));
     assert_eq!((status, body.contains("web-v1")), (200, true), "v1 still serves: {body}");
 
     drop(plane);
+    drop(containers_guard);
     for n in all {
         assert_eq!(containers(&name(n)), Vec::new(), "{n}: containers left behind");
     }
@@ -399,6 +256,7 @@ fn a_compose_stack_on_docker_starts_in_order_and_a_failed_update_rolls_back_toge
 /// A stateful service on a named volume: its data outlives an update, and
 /// the update is stop-first — never two containers on the volume at once.
 #[test]
+#[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
 fn a_named_volume_keeps_its_data_across_an_update_and_is_never_shared() {
     build_image();
     let prefix = format!("sv{}", std::process::id());
@@ -406,9 +264,10 @@ fn a_named_volume_keeps_its_data_across_an_update_and_is_never_shared() {
     let db = format!("{prefix}-db");
     let volume = format!("hoist-{project}-test-data");
     let dir = tempfile::tempdir().unwrap();
-    let _network = NetworkGuard(format!("hoist-{project}-test"));
-    let _volume = VolumeGuard(volume.clone());
-    let plane = Plane::start(dir.path(), vec![db.clone()]);
+    let _network = Network(format!("hoist-{project}-test"));
+    let _volume = Volume(volume.clone());
+    let _containers = Containers::of(&db);
+    let plane = Plane::start(dir.path(), REGISTRY);
     let port = free_port();
     let file = dir.path().join("docker-compose.yml");
     let write = |version: &str| {
@@ -420,14 +279,7 @@ fn a_named_volume_keeps_its_data_across_an_update_and_is_never_shared() {
         )
         .unwrap()
     };
-    let version = || -> String {
-        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-        s.write_all(b"GET /version HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
-        let mut buf = String::new();
-        let _ = s.read_to_string(&mut buf);
-        buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
-    };
+    let version = || -> String { get_path(port, "/version").unwrap().1 };
     write("v1");
     let f = file.to_str().unwrap();
     let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", "test", "--wait"]);
@@ -462,13 +314,4 @@ fn a_named_volume_keeps_its_data_across_an_update_and_is_never_shared() {
     assert_eq!(most, 1, "old and new never ran on one volume");
     let answer = version();
     assert!(answer.contains("db-v2") && answer.contains("\"starts\":2"), "the data outlived v1's container: {answer}");
-}
-
-/// Removes a named volume at the end of the test.
-struct VolumeGuard(String);
-
-impl Drop for VolumeGuard {
-    fn drop(&mut self) {
-        let _ = docker(&["volume", "rm", "-f", &self.0]);
-    }
 }

@@ -3,40 +3,33 @@
 //! revision is a Swarm service behind Hoist's router. A canary of a bad v2
 //! under load is rolled back by the threshold policy, leaving only v1's
 //! service; a restarted control plane adopts services without duplicating
-//! them; a good v3 is promoted through the same canary plugin.
+//! them; a good v3 is promoted through the same canary plugin. The host's
+//! `docker` capability's Swarm calls (services, tasks and their addresses)
+//! are checked here too: this file is the Swarm tier.
 //!
 //! Setup initialises a swarm only if the engine is not in one (and leaves it
 //! only then); every service, container and network of the test is removed
-//! at the end, also on failure. An unreachable engine fails the test.
+//! at the end, also on failure. An unreachable engine fails the test. The
+//! Swarm tier: `#[ignore]`d by a plain `cargo test`, run by `cargo xtask
+//! test` or `cargo test -p hoist --test swarm -- --ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "common/image.rs"]
-mod image;
-#[path = "common/plane.rs"]
-mod plane;
-#[path = "common/swarm.rs"]
-mod swarm;
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use image::{IMAGE, docker};
-use plane::{Plane, free_port, get};
-
-/// Removes the test's services, their containers and its network.
-struct Cleanup {
-    service: String,
-    network: String,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        swarm::remove_services(&format!("hoist.service={}", self.service));
-        let _ = docker(&["network", "rm", &self.network]);
-    }
-}
+use hoist::capabilities::docker::DockerClient;
+use hoist::runtime::bindings::platform::hoist::plugin::docker::{DockerError, Health, PortBinding, ServiceSpec};
+use support::engine::docker;
+use support::guards::SwarmServices;
+use support::http::get;
+use support::images::{IMAGE, any_local_image, build_image};
+use support::plane::Plane;
+use support::ports::free_port;
+use support::swarm;
 
 fn registry(network: &str) -> String {
     format!(
@@ -130,13 +123,14 @@ fn running_tasks(service: &str) -> usize {
 }
 
 #[test]
+#[ignore = "Swarm tier: needs a Docker engine, made a single-node swarm manager if it is not one; `cargo xtask test` runs it (see README, Tests)"]
 fn canary_on_swarm_rolls_back_a_bad_build_and_promotes_a_good_one() {
-    image::build_image();
+    build_image();
     let swarm = swarm::Swarm::join();
     let started = Instant::now();
     let service = format!("sw{}", std::process::id());
     let network = format!("hoist-e2e-{service}");
-    let cleanup = Cleanup { service: service.clone(), network: network.clone() };
+    let cleanup = SwarmServices { service: service.clone(), network: network.clone() };
     let label = format!("hoist.service={service}");
     let dir = tempfile::tempdir().unwrap();
     let plane = Plane::start(dir.path(), &registry(&network));
@@ -237,15 +231,13 @@ fn canary_on_swarm_rolls_back_a_bad_build_and_promotes_a_good_one() {
 /// state and its address on the swarm-scoped bridge, which the host (where
 /// the router runs) reaches.
 #[test]
+#[ignore = "Swarm tier: needs a Docker engine, made a single-node swarm manager if it is not one; `cargo xtask test` runs it (see README, Tests)"]
 fn list_tasks_gives_an_address_the_host_reaches() {
-    use hoist::capabilities::docker::DockerClient;
-    use hoist::runtime::bindings::platform::hoist::plugin::docker::{DockerError, Health, ServiceSpec};
-
-    image::build_image();
+    build_image();
     let _swarm = swarm::Swarm::join();
     let service = format!("swcap{}", std::process::id());
     let network = format!("hoist-e2e-{service}");
-    let _cleanup = Cleanup { service: service.clone(), network: network.clone() };
+    let _cleanup = SwarmServices { service: service.clone(), network: network.clone() };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let client = DockerClient::local();
     rt.block_on(client.ensure_swarm_network(&network)).unwrap();
@@ -281,4 +273,39 @@ fn list_tasks_gives_an_address_the_host_reaches() {
     assert!(answer.starts_with("HTTP/1.1 200") && answer.contains("cap"), "{answer}");
     let missing = rt.block_on(client.list_tasks("hoist-no-such-service")).unwrap_err();
     assert!(matches!(&missing, DockerError::NotFound(m) if m.contains("hoist-no-such-service")), "{missing:?}");
+}
+
+/// The capability's Swarm service calls on the real engine.
+#[test]
+#[ignore = "Swarm tier: needs a Docker engine, made a single-node swarm manager if it is not one; `cargo xtask test` runs it (see README, Tests)"]
+fn swarm_services_are_created_listed_updated_and_removed() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let image = any_local_image();
+    // Initialised (and left) only if the engine is not in a swarm already,
+    // under the lock every Swarm test takes.
+    let _swarm = swarm::Swarm::join();
+    let client = DockerClient::local();
+    let name = format!("hoist-svc-{}", std::process::id());
+    let mut spec = ServiceSpec {
+        name: name.clone(),
+        image,
+        replicas: 1,
+        env: vec![("HOST".into(), "0.0.0.0".into())],
+        labels: vec![("hoist.service".into(), name.clone())],
+        ports: vec![],
+        extensions: vec![],
+    };
+    let id = rt.block_on(client.create_service(spec.clone())).unwrap();
+    let selector = vec![("hoist.service".to_owned(), name.clone())];
+    let listed = rt.block_on(client.list_services(&selector)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id.as_str(), listed[0].replicas), (id.as_str(), 1));
+    spec.replicas = 2;
+    rt.block_on(client.update_service(&id, spec.clone())).unwrap();
+    assert_eq!(rt.block_on(client.list_services(&selector)).unwrap()[0].replicas, 2);
+    spec.ports = vec![PortBinding { container_port: 8080, host_port: 0 }];
+    let refused = rt.block_on(client.create_service(spec)).unwrap_err();
+    assert!(matches!(&refused, DockerError::Other(m) if m.contains("127.0.0.1")), "{refused:?}");
+    rt.block_on(client.remove_service(&id)).unwrap();
+    assert!(rt.block_on(client.list_services(&selector)).unwrap().is_empty());
 }

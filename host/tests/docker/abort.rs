@@ -2,24 +2,32 @@
 //! candidate is left (asserted through its labels), and the stable revision
 //! answers every request throughout.
 
-use crate::support::{
-    Cleanup, Load, Plane, build_image, docker, eventually, free_port, get, registry, revisions_and_states, service,
-};
+use crate::deploy::{deploy, registry, service, start_rollout};
+use crate::support::containers::revisions_and_states;
+use crate::support::engine::docker;
+use crate::support::guards::Containers;
+use crate::support::http::get;
+use crate::support::images::build_image;
+use crate::support::load::Load;
+use crate::support::plane::Plane;
+use crate::support::ports::free_port;
+use crate::support::wait::eventually;
 
 #[test]
+#[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
 fn abort_leaves_no_container_of_the_candidate_and_v1_keeps_serving() {
     build_image();
     let service = service("abort");
-    let _cleanup = Cleanup(service.clone());
+    let _cleanup = Containers::of(&service);
     let dir = tempfile::tempdir().unwrap();
     let canary = "{ initial-weight = 50, step-weight = 50, max-weight = 50, step-duration-ms = 120000 }";
     let plane = Plane::start(dir.path(), &registry("canary", canary, false));
     let router = free_port();
-    let (ok, out) = plane.deploy(&service, "v1", 2, router, true, &[]);
+    let (ok, out) = deploy(&plane, &service, "v1", 2, router, true, &[]);
     assert!(ok, "v1 did not complete: {out}\n{}", plane.log());
 
     let load = Load::start(router, 2);
-    let id = plane.start_rollout(&service, "v2", 2, router);
+    let id = start_rollout(&plane, &service, "v2", 2, router);
     eventually(30, "half the traffic on v2", || {
         (plane.status(&service)["observed"]["weights"]["r2"] == 50).then_some(())
     });

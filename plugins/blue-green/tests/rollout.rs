@@ -4,35 +4,32 @@
 
 use blue_green::BlueGreen;
 use hoist_sdk::prelude::*;
+use hoist_sdk::testing::contract::{
+    assert_aborted, assert_deadline_rollback, assert_first_deployment, assert_promoted, assert_well_formed,
+    check_strategy,
+};
 use hoist_sdk::testing::{Outcome, Run, StrategyHarness, weights};
 
-/// Traffic only moves to a fully ready candidate; every decision ends with
-/// a wait, complete or rollback; until the switch the stable revision stays
-/// at full size.
+/// The contract's rules; and traffic only moves to a fully ready
+/// candidate; until the switch the stable revision stays at full size.
 fn check_invariants(run: &Run, replicas: u32, label: &str) {
+    assert_well_formed(run, label);
     let mut switched = false;
     for step in &run.steps {
         for action in &step.actions {
-            if let Action::SetWeights(ws) = action {
-                let sum: u32 = ws.iter().map(|w| u32::from(w.percent)).sum();
-                assert_eq!(sum, 100, "{label}: {ws:?}");
-                if ws.iter().any(|w| w.revision == "r2" && w.percent > 0) {
-                    assert!(
-                        step.observed.ready_of("r2") >= replicas,
-                        "{label}: traffic to a candidate not fully ready at {step:?}"
-                    );
-                    switched = true;
-                }
+            if let Action::SetWeights(ws) = action
+                && ws.iter().any(|w| w.revision == "r2" && w.percent > 0)
+            {
+                assert!(
+                    step.observed.ready_of("r2") >= replicas,
+                    "{label}: traffic to a candidate not fully ready at {step:?}"
+                );
+                switched = true;
             }
         }
         if !switched {
             assert!(step.applied.replicas_of("r1") >= replicas, "{label}: stable shrank before the switch at {step:?}");
         }
-        assert!(
-            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
-            "{label}: {:?}",
-            step.actions
-        );
     }
 }
 
@@ -51,16 +48,13 @@ fn analyses(run: &Run) -> Vec<String> {
 fn default_run_previews_switches_and_retires_after_the_delay() {
     let h = StrategyHarness::new(3);
     let run = h.run::<BlueGreen>();
-    assert_eq!(run.outcome, Outcome::Complete);
+    assert_promoted(&run, 3, "default");
     check_invariants(&run, 3, "default");
     assert_eq!(run.steps[0].applied.replicas_of("r2"), 3);
     assert_eq!(run.steps[0].applied.replicas_of("r1"), 3);
     let switch = run.steps.iter().find(|s| s.applied.weights == weights(&[("r2", 100)])).unwrap();
     assert_eq!(switch.applied.replicas_of("r1"), 3, "old kept after the switch");
     assert_eq!(run.end_ms() - switch.at_ms, 30_000, "scale-down delay");
-    let end = &run.last().unwrap().applied;
-    assert_eq!(end.replicas_of("r1"), 0);
-    assert_eq!(end.replicas_of("r2"), 3);
 }
 
 #[test]
@@ -140,7 +134,7 @@ fn abort_at_any_point_rolls_back() {
     assert_eq!(full.outcome, Outcome::Complete);
     for at in (0..full.end_ms() - 1_000_000).step_by(2_500) {
         let run = StrategyHarness::new(3).config(config).command_at(at, OperatorCommand::Abort).run::<BlueGreen>();
-        assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()), "abort at {at}");
+        assert_aborted(&run, &format!("abort at {at}"));
         check_invariants(&run, 3, &format!("abort at {at}"));
     }
 }
@@ -155,7 +149,7 @@ fn inconclusive_analysis_waits_for_an_operator() {
     let run = h.clone().command_at(100_000, OperatorCommand::Promote).run::<BlueGreen>();
     assert_eq!(run.outcome, Outcome::Complete);
     let run = h.command_at(100_000, OperatorCommand::Abort).run::<BlueGreen>();
-    assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
+    assert_aborted(&run, "inconclusive+abort");
 }
 
 #[test]
@@ -165,8 +159,7 @@ fn never_ready_preview_rolls_back_and_never_gets_traffic() {
         .candidate_never_ready()
         .progress_deadline_ms(120_000)
         .run::<BlueGreen>();
-    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
+    assert_deadline_rollback(&run);
     check_invariants(&run, 3, "never ready");
 }
 
@@ -195,11 +188,7 @@ fn invariants_hold_for_many_configs() {
                                     .run::<BlueGreen>();
                                 check_invariants(&run, replicas, &label);
                                 match &run.outcome {
-                                    Outcome::Complete => {
-                                        let end = &run.last().unwrap().applied;
-                                        assert_eq!(end.replicas_of("r1"), 0, "{label}");
-                                        assert_eq!(end.weights, weights(&[("r2", 100)]), "{label}");
-                                    }
+                                    Outcome::Complete => assert_promoted(&run, replicas, &label),
                                     Outcome::Rollback(r) => {
                                         assert!(r.contains("analysis failed: bad"), "{label}: {r}")
                                     }
@@ -219,9 +208,7 @@ fn invariants_hold_for_many_configs() {
 #[test]
 fn first_deployment_just_scales_up() {
     let run = StrategyHarness::new(3).first_deployment().run::<BlueGreen>();
-    assert_eq!(run.outcome, Outcome::Complete);
-    assert_eq!(run.steps.len(), 2);
-    assert_eq!(run.last().unwrap().applied.weights, weights(&[("r2", 100)]));
+    assert_first_deployment(&run, 3);
 }
 
 #[test]
@@ -248,4 +235,10 @@ fn status_lines_are_readable() {
             "r2 serving, r1 retired → complete",
         ]
     );
+}
+
+#[test]
+fn keeps_the_strategy_contract() {
+    check_strategy::<BlueGreen>("");
+    check_strategy::<BlueGreen>(r#"{"auto-promotion-delay-ms": 1000, "scale-down-delay-ms": 0}"#);
 }

@@ -4,6 +4,10 @@
 
 use canary::{Canary, Config, PlanStep, canary_replicas};
 use hoist_sdk::prelude::*;
+use hoist_sdk::testing::contract::{
+    assert_aborted, assert_deadline_rollback, assert_first_deployment, assert_promoted, assert_well_formed,
+    check_strategy,
+};
 use hoist_sdk::testing::{Outcome, Run, StrategyHarness, weights};
 
 /// The candidate's share in every split the run sent.
@@ -22,17 +26,15 @@ fn analyses(run: &Run) -> usize {
     run.steps.iter().flat_map(|s| &s.actions).filter(|a| matches!(a, Action::RunAnalysis(_))).count()
 }
 
-/// Weights never fall, splits sum to 100, traffic only reaches ready
-/// instances, the stable revision keeps full size until promotion, and
-/// every decision ends with a wait, complete or rollback.
+/// The contract's rules; and weights never fall, traffic only reaches
+/// ready instances, the stable revision keeps full size until promotion.
 fn check_invariants(run: &Run, replicas: u32, label: &str) {
+    assert_well_formed(run, label);
     let mut last = 0u8;
     for step in &run.steps {
         let promoting = step.actions.iter().any(|a| matches!(a, Action::Complete));
         for action in &step.actions {
             if let Action::SetWeights(ws) = action {
-                let sum: u32 = ws.iter().map(|w| u32::from(w.percent)).sum();
-                assert_eq!(sum, 100, "{label}: {ws:?}");
                 let w = ws.iter().find(|w| w.revision == "r2").map_or(0, |w| w.percent);
                 assert!(w >= last, "{label}: weight fell from {last} to {w} at {step:?}");
                 if w > 0 {
@@ -49,11 +51,6 @@ fn check_invariants(run: &Run, replicas: u32, label: &str) {
         if !promoting {
             assert!(step.applied.replicas_of("r1") >= replicas, "{label}: stable shrank before promotion at {step:?}");
         }
-        assert!(
-            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
-            "{label}: {:?}",
-            step.actions
-        );
     }
 }
 
@@ -77,14 +74,10 @@ fn compact_defaults_expand_like_flagger() {
 #[test]
 fn default_run_steps_through_every_weight_and_promotes() {
     let run = StrategyHarness::new(10).run::<Canary>();
-    assert_eq!(run.outcome, Outcome::Complete);
+    assert_promoted(&run, 10, "default");
     check_invariants(&run, 10, "default");
     assert_eq!(candidate_weights(&run), vec![10, 35, 60, 85, 100, 100]);
     assert_eq!(analyses(&run), 5);
-    let end = &run.last().unwrap().applied;
-    assert_eq!(end.replicas_of("r2"), 10);
-    assert_eq!(end.replicas_of("r1"), 0);
-    assert_eq!(end.weights, weights(&[("r2", 100)]));
 }
 
 #[test]
@@ -157,7 +150,7 @@ fn inconclusive_analysis_waits_for_an_operator() {
     assert_eq!(run.outcome, Outcome::Complete);
     check_invariants(&run, 4, "inconclusive+promote");
     let run = h.command_at(300_000, OperatorCommand::Abort).run::<Canary>();
-    assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
+    assert_aborted(&run, "inconclusive+abort");
 }
 
 #[test]
@@ -184,17 +177,14 @@ fn never_ready_candidate_rolls_back_without_traffic() {
         .candidate_never_ready()
         .progress_deadline_ms(90_000)
         .run::<Canary>();
-    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
+    assert_deadline_rollback(&run);
     assert!(candidate_weights(&run).is_empty());
 }
 
 #[test]
 fn first_deployment_just_scales_up() {
     let run = StrategyHarness::new(3).first_deployment().run::<Canary>();
-    assert_eq!(run.outcome, Outcome::Complete);
-    assert_eq!(run.steps.len(), 2);
-    assert_eq!(run.last().unwrap().applied.weights, weights(&[("r2", 100)]));
+    assert_first_deployment(&run, 3);
     assert_eq!(analyses(&run), 0);
 }
 
@@ -271,11 +261,7 @@ fn invariants_hold_for_many_configs() {
                         let run = h.run::<Canary>();
                         check_invariants(&run, replicas, &label);
                         match &run.outcome {
-                            Outcome::Complete => {
-                                let end = &run.last().unwrap().applied;
-                                assert_eq!(end.replicas_of("r1"), 0, "{label}");
-                                assert_eq!(end.replicas_of("r2"), replicas, "{label}");
-                            }
+                            Outcome::Complete => assert_promoted(&run, replicas, &label),
                             Outcome::Rollback(r) => {
                                 assert!(r == "aborted by operator" || r.contains("analysis failed"), "{label}: {r}")
                             }
@@ -284,7 +270,7 @@ fn invariants_hold_for_many_configs() {
                         }
                         let aborted = run.steps.iter().any(|s| s.command == Some(OperatorCommand::Abort));
                         if aborted {
-                            assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()), "{label}");
+                            assert_aborted(&run, &label);
                         }
                         runs += 1;
                     }
@@ -293,4 +279,10 @@ fn invariants_hold_for_many_configs() {
         }
     }
     assert!(runs >= 800);
+}
+
+#[test]
+fn keeps_the_strategy_contract() {
+    check_strategy::<Canary>("");
+    check_strategy::<Canary>(r#"{"steps": [{"set-weight": 50}, {"analysis": {"duration-ms": 1000}}]}"#);
 }

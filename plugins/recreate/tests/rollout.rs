@@ -3,12 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
 use hoist_sdk::prelude::*;
+use hoist_sdk::testing::contract::{
+    assert_aborted, assert_deadline_rollback, assert_first_deployment, assert_promoted, assert_well_formed,
+    check_strategy,
+};
 use hoist_sdk::testing::{ContextBuilder, ObservationBuilder, Outcome, Run, StrategyHarness};
 use recreate::Recreate;
 
-/// Both revisions never run at once, and every decision ends with a wait,
-/// a rollback or complete.
+/// Both revisions never run at once, and the contract's rules hold.
 fn check_invariants(run: &Run, label: &str) {
+    assert_well_formed(run, label);
     for step in &run.steps {
         for snap in [&step.observed, &step.applied] {
             assert!(
@@ -16,25 +20,17 @@ fn check_invariants(run: &Run, label: &str) {
                 "{label}: both revisions run at {step:?}"
             );
         }
-        assert!(
-            matches!(step.actions.last(), Some(Action::Wait(_) | Action::Complete | Action::Rollback(_))),
-            "{label}: {:?}",
-            step.actions
-        );
     }
 }
 
 #[test]
 fn stops_the_old_revision_then_starts_the_new_one() {
     let run = StrategyHarness::new(3).run::<Recreate>();
-    assert_eq!(run.outcome, Outcome::Complete);
+    assert_promoted(&run, 3, "3 replicas");
     check_invariants(&run, "3 replicas");
     assert_eq!(run.steps[0].applied.replicas_of("r1"), 0);
     assert_eq!(run.steps[0].applied.replicas_of("r2"), 0);
     assert_eq!(run.steps[1].applied.replicas_of("r2"), 3);
-    let end = &run.last().unwrap().applied;
-    assert_eq!(end.replicas_of("r2"), 3);
-    assert_eq!(end.weights, hoist_sdk::testing::weights(&[("r2", 100)]));
 }
 
 #[test]
@@ -72,16 +68,14 @@ fn draining_old_instances_block_the_start() {
 #[test]
 fn first_deployment_just_scales_up() {
     let run = StrategyHarness::new(4).first_deployment().run::<Recreate>();
-    assert_eq!(run.outcome, Outcome::Complete);
-    assert_eq!(run.steps[0].applied.replicas_of("r2"), 4);
-    assert_eq!(run.steps.len(), 2);
+    assert_first_deployment(&run, 4);
 }
 
 #[test]
 fn abort_rolls_back() {
     let run =
         StrategyHarness::new(3).ready_after_ms(10_000).command_at(2_000, OperatorCommand::Abort).run::<Recreate>();
-    assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
+    assert_aborted(&run, "abort");
 }
 
 #[test]
@@ -91,8 +85,7 @@ fn never_ready_candidate_rolls_back_at_the_deadline() {
         .candidate_never_ready()
         .progress_deadline_ms(30_000);
     let run = h.run::<Recreate>();
-    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
-    assert!(reason.starts_with("progress deadline exceeded"), "{reason}");
+    let reason = assert_deadline_rollback(&run);
     assert!(reason.contains("0/3"), "{reason}");
     check_invariants(&run, "never ready");
 }
@@ -121,4 +114,9 @@ fn status_lines_are_readable() {
     assert_eq!(run.steps[0].status, "stopping r1: 3 instance(s) left before starting r2");
     assert_eq!(run.steps[1].status, "starting r2: 0/3 ready");
     assert_eq!(run.last().unwrap().status, "r2 3/3 ready → complete");
+}
+
+#[test]
+fn keeps_the_strategy_contract() {
+    check_strategy::<Recreate>("");
 }

@@ -3,6 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers
 
 use hoist_sdk::prelude::*;
+use hoist_sdk::testing::contract::{
+    assert_aborted, assert_deadline_rollback, assert_first_deployment, assert_promoted, assert_well_formed,
+    check_strategy,
+};
 use hoist_sdk::testing::{Outcome, Run, StrategyHarness};
 use rolling::{Config, Rolling};
 
@@ -50,7 +54,8 @@ fn bad_config_is_invalid_config() {
     }
 }
 
-/// The bounds of every step, and the end state of a finished rollout.
+/// The bounds of every step, the contract's rules, and the end state of a
+/// finished rollout.
 fn check(run: &Run, replicas: u32, surge: u32, unavailable: u32, label: &str) {
     assert_eq!(run.outcome, Outcome::Complete, "{label}: {:?}", run.last());
     let min_available = replicas.saturating_sub(unavailable);
@@ -59,32 +64,9 @@ fn check(run: &Run, replicas: u32, surge: u32, unavailable: u32, label: &str) {
             assert!(snap.total() <= replicas + surge, "{label}: surge bound broken at {step:?}");
             assert!(snap.total_ready() >= min_available, "{label}: availability bound broken at {step:?}");
         }
-        // New splits send traffic only to revisions that were ready and keep instances.
-        for action in &step.actions {
-            if let Action::SetWeights(weights) = action {
-                let sum: u32 = weights.iter().map(|w| u32::from(w.percent)).sum();
-                assert_eq!(sum, 100, "{label}: weights {weights:?}");
-                for w in weights {
-                    assert!(
-                        step.observed.ready_of(&w.revision) > 0 && step.applied.replicas_of(&w.revision) > 0,
-                        "{label}: traffic to an unready revision at {step:?}"
-                    );
-                }
-            }
-        }
-        let terminal = matches!(step.actions.last(), Some(Action::Complete | Action::Rollback(_)));
-        assert!(
-            terminal || matches!(step.actions.last(), Some(Action::Wait(_))),
-            "{label}: decision does not end with wait: {:?}",
-            step.actions
-        );
     }
-    let end = &run.last().unwrap().applied;
-    assert_eq!(end.replicas_of("r2"), replicas, "{label}");
-    assert_eq!(end.replicas_of("r1"), 0, "{label}");
-    if replicas > 0 {
-        assert_eq!(end.weights, hoist_sdk::testing::weights(&[("r2", 100)]), "{label}");
-    }
+    assert_well_formed(run, label);
+    assert_promoted(run, replicas, label);
 }
 
 #[test]
@@ -112,9 +94,7 @@ fn bounds_hold_and_rollouts_complete_for_many_shapes() {
 #[test]
 fn first_deployment_scales_straight_to_replicas() {
     let run = StrategyHarness::new(4).first_deployment().run::<Rolling>();
-    assert_eq!(run.outcome, Outcome::Complete);
-    assert_eq!(run.steps[0].applied.replicas_of("r2"), 4);
-    assert_eq!(run.steps.len(), 2);
+    assert_first_deployment(&run, 4);
 }
 
 #[test]
@@ -169,7 +149,7 @@ fn progress_deadline_rolls_back() {
         .candidate_never_ready()
         .progress_deadline_ms(60_000);
     let run = h.run::<Rolling>();
-    let Outcome::Rollback(reason) = &run.outcome else { panic!("{:?}", run.outcome) };
+    let reason = assert_deadline_rollback(&run);
     assert!(reason.starts_with("progress deadline exceeded: "), "{reason}");
     assert!(reason.contains("0/3"), "{reason}");
     assert_eq!(run.end_ms(), h.started_at_ms() + 60_000);
@@ -190,7 +170,7 @@ fn progress_resets_the_deadline() {
 #[test]
 fn abort_rolls_back() {
     let run = StrategyHarness::new(6).ready_after_ms(5_000).command_at(7_000, OperatorCommand::Abort).run::<Rolling>();
-    assert_eq!(run.outcome, Outcome::Rollback("aborted by operator".into()));
+    assert_aborted(&run, "abort");
     assert_eq!(run.last().unwrap().command, Some(OperatorCommand::Abort));
 }
 
@@ -223,4 +203,10 @@ fn unavailable_stable_does_not_block_a_full_size_candidate() {
     let run = StrategyHarness::new(4).stable_instances(1).run::<Rolling>();
     assert_eq!(run.outcome, Outcome::Complete);
     assert_eq!(run.last().unwrap().applied.replicas_of("r2"), 4);
+}
+
+#[test]
+fn keeps_the_strategy_contract() {
+    check_strategy::<Rolling>("");
+    check_strategy::<Rolling>(r#"{"max-surge": 1, "max-unavailable": 0}"#);
 }

@@ -9,11 +9,13 @@
 //!   [`DeployRequestBuilder`],
 //!   [`MetricsBuilder`]: inputs with sensible defaults.
 //! - [`StrategyHarness`]: a whole rollout against a simulated platform.
+//! - [`contract`]: the rules every strategy keeps, checked on such runs.
 //!
 //! All state is per thread, and cargo runs each test on its own thread.
 
 mod builders;
 mod capture;
+pub mod contract;
 mod docker;
 pub(crate) mod fake_host;
 mod harness;

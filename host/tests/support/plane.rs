@@ -1,13 +1,15 @@
 //! `hoist serve` as a child process with its own registry, state and cache
-//! in a directory; killed (SIGKILL) on drop. Plus a tiny HTTP client.
+//! in a directory; killed (SIGKILL) on drop, like a crash — the instances
+//! it started outlive it by design (see [`guards`](super::guards)).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, ExitStatus, Output};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::ports::free_port;
+use super::wait::eventually;
 
 pub const HOIST: &str = env!("CARGO_BIN_EXE_hoist");
 
@@ -27,28 +29,6 @@ platform = "local-process"
 strategy = "rolling"
 "#;
 
-/// Pids of the live (not zombie) processes whose command line holds
-/// `marker`, sorted; `sh -c` wrappers are left out.
-pub fn pids_with(marker: &str) -> Vec<i32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
-        let Ok(cmd) = std::fs::read(entry.path().join("cmdline")) else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let zombie = stat.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z'));
-        let cmd = String::from_utf8_lossy(&cmd);
-        if !zombie && cmd.contains(marker) && !cmd.starts_with("sh\0") {
-            pids.push(pid);
-        }
-    }
-    pids.sort();
-    pids
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap().local_addr().unwrap().port()
-}
-
 pub struct Plane {
     dir: PathBuf,
     child: Option<Child>,
@@ -57,8 +37,13 @@ pub struct Plane {
 impl Plane {
     /// Writes `registry` to `dir/registry.toml` and starts `hoist serve`.
     pub fn start(dir: &Path, registry: &str) -> Self {
+        Self::start_with_env(dir, registry, &[])
+    }
+
+    /// [`Plane::start`] with environment variables for the server (`DOCKER_HOST`).
+    pub fn start_with_env(dir: &Path, registry: &str, env: &[(&str, &str)]) -> Self {
         std::fs::write(dir.join("registry.toml"), registry).unwrap();
-        Self::restart(dir)
+        Self::restart_with_env(dir, &[], env)
     }
 
     /// Starts `hoist serve` on the registry and state already in `dir`.
@@ -98,20 +83,81 @@ impl Plane {
         Self { dir: dir.to_path_buf(), child: None }
     }
 
+    /// The directory holding the registry, state and cache.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn common(&self) -> Vec<String> {
         let d = |p: &str| self.dir.join(p).display().to_string();
         vec!["--registry".into(), d("registry.toml"), "--state".into(), d("state"), "--cache-dir".into(), d("cache")]
     }
 
+    /// Runs `hoist ARGS` against this control plane: its output, stdout
+    /// and stderr apart.
+    pub fn output(&self, args: &[&str]) -> Output {
+        Command::new(HOIST).args(self.common()).args(args).output().unwrap()
+    }
+
     /// Runs `hoist ARGS` against this control plane: (success, stdout + stderr).
     pub fn hoist(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(HOIST).args(self.common()).args(args).output().unwrap();
+        let out = self.output(args);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text)
     }
 
+    /// Runs `hoist ARGS`, which must succeed and print JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let (ok, out) = self.hoist(args);
+        assert!(ok, "hoist {args:?}: {out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("hoist {args:?}: {e}: {out}"))
+    }
+
+    /// `hoist status SERVICE --env test --output json`.
+    pub fn status(&self, service: &str) -> Value {
+        let (ok, out) = self.hoist(&["status", service, "--env", "test", "--output", "json"]);
+        assert!(ok, "hoist status: {out}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("status is not JSON ({e}): {out}"))
+    }
+
+    /// The rollout as `hoist history --output json` lists it.
+    pub fn rollout(&self, service: &str, id: &str) -> Value {
+        let (ok, out) = self.hoist(&["history", service, "--env", "test", "--output", "json"]);
+        assert!(ok, "hoist history: {out}");
+        let history: Value = serde_json::from_str(&out).unwrap();
+        history["rollouts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {id}: {out}"))
+    }
+
+    /// Polls until the rollout has ended; returns it.
+    pub fn wait_ended(&self, service: &str, id: &str, secs: u64) -> Value {
+        let ended = ["completed", "rolled-back", "aborted", "failed"];
+        eventually(secs, &format!("rollout {id} to end"), || {
+            let r = self.rollout(service, id);
+            ended.contains(&r["phase"].as_str().unwrap_or("")).then_some(r)
+        })
+    }
+
+    /// `hoist log ROLLOUT` (text).
+    pub fn log_of(&self, id: &str) -> String {
+        self.hoist(&["log", id]).1
+    }
+
+    /// Kills the server with SIGKILL and reaps it, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
     /// Waits for the server to exit on its own; its exit status.
-    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + within;
         let child = self.child.as_mut()?;
         loop {
@@ -134,12 +180,13 @@ impl Plane {
     /// Kills every instance in the control plane's process table.
     pub fn stop_instances(&mut self) {
         let table = std::fs::read_to_string(self.dir.join("state/processes.json")).unwrap_or_default();
-        let rows: Vec<serde_json::Value> = serde_json::from_str(&table).unwrap_or_default();
+        let rows: Vec<Value> = serde_json::from_str(&table).unwrap_or_default();
         for pid in rows.iter().filter_map(|r| r["pid"].as_i64()) {
             let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         }
     }
 
+    /// What `hoist serve` wrote to stderr.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
     }
@@ -152,16 +199,4 @@ impl Drop for Plane {
             let _ = c.wait();
         }
     }
-}
-
-/// `GET /` on 127.0.0.1:`port`: the status and body, or what failed.
-pub fn get(port: u16) -> Result<(u16, String), String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    s.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").map_err(|e| format!("write: {e}"))?;
-    let mut buf = String::new();
-    s.read_to_string(&mut buf).map_err(|e| format!("read: {e}"))?;
-    let status = buf.get(9..12).and_then(|c| c.parse().ok()).ok_or_else(|| format!("not HTTP: {buf:?}"))?;
-    let body = buf.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    Ok((status, body))
 }

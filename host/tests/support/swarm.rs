@@ -4,19 +4,14 @@
 //! --advertise-addr 127.0.0.1` only when the engine is not in a swarm yet,
 //! and left on drop only if this guard initialised it.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+use super::engine::docker;
 
 /// Held by every Hoist test or bench that initialises or leaves a swarm.
 const LOCK: &str = "/tmp/hoist-swarm.lock";
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("the docker CLI is not installed")
-}
 
 /// `active`, `inactive`, `pending`, ... of this engine's node.
 fn node_state() -> String {
