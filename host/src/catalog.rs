@@ -145,11 +145,21 @@ pub fn env_plugins(runtime: &Runtime, registry: &Registry, env: &str) -> anyhow:
             strategies.insert(decl.name.to_string(), load(&resolved)?);
         }
     }
+    fn strategy(p: Arc<Plugin>) -> Arc<dyn crate::engine::Strategy> {
+        p
+    }
+    fn health(p: Arc<Plugin>) -> Arc<dyn crate::engine::HealthPolicy> {
+        p
+    }
+    fn admission(p: Arc<Plugin>) -> Arc<dyn crate::engine::AdmissionPolicy> {
+        p
+    }
+    let loaded = |list: &[ResolvedPlugin]| list.iter().map(load).collect::<anyhow::Result<Vec<_>>>();
     Ok(crate::engine::EnvPlugins {
-        strategy: load(&resolved.strategy)?,
-        strategies,
-        health: resolved.health_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
-        admission: resolved.admission_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
+        strategy: load(&resolved.strategy)?.port(strategy),
+        strategies: strategies.into_iter().map(|(name, c): (String, Configured)| (name, c.port(strategy))).collect(),
+        health: loaded(&resolved.health_policies)?.iter().map(|c| c.port(health)).collect(),
+        admission: loaded(&resolved.admission_policies)?.iter().map(|c| c.port(admission)).collect(),
         labels: resolved.labels.clone(),
         router_addresses: resolved.router_addresses.clone(),
     })

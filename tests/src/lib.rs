@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: compiled plugin fixtures, a
 //! runtime with an isolated cache, and realistic inputs.
 
+pub mod native;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 use hoist_store::{DecisionRecord, Lock, LockOutcome, Phase, Rollout};
 use serde_json::Value;
 
-use super::{Engine, EngineError};
+use super::{CallFailure, Engine, EngineError};
 use crate::runtime::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
 use crate::runtime::bindings::base::hoist::plugin::types::Revision;
 
@@ -43,18 +43,12 @@ impl Engine {
                 config: policy.config.clone(),
                 extensions: vec![],
             };
-            let name = policy.plugin.name.to_string();
-            let answer = policy.plugin.admit(&request);
-            let printed = match &answer {
-                Ok(called) => called.output.to_record(),
-                Err(fault) => fault.output.to_record(),
-            };
-            let (output, error, verdict) = match answer {
-                Ok(called) => match called.value {
-                    Ok(v) => (serde_json::to_value(&v).unwrap_or(Value::Null), None, Some(v)),
-                    Err(e) => (Value::Null, Some(format!("{e:?}")), None),
-                },
-                Err(e) => (Value::Null, Some(e.to_string()), None),
+            let name = policy.plugin.name().to_string();
+            let called = policy.plugin.admit(&request);
+            let printed = called.printed;
+            let (output, error, verdict) = match called.outcome {
+                Ok(v) => (serde_json::to_value(&v).unwrap_or(Value::Null), None, Some(v)),
+                Err(CallFailure::Refused(e) | CallFailure::Fault(e)) => (Value::Null, Some(e), None),
             };
             records.push(DecisionRecord {
                 seq: 0,
@@ -65,7 +59,7 @@ impl Engine {
                 at_ms: now,
                 kind: "admit".into(),
                 plugin: Some(name.clone()),
-                plugin_digest: Some(policy.plugin.digest.clone()),
+                plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&request).unwrap_or(Value::Null),
                 output,
                 error: error.clone(),

@@ -6,8 +6,8 @@
 use hoist_store::{DecisionRecord, Rollout};
 use serde_json::Value;
 
-use super::Engine;
 use super::memory::{FinishedAnalysis, PendingAnalysis};
+use super::{CallFailure, Engine};
 use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
 use crate::runtime::bindings::health::exports::hoist::plugin::health::AnalysisInput;
 
@@ -33,7 +33,7 @@ impl Engine {
         let mut fails = Vec::new();
         let mut doubts = Vec::new();
         for policy in &env.health {
-            let name = policy.plugin.name.to_string();
+            let name = policy.plugin.name().to_string();
             let input = AnalysisInput {
                 rollout_id: rollout.id.clone(),
                 service: rollout.service.clone(),
@@ -45,35 +45,29 @@ impl Engine {
                 state: pending.policy_state.get(&name).cloned(),
                 extensions: vec![],
             };
-            let answer = policy.plugin.evaluate_async(&input, now).await;
-            let printed = match &answer {
-                Ok(called) => called.output.to_record(),
-                Err(fault) => fault.output.to_record(),
-            };
-            let answer = answer.map(|called| {
-                self.stats.plugin_time(called.elapsed);
-                called.value
-            });
-            let (output, error) = match answer {
-                Ok(value) => match value {
-                    Ok(evaluation) => {
-                        pending.policy_state.insert(name.clone(), evaluation.state.clone());
-                        match &evaluation.verdict {
-                            Verdict::Pass => {}
-                            Verdict::Fail(why) => fails.push(format!("{name}: {why}")),
-                            Verdict::Inconclusive(why) => doubts.push(format!("{name}: {why}")),
-                        }
-                        (serde_json::to_value(&evaluation).unwrap_or(Value::Null), None)
+            let called = policy.plugin.evaluate(&input, now).await;
+            if let Some(elapsed) = called.elapsed {
+                self.stats.plugin_time(elapsed);
+            }
+            let printed = called.printed;
+            let (output, error) = match called.outcome {
+                Ok(evaluation) => {
+                    pending.policy_state.insert(name.clone(), evaluation.state.clone());
+                    match &evaluation.verdict {
+                        Verdict::Pass => {}
+                        Verdict::Fail(why) => fails.push(format!("{name}: {why}")),
+                        Verdict::Inconclusive(why) => doubts.push(format!("{name}: {why}")),
                     }
-                    Err(e) => {
-                        doubts.push(format!("{name} refused: {e:?}"));
-                        (Value::Null, Some(format!("{e:?}")))
-                    }
-                },
+                    (serde_json::to_value(&evaluation).unwrap_or(Value::Null), None)
+                }
+                Err(CallFailure::Refused(e)) => {
+                    doubts.push(format!("{name} refused: {e}"));
+                    (Value::Null, Some(e))
+                }
                 // A faulty policy cannot vouch for the candidate.
-                Err(e) => {
+                Err(CallFailure::Fault(e)) => {
                     fails.push(format!("{name} failed: {e}"));
-                    (Value::Null, Some(e.to_string()))
+                    (Value::Null, Some(e))
                 }
             };
             records.push(DecisionRecord {
@@ -85,7 +79,7 @@ impl Engine {
                 at_ms: now,
                 kind: "evaluate".into(),
                 plugin: Some(name),
-                plugin_digest: Some(policy.plugin.digest.clone()),
+                plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&input).unwrap_or(Value::Null),
                 output,
                 error,

@@ -93,7 +93,7 @@ fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<Strin
             )));
         }
         if let Some(strategy) = &s.strategy
-            && env.strategy.plugin.name.as_ref() != strategy.as_str()
+            && env.strategy.plugin.name() != strategy.as_str()
             && !env.strategies.contains_key(strategy)
         {
             return Err(invalid(format!(
