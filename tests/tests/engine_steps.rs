@@ -151,7 +151,7 @@ impl Bench {
 
     fn kinds(&self, id: &str) -> Vec<String> {
         let filter = hoist_store::LogFilter { rollout_id: Some(id.into()), ..Default::default() };
-        self.engine.store.decision_log(&filter).unwrap().into_iter().map(|r| r.kind).collect()
+        self.engine.store.decision_log(&filter).unwrap().into_iter().map(|r| r.kind.to_string()).collect()
     }
 
     async fn ready(&self, revision: &str) -> u32 {

@@ -2,7 +2,7 @@
 //! rollout may start (allow, deny, or hold for an operator's approval), then
 //! the rollout takes the service's deploy lock.
 
-use hoist_store::{DecisionRecord, Lock, LockOutcome, Phase, Rollout};
+use hoist_store::{DecisionKind, DecisionRecord, Lock, LockOutcome, Phase, Rollout};
 use serde_json::Value;
 
 use super::{CallFailure, Engine, EngineError};
@@ -57,7 +57,7 @@ impl Engine {
                 service: rollout.service.clone(),
                 environment: rollout.environment.clone(),
                 at_ms: now,
-                kind: "admit".into(),
+                kind: DecisionKind::Admit,
                 plugin: Some(name.clone()),
                 plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&request).unwrap_or(Value::Null),

@@ -3,10 +3,10 @@
 //! baseline). Any failing policy fails the analysis; otherwise any
 //! inconclusive one makes it inconclusive.
 
-use hoist_store::{DecisionRecord, Rollout};
+use hoist_store::{DecisionKind, DecisionRecord, Rollout};
 use serde_json::Value;
 
-use super::memory::{FinishedAnalysis, PendingAnalysis};
+use super::memory::{AnalysisVerdict, FinishedAnalysis, PendingAnalysis};
 use super::{CallFailure, Engine};
 use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
 use crate::runtime::bindings::health::exports::hoist::plugin::health::AnalysisInput;
@@ -22,7 +22,7 @@ impl Engine {
     ) -> (FinishedAnalysis, Vec<DecisionRecord>) {
         let mut records = Vec::new();
         let Some(env) = self.envs.get(&rollout.environment) else {
-            return (finished(pending, "fail", "environment not loaded".into(), now), records);
+            return (finished(pending, AnalysisVerdict::Fail, "environment not loaded".into(), now), records);
         };
         let candidate =
             self.metrics.window(&rollout.service, &rollout.environment, &rollout.candidate, pending.started_ms, now);
@@ -77,7 +77,7 @@ impl Engine {
                 service: rollout.service.clone(),
                 environment: rollout.environment.clone(),
                 at_ms: now,
-                kind: "evaluate".into(),
+                kind: DecisionKind::Evaluate,
                 plugin: Some(name),
                 plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&input).unwrap_or(Value::Null),
@@ -89,27 +89,27 @@ impl Engine {
             });
         }
         let result = if !fails.is_empty() {
-            finished(pending, "fail", fails.join("; "), now)
+            finished(pending, AnalysisVerdict::Fail, fails.join("; "), now)
         } else if !doubts.is_empty() {
-            finished(pending, "inconclusive", doubts.join("; "), now)
+            finished(pending, AnalysisVerdict::Inconclusive, doubts.join("; "), now)
         } else if env.health.is_empty() {
-            finished(pending, "pass", "no health policies configured".into(), now)
+            finished(pending, AnalysisVerdict::Pass, "no health policies configured".into(), now)
         } else {
-            finished(pending, "pass", "all health policies passed".into(), now)
+            finished(pending, AnalysisVerdict::Pass, "all health policies passed".into(), now)
         };
         (result, records)
     }
 }
 
-fn finished(pending: &PendingAnalysis, verdict: &str, reason: String, now: u64) -> FinishedAnalysis {
-    FinishedAnalysis { name: pending.name.clone(), verdict: verdict.into(), reason, at_ms: now }
+fn finished(pending: &PendingAnalysis, verdict: AnalysisVerdict, reason: String, now: u64) -> FinishedAnalysis {
+    FinishedAnalysis { name: pending.name.clone(), verdict, reason, at_ms: now }
 }
 
 /// The contract's verdict for a finished analysis.
 pub(super) fn verdict_of(a: &FinishedAnalysis) -> Verdict {
-    match a.verdict.as_str() {
-        "pass" => Verdict::Pass,
-        "fail" => Verdict::Fail(a.reason.clone()),
-        _ => Verdict::Inconclusive(a.reason.clone()),
+    match a.verdict {
+        AnalysisVerdict::Pass => Verdict::Pass,
+        AnalysisVerdict::Fail => Verdict::Fail(a.reason.clone()),
+        AnalysisVerdict::Inconclusive => Verdict::Inconclusive(a.reason.clone()),
     }
 }

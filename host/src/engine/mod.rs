@@ -23,7 +23,7 @@ mod supervise;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hoist_store::{CommandKind, NewCommand, NewRevision, NewRollout, Phase, Rollout, Store};
+use hoist_store::{CommandKind, DecisionKind, NewCommand, NewRevision, NewRollout, Phase, Rollout, Store};
 
 use serde::{Deserialize, Serialize};
 
@@ -150,16 +150,20 @@ pub struct ServiceSpec {
     pub volumes: Vec<String>,
 }
 
-/// A request to deploy a new version of a service.
-#[derive(Clone, Debug)]
+/// A request to deploy a new version of a service: what the engine takes
+/// and, as is, what the API's `POST /v1/deploy` carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     pub service: String,
     pub environment: String,
     pub version: String,
     pub spec: ServiceSpec,
     /// Strategy plugin to use instead of the environment's default.
+    #[serde(default)]
     pub strategy: Option<String>,
     pub requested_by: String,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -422,7 +426,7 @@ impl Engine {
             service: service.into(),
             environment: environment.into(),
             at_ms: now,
-            kind: "operator".into(),
+            kind: DecisionKind::Operator,
             plugin: None,
             plugin_digest: None,
             input: serde_json::json!({ "verb": "rollback", "to": revision }),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hoist_stack::{StackDef, StackService};
-use hoist_store::DecisionRecord;
+use hoist_store::{DecisionKind, DecisionRecord};
 
 use super::{ServiceRun, ServiceState, StackKind, StackPhase, StackRollout};
 use crate::engine::{Engine, EngineError, ServiceSpec};
@@ -321,7 +321,7 @@ pub(super) fn record(
         service: service.into(),
         environment: rollout.environment.clone(),
         at_ms: engine.clock.now_ms(),
-        kind: "stack".into(),
+        kind: DecisionKind::Stack,
         plugin: None,
         plugin_digest: None,
         input,

@@ -1,17 +1,17 @@
 //! The strategy's decision: its context built from the rollout, its
 //! answer recorded, its actions turned into the stored intent.
 
-use hoist_store::{Phase, Rollout, Step};
+use hoist_store::{DecisionKind, Phase, Rollout, Step};
 use serde_json::Value;
 
 use super::{Pass, StepCtx, Tick, begin_rollback, failed_outcome};
 use crate::engine::analysis::verdict_of;
-use crate::engine::memory::{Memory, PendingAnalysis, Wait};
+use crate::engine::memory::{Memory, PendingAnalysis, StrategyCommand, Wait};
 use crate::engine::observe::Observed;
 use crate::engine::{CallFailure, Engine, EngineError};
 use crate::runtime::bindings::base::hoist::plugin::types::Revision;
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{
-    Action, AnalysisResult, Context, Observation, OperatorCommand, WaitFor,
+    Action, AnalysisResult, Context, Observation, WaitFor,
 };
 
 impl Engine {
@@ -24,11 +24,11 @@ impl Engine {
         if let Some(elapsed) = called.elapsed {
             self.stats.plugin_time(elapsed);
         }
-        let rec = pass.record(&r, now, "decide", input, Value::Null);
+        let rec = pass.record(&r, now, DecisionKind::Decide, input, Value::Null);
         rec.plugin_output = called.printed;
         rec.plugin = Some(strategy.plugin.name().to_string());
         rec.plugin_digest = Some(strategy.plugin.digest().to_string());
-        rec.operator = mem.command.clone().map(|_| "operator".to_string());
+        rec.operator = mem.command.map(|_| "operator".to_string());
         let decision = called.outcome.map_err(|failure| match failure {
             CallFailure::Refused(e) => format!("strategy `{}` refused: {e}", r.strategy),
             CallFailure::Fault(e) => e,
@@ -140,13 +140,7 @@ impl Engine {
             Ok(Revision { id: id.into(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
         };
         let (_, replicas) = self.spec_of(&r.service, &r.environment, &r.candidate)?;
-        let command = mem.command.as_deref().map(|c| match c {
-            "promote" => OperatorCommand::Promote,
-            "promote-full" => OperatorCommand::PromoteFull,
-            "skip-step" => OperatorCommand::SkipStep,
-            "abort" => OperatorCommand::Abort,
-            other => OperatorCommand::Other(other.to_string()),
-        });
+        let command = mem.command.map(StrategyCommand::to_wit);
         Ok(Context {
             rollout_id: r.id.clone(),
             service: r.service.clone(),
