@@ -485,3 +485,51 @@ fn the_builtin_canary_natively_promotes_a_healthy_candidate() {
         assert!(b.clock.now_ms() > 0);
     });
 }
+
+/// The actions of every decision a strategy made, as the contract's JSON,
+/// with the revisions named by role.
+fn actions_as_json(actions: impl IntoIterator<Item = serde_json::Value>, stable: &str, candidate: &str) -> Vec<String> {
+    actions
+        .into_iter()
+        .map(|a| {
+            a.to_string()
+                .replace(&format!("\"{stable}\""), "\"STABLE\"")
+                .replace(&format!("\"{candidate}\""), "\"CANDIDATE\"")
+        })
+        .collect()
+}
+
+/// A strategy tested with `hoist_sdk::testing` makes the same decisions
+/// under the engine: a rollout of 3 (or a first deployment) whose instances
+/// are ready `ready_ms` after they start.
+fn harness_and_engine_agree<S: hoist_sdk::strategy::Strategy + 'static>(name: &str, ready_ms: u64, first: bool) {
+    use hoist_sdk::testing::StrategyHarness;
+    let label = format!("{name}, ready after {ready_ms} ms{}", if first { ", first deployment" } else { "" });
+    let harness = StrategyHarness::new(3).ready_after_ms(ready_ms);
+    let run = if first { harness.first_deployment() } else { harness }.run::<S>();
+    let by_harness = actions_as_json(run.steps.iter().map(|s| serde_json::to_value(&s.actions).unwrap()), "r1", "r2");
+    let by_engine = rt(async {
+        let b = bench(Arc::new(Native::<S>::new(name)), vec![], EngineConfig::default());
+        b.world.set_startup(SVC, ready_ms);
+        let v1 = if first { "r0".to_string() } else { b.stable(3) };
+        let r = b.deploy(3);
+        assert_eq!(b.at(0).run(&r.id, 3_600_000).await, Some(Phase::Completed), "{label}: under the engine");
+        let filter = hoist_store::LogFilter { rollout_id: Some(r.id.clone()), ..Default::default() };
+        let records = b.engine.store.decision_log(&filter).unwrap();
+        let decided = records.into_iter().filter(|d| d.kind == hoist_store::DecisionKind::Decide);
+        actions_as_json(decided.map(|d| d.output["actions"].clone()), &v1, &r.candidate)
+    });
+    assert!(by_engine.len() >= 2 && by_engine.iter().all(|a| a.starts_with('[')), "{label}: {by_engine:?}");
+    assert_eq!(by_harness, by_engine, "{label}: the harness and the engine disagree");
+}
+
+#[test]
+fn every_builtin_strategy_decides_alike_under_the_sdk_harness_and_the_engine() {
+    assert_eq!(EngineConfig::default().ready_recheck_ms, hoist_sdk::testing::READY_RECHECK_MS);
+    for (ready_ms, first) in [(1_000, false), (45_000, false), (1_000, true)] {
+        harness_and_engine_agree::<rolling::Rolling>("rolling", ready_ms, first);
+        harness_and_engine_agree::<recreate::Recreate>("recreate", ready_ms, first);
+        harness_and_engine_agree::<blue_green::BlueGreen>("blue-green", ready_ms, first);
+        harness_and_engine_agree::<canary::Canary>("canary", ready_ms, first);
+    }
+}

@@ -8,6 +8,11 @@ use crate::testing::builders::revision;
 use crate::testing::sim::Sim;
 use crate::types::{PluginError, Revision, TimestampMs, Verdict, Weight};
 
+/// How long a strategy waiting for ready instances waits before it is
+/// asked again anyway — the engine's default `ready_recheck_ms`, so a
+/// strategy behaves here as it does under `hoist simulate` and live.
+pub const READY_RECHECK_MS: u64 = 30_000;
+
 /// Replicas, readiness and traffic at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -281,9 +286,12 @@ impl StrategyHarness {
             let next = match wait {
                 None => Some(now),
                 Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
+                // As under the engine: asked again when the instances are
+                // ready, or after `READY_RECHECK_MS` if they are not yet.
                 Some(WaitFor::Ready(t)) => Some(
                     sim.ready_time(&t.revision, t.count)
-                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now))
+                        .min(now.saturating_add(READY_RECHECK_MS)),
                 ),
                 Some(WaitFor::Operator(_)) => None,
             };
