@@ -33,6 +33,8 @@ pub struct PluginSpec {
     /// The registry's pin; checked when present.
     pub sha256: Option<String>,
     pub capabilities: Vec<Capability>,
+    /// `allow-hosts` and credentials, for the `http` capability.
+    pub http: crate::capabilities::http::HttpGrant,
     pub limits: Limits,
     /// The environment the plugin is loaded for, for messages.
     pub environment: Option<String>,
@@ -135,7 +137,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
     let mut linker: Linker<HostState> = Linker::new(engine);
     let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
     // Only the granted capabilities are linked (the ambient ones always).
-    let granted_units = capabilities::link(&mut linker, spec.kind, &granted, kept).map_err(link_err)?;
+    let granted_units = capabilities::link(&mut linker, &spec, kept).map_err(link_err)?;
     if spec.kind == PluginKind::Platform {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
     } else {
@@ -224,8 +226,17 @@ fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
 
 fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
     let file = spec.registry.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+    let pure = !spec.kind.can_import(cap);
     let cap = cap.as_str();
     let name = &spec.name;
+    if pure {
+        let kind = spec.kind;
+        return format!(
+            "plugin `{name}` imports capability `{cap}`, which a {kind} plugin cannot be granted: the `{}` world is pure and imports only log and clock; \
+             reach the outside from a platform or metric-provider plugin instead{file}",
+            kind.world()
+        );
+    }
     match &spec.environment {
         Some(env) => format!(
             "plugin `{name}` imports capability `{cap}`, which environment `{env}` does not grant; \

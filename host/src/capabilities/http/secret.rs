@@ -1,0 +1,42 @@
+//! The registry's credentials, read for each request that needs one and
+//! dropped with it: never kept, logged or shown to the plugin.
+
+use hyper::header::{HeaderName, HeaderValue};
+
+use hoist_registry::{Credential, SecretSource};
+
+use crate::runtime::bindings::platform::hoist::plugin::http::HttpError;
+
+/// A secret file is a token, not a document.
+const SECRET_CAP: u64 = 64 << 10;
+
+/// The header `credential` adds, with its secret read now. The error names
+/// where the secret should be, never what it is.
+pub fn header(plugin: &str, credential: &Credential) -> Result<(HeaderName, HeaderValue), HttpError> {
+    let missing = |why: String| {
+        HttpError::Other(format!(
+            "plugin `{plugin}`: the credential for `{}` cannot be read: {why}; fix `credentials` in the registry or provide the secret",
+            credential.host
+        ))
+    };
+    let secret = match &credential.secret {
+        SecretSource::Env(var) => {
+            std::env::var(var).map_err(|_| missing(format!("environment variable `{var}` is not set")))?
+        }
+        SecretSource::File(path) => hoist_files::read_text(path, SECRET_CAP)
+            .map_err(|e| missing(format!("{}: {e}", path.display())))?
+            .trim_end_matches(['\r', '\n'])
+            .to_owned(),
+    };
+    let text = match &credential.scheme {
+        Some(scheme) => format!("{scheme} {secret}"),
+        None => secret,
+    };
+    let name = HeaderName::from_bytes(credential.header.as_bytes())
+        .map_err(|_| missing(format!("invalid header name `{}`", credential.header)))?;
+    let mut value =
+        HeaderValue::from_str(&text).map_err(|_| missing("the secret is not a valid header value".into()))?;
+    // Kept out of hyper's Debug output and compressed headers.
+    value.set_sensitive(true);
+    Ok((name, value))
+}
