@@ -39,7 +39,7 @@ impl Worlds {
         match self {
             Worlds::Every => true,
             Worlds::Platform => kind == PluginKind::Platform,
-            Worlds::Effects => kind == PluginKind::Platform,
+            Worlds::Effects => matches!(kind, PluginKind::Platform | PluginKind::MetricsProvider),
         }
     }
 }
@@ -142,6 +142,10 @@ mod tests {
         assert_eq!(linked(PluginKind::HealthPolicy, &[Capability::Http]), [Capability::Log, Capability::Clock]);
         assert_eq!(
             linked(PluginKind::Platform, &[Capability::Http]),
+            [Capability::Log, Capability::Clock, Capability::Http]
+        );
+        assert_eq!(
+            linked(PluginKind::MetricsProvider, &[Capability::Http, Capability::Docker]),
             [Capability::Log, Capability::Clock, Capability::Http]
         );
     }

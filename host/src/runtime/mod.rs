@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod output;
 pub mod plugin;
 pub mod pool;
+pub mod provider;
 pub mod surface;
 mod typecheck;
 mod validate;

@@ -8,12 +8,12 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{InstancePre, Linker};
 
-use super::bindings::{admission, health, platform, strategy};
+use super::bindings::{admission, health, metrics, platform, strategy};
 use super::cache::{CacheState, CompileCache};
 use super::engine::{Epochs, Metering};
 use super::error::LoadError;
 use super::host_state::HostState;
-use super::kinds::{Capability, PluginKind};
+use super::kinds::{Capability, PluginKind, runs_async};
 use super::pool::CallPool;
 use super::surface::{self, Surface, SurfaceProblem};
 use crate::capabilities::{self, Capabilities, Granted};
@@ -58,6 +58,7 @@ pub(crate) enum Pre {
     Health(health::HealthPolicyPluginPre<HostState>),
     Admission(admission::AdmissionPolicyPluginPre<HostState>),
     Platform(platform::PlatformPluginPre<HostState>),
+    Metrics(metrics::MetricsProviderPluginPre<HostState>),
 }
 
 /// A loaded, checked plugin ready to be called.
@@ -138,7 +139,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
     let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
     // Only the granted capabilities are linked (the ambient ones always).
     let granted_units = capabilities::link(&mut linker, &spec, kept).map_err(link_err)?;
-    if spec.kind == PluginKind::Platform {
+    if runs_async(spec.kind) {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
@@ -151,6 +152,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         PluginKind::HealthPolicy => health::HealthPolicyPluginPre::new(instance_pre).map(Pre::Health),
         PluginKind::AdmissionPolicy => admission::AdmissionPolicyPluginPre::new(instance_pre).map(Pre::Admission),
         PluginKind::Platform => platform::PlatformPluginPre::new(instance_pre).map(Pre::Platform),
+        PluginKind::MetricsProvider => metrics::MetricsProviderPluginPre::new(instance_pre).map(Pre::Metrics),
     }
     .map_err(|err| {
         let (export, world) = surface::expected_export(spec.kind);

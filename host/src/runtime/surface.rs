@@ -18,6 +18,7 @@ pub fn expected_export(kind: PluginKind) -> (&'static str, &'static str) {
         PluginKind::HealthPolicy => ("health", "health-policy-plugin"),
         PluginKind::AdmissionPolicy => ("admission", "admission-policy-plugin"),
         PluginKind::Platform => ("platform", "platform-plugin"),
+        PluginKind::MetricsProvider => ("metrics", "metrics-provider-plugin"),
     }
 }
 

@@ -158,8 +158,9 @@ impl Checker<'_> {
                         self.error(
                             item.span(),
                             format!(
-                                "capability `{cap}` cannot be granted to a {kind} plugin: the `{}` world imports only log and clock; remove it",
-                                kind.world()
+                                "capability `{cap}` cannot be granted to a {kind} plugin: the `{}` world imports only {}; remove it",
+                                kind.world(),
+                                if kind == PluginKind::MetricsProvider { "log, clock and http" } else { "log and clock" }
                             ),
                         );
                         ok = false;
