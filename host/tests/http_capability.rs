@@ -2,7 +2,8 @@
 //! written with the SDK) against a real HTTP server on loopback: an
 //! allowed request with the registry's credential, a host outside
 //! `allow-hosts`, a redirect within the list and one out of it, an oversize
-//! response, a request past its timeout, and a call past its own limit.
+//! response, a request past its timeout, and a call past its own limit;
+//! and a strategy importing `http` refused at load, granted or not.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -20,8 +21,12 @@ use hoist::runtime::{CacheSetting, Capability, Limits, Plugin, PluginKind, Plugi
 use hoist_registry::{Credential, SecretSource};
 
 fn fixture() -> Arc<[u8]> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../plugins/target/wasm32-wasip2/release/fixture_http_fetch.wasm");
+    wasm("fixture_http_fetch")
+}
+
+fn wasm(name: &str) -> Arc<[u8]> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../plugins/target/wasm32-wasip2/release/{name}.wasm"));
     std::fs::read(&path)
         .unwrap_or_else(|e| panic!("{} is missing ({e}); `cargo build -p hoist` builds the fixtures", path.display()))
         .into()
@@ -154,5 +159,30 @@ async fn a_request_never_outlives_its_call() {
     match outcome {
         Ok(called) => assert_eq!(called.value, Err(PlatformError::Capability("timeout".into()))),
         Err(fault) => panic!("the call itself timed out before the request did: {fault:?}"),
+    }
+}
+
+#[test]
+fn a_strategy_importing_http_is_refused_at_load_granted_or_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Runtime::new(CacheSetting::At(dir.path().to_path_buf())).unwrap();
+    for granted in [vec![], vec![Capability::Http]] {
+        let spec = PluginSpec {
+            name: "phones".into(),
+            kind: PluginKind::Strategy,
+            source_label: "fixture_http_strategy.wasm".into(),
+            bytes: wasm("fixture_http_strategy"),
+            sha256: None,
+            capabilities: granted.clone(),
+            http: HttpGrant { allow_hosts: vec!["127.0.0.1:9".into()], credentials: vec![] },
+            limits: Limits::default_for(PluginKind::Strategy),
+            environment: None,
+            registry: None,
+        };
+        let err = runtime.load(spec).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.starts_with("plugin `phones` imports capability `http`, which a strategy plugin cannot be granted"),
+            "granted {granted:?}: {err}"
+        );
     }
 }
