@@ -132,6 +132,17 @@ impl PluginKind {
     }
 }
 
+impl PluginKind {
+    /// What the world of this kind may import, for messages.
+    pub fn importable(self) -> &'static str {
+        match self {
+            PluginKind::Platform => "log, clock and any granted capability",
+            PluginKind::MetricsProvider => "log, clock and http",
+            _ => "log and clock",
+        }
+    }
+}
+
 impl FromStr for PluginKind {
     type Err = String;
 

@@ -193,8 +193,9 @@ impl ResolvedPlugin {
             format!("plugin `{plugin}` imports capability `{capability}`, which environment `{env}` does not grant it");
         if !self.kind.can_import(capability) {
             return format!(
-                "{head}; a {} plugin may import only log and clock, so this component does not implement the `{}` world correctly",
+                "{head}; a {} plugin may import only {}, so this component does not implement the `{}` world correctly",
                 self.kind,
+                self.kind.importable(),
                 self.kind.world()
             );
         }

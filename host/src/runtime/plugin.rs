@@ -234,9 +234,10 @@ fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
     if pure {
         let kind = spec.kind;
         return format!(
-            "plugin `{name}` imports capability `{cap}`, which a {kind} plugin cannot be granted: the `{}` world is pure and imports only log and clock; \
-             reach the outside from a platform or metric-provider plugin instead{file}",
-            kind.world()
+            "plugin `{name}` imports capability `{cap}`, which a {kind} plugin cannot be granted: the `{}` world imports only {}; \
+             rebuild it without `{cap}` (effects belong in a platform plugin){file}",
+            kind.world(),
+            kind.importable()
         );
     }
     match &spec.environment {

@@ -160,7 +160,7 @@ impl Checker<'_> {
                             format!(
                                 "capability `{cap}` cannot be granted to a {kind} plugin: the `{}` world imports only {}; remove it",
                                 kind.world(),
-                                if kind == PluginKind::MetricsProvider { "log, clock and http" } else { "log and clock" }
+                                kind.importable()
                             ),
                         );
                         ok = false;
