@@ -40,3 +40,35 @@ pub fn header(plugin: &str, credential: &Credential) -> Result<(HeaderName, Head
     value.set_sensitive(true);
     Ok((name, value))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credential(secret: SecretSource) -> Credential {
+        Credential { host: "prom:9090".into(), header: "authorization".into(), scheme: Some("Bearer".into()), secret }
+    }
+
+    #[test]
+    fn reads_a_file_per_request_and_marks_it_sensitive() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "t0k3n\r\n").unwrap();
+        let (name, value) = header("p", &credential(SecretSource::File(path.clone()))).unwrap();
+        assert_eq!((name.as_str(), value.to_str().unwrap()), ("authorization", "Bearer t0k3n"));
+        assert!(value.is_sensitive());
+        // Read again for the next request: a rotated secret is picked up.
+        std::fs::write(&path, "n3w").unwrap();
+        assert_eq!(header("p", &credential(SecretSource::File(path))).unwrap().1, "Bearer n3w");
+    }
+
+    #[test]
+    fn a_missing_secret_names_where_it_should_be() {
+        let err = header("p", &credential(SecretSource::Env("HOIST_TEST_NO_SUCH_SECRET_VAR".into()))).unwrap_err();
+        let HttpError::Other(message) = err else { panic!("{err:?}") };
+        assert!(
+            message.contains("plugin `p`") && message.contains("`HOIST_TEST_NO_SUCH_SECRET_VAR` is not set"),
+            "{message}"
+        );
+    }
+}
