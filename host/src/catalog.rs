@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hoist_registry::{PluginDecl, Registry, ResolvedPlugin, Source};
 
 use crate::builtins;
+use crate::capabilities::http::HttpGrant;
 use crate::runtime::{CallFault, ConfigProblem, LoadError, Plugin, PluginSpec, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,12 @@ impl Declared<'_> {
                 &r.registry_path,
             ),
         };
+        let http = match self {
+            Self::Plugin(_, d) => HttpGrant { allow_hosts: d.allow_hosts.clone(), credentials: d.credentials.clone() },
+            Self::InEnvironment(r) => {
+                HttpGrant { allow_hosts: r.allow_hosts.clone(), credentials: r.credentials.clone() }
+            }
+        };
         Ok(PluginSpec {
             name,
             kind,
@@ -89,6 +96,7 @@ impl Declared<'_> {
             bytes,
             sha256: sha256.map(|d| d.to_hex()),
             capabilities: caps.iter().copied().collect(),
+            http,
             limits,
             environment,
             registry: Some(registry.clone()),

@@ -48,6 +48,7 @@ pub fn spec(name: &str, file: &str, kind: PluginKind, caps: &[Capability]) -> Pl
         bytes: wasm(file),
         sha256: None,
         capabilities: caps.to_vec(),
+        http: Default::default(),
         limits: Limits::default_for(kind),
         environment: None,
         registry: None,

@@ -14,6 +14,7 @@ pub mod output;
 pub mod plugin;
 pub mod pool;
 mod ports;
+pub mod provider;
 pub mod surface;
 mod typecheck;
 mod validate;
