@@ -187,7 +187,7 @@ pub fn rollback(
     let mut services = BTreeMap::new();
     for (name, run) in &last.services {
         let current = engine.store.current(name, environment)?.map(|c| c.id);
-        let revert = run.state == ServiceState::Updated;
+        let revert = run.state == ServiceState::Updated && !last.definition.services.get(name).is_some_and(|s| s.job);
         if revert && current != run.candidate {
             return Err(StackError::Invalid {
                 stack: stack.into(),

@@ -62,6 +62,8 @@ pub struct ImportedService {
     /// `SOURCE:TARGET[:ro]`: a named volume, or an absolute host path
     /// (relative bind sources resolved against the Compose file).
     pub volumes: Vec<String>,
+    /// `restart: "no"`: runs once to completion.
+    pub job: bool,
 }
 
 /// What an import produced.
@@ -156,6 +158,16 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                             .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
                     }
                 }
+                "restart" => match value.as_str() {
+                    Some("no") => svc.job = true,
+                    // Hoist replaces an exited instance whatever its exit.
+                    Some("always" | "unless-stopped") => {}
+                    _ => unsupported.push(Unsupported {
+                        service: name.clone(),
+                        key: format!("restart: {}", scalar(value).unwrap_or_default()),
+                        line,
+                    }),
+                },
                 "container_name" => {}
                 other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
             }

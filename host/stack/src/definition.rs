@@ -78,6 +78,11 @@ pub struct StackService {
     /// two instances never share its data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// A one-shot job (Compose `restart: "no"`): it runs once per stack
+    /// rollout to completion; exit 0 meets `completed-successfully`, any
+    /// other exit fails the stack rollout. It has no port, probe or router.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub job: bool,
 }
 
 fn one() -> u32 {
@@ -137,6 +142,11 @@ impl StackDef {
             }
             if let Some(p) = &s.probe {
                 p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
+            }
+            if s.job && (s.replicas != 1 || s.router.is_some() || s.readiness().is_some()) {
+                return Err(format!(
+                    "service `{name}`: a job runs once to completion; remove its `replicas`, `router` and probe"
+                ));
             }
         }
         Ok(())
@@ -246,7 +256,7 @@ pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) 
 fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackService {
     let first = s.ports.first();
     let port = first.map(|(_, container)| *container);
-    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}")));
+    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}"))).filter(|_| !s.job);
     if s.ports.len() > 1 {
         notes.push(format!(
             "service `{}`: only the first port ({}) is routed; Hoist gives a service one front door",
@@ -261,7 +271,16 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
             s.build.as_deref().unwrap_or(".")
         ));
     }
-    let probe = s.healthcheck.as_ref().and_then(|h| {
+    if s.job {
+        notes.push(format!(
+            "service `{}`: `restart: \"no\"`: a job, run once per stack rollout; `service_completed_successfully` waits for its exit 0",
+            s.name
+        ));
+        if s.healthcheck.is_some() {
+            notes.push(format!("service `{}`: healthcheck not used: a job is judged by its exit code", s.name));
+        }
+    }
+    let probe = s.healthcheck.as_ref().filter(|_| !s.job).and_then(|h| {
         let Some(port) = port else {
             notes.push(format!(
                 "service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe",
@@ -282,6 +301,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         probe,
         depends_on: s.depends_on.clone(),
         volumes: s.volumes.clone(),
+        job: s.job,
         ..StackService { replicas: 1, ..StackService::default() }
     }
 }
@@ -306,6 +326,9 @@ impl StackService {
         });
         if !self.volumes.is_empty() {
             what["volumes"] = serde_json::json!(self.volumes);
+        }
+        if self.job {
+            what["job"] = serde_json::json!(true);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])
