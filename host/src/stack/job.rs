@@ -42,6 +42,7 @@ pub async fn start(engine: &Engine, r: &StackRollout, name: &str, def: &StackSer
         probe: None,
         stack: spec.stack,
         volumes: spec.volumes,
+        extensions: spec.extensions,
     };
     engine.platform.ensure(&revision_spec, 1).await.map_err(|e| e.to_string())?;
     Ok(rev)

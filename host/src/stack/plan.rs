@@ -50,6 +50,7 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         restart: Default::default(),
         stack: Some(stack.to_string()),
         volumes: s.volumes.clone(),
+        extensions: s.runtime.extensions(),
     }
 }
 

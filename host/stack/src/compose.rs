@@ -64,6 +64,8 @@ pub struct ImportedService {
     pub volumes: Vec<String>,
     /// `restart: "no"`: runs once to completion.
     pub job: bool,
+    /// User, limits, labels, the instance's own health check, ….
+    pub runtime: crate::runtime::Runtime,
 }
 
 /// What an import produced.
@@ -121,7 +123,18 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                         _ => value.get("context").and_then(Value::as_str).map(str::to_string).or(Some(".".into())),
                     }
                 }
-                "command" => svc.command = words(value),
+                "command" => {
+                    svc.command = crate::compose_runtime::words(value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: command: {m}")))?
+                }
+                "deploy" => {
+                    let ignored = crate::compose_runtime::deploy(&mut svc.runtime, value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?;
+                    for key in ignored {
+                        let last = key.rsplit('.').next().unwrap_or(&key).to_string();
+                        unsupported.push(Unsupported { service: name.clone(), line: lines.key(line, &last), key });
+                    }
+                }
                 "ports" => {
                     for p in value.as_sequence().into_iter().flatten() {
                         svc.ports.push(
@@ -151,7 +164,17 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                 "depends_on" => {
                     svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
                 }
-                "healthcheck" => svc.healthcheck = healthcheck(value),
+                "healthcheck" => {
+                    let disabled = value.get("disable").and_then(Value::as_bool).unwrap_or(false)
+                        || value
+                            .get("test")
+                            .and_then(Value::as_sequence)
+                            .and_then(|t| t.first())
+                            .and_then(Value::as_str)
+                            == Some("NONE");
+                    svc.healthcheck = if disabled { None } else { healthcheck(value) };
+                    svc.runtime.healthcheck = crate::compose_runtime::health(svc.healthcheck.as_ref(), disabled);
+                }
                 "volumes" => {
                     for v in value.as_sequence().into_iter().flatten() {
                         svc.volumes
@@ -169,6 +192,9 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                     }),
                 },
                 "container_name" => {}
+                other
+                    if crate::compose_runtime::key(&mut svc.runtime, other, value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))? => {}
                 other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
             }
         }
@@ -248,15 +274,7 @@ fn volume(v: &Value, base: &Path) -> Result<String, String> {
     Ok(format!("{source}:{target}{}", if read_only { ":ro" } else { "" }))
 }
 
-fn words(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-        Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn scalar(v: &Value) -> Option<String> {
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -265,7 +283,7 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn env_pairs(v: &Value) -> Vec<(String, String)> {
+pub(crate) fn env_pairs(v: &Value) -> Vec<(String, String)> {
     match v {
         Value::Mapping(m) => {
             m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v).unwrap_or_default()))).collect()
@@ -352,7 +370,7 @@ fn healthcheck(v: &Value) -> Option<Healthcheck> {
 }
 
 /// Compose durations: "1m30s", "10s", "500ms".
-fn duration_ms(s: &str) -> Option<u64> {
+pub(crate) fn duration_ms(s: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut num = String::new();
     let mut chars = s.chars().peekable();

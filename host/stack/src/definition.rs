@@ -83,6 +83,12 @@ pub struct StackService {
     /// other exit fails the stack rollout. It has no port, probe or router.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub job: bool,
+    /// How its instances run: `user`, `working_dir`, `entrypoint`,
+    /// `memory` (bytes), `cpus`, `pids`, `stop_grace_ms`, `labels`, and
+    /// `healthcheck`, run by the platform inside the instance (Docker's
+    /// HEALTHCHECK) — so it needs no published port — or `{ disable = true }`.
+    #[serde(default, skip_serializing_if = "crate::runtime::Runtime::is_empty")]
+    pub runtime: crate::runtime::Runtime,
 }
 
 fn one() -> u32 {
@@ -143,6 +149,7 @@ impl StackDef {
             if let Some(p) = &s.probe {
                 p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
             }
+            s.runtime.check().map_err(|e| format!("service `{name}`: runtime: {e}"))?;
             if s.job && (s.replicas != 1 || s.router.is_some() || s.readiness().is_some()) {
                 return Err(format!(
                     "service `{name}`: a job runs once to completion; remove its `replicas`, `router` and probe"
@@ -280,18 +287,35 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
             notes.push(format!("service `{}`: healthcheck not used: a job is judged by its exit code", s.name));
         }
     }
+    // A healthcheck runs where Compose runs it: inside the container, as
+    // its own health check. One that is an HTTP GET of the service's port
+    // is also Hoist's probe (the same test, seen from outside).
     let probe = s.healthcheck.as_ref().filter(|_| !s.job).and_then(|h| {
+        let shown = h.test.join(" ");
+        let inside = format!(
+            "service `{}`: healthcheck `{shown}` runs inside the container as its own health check (on the local-process platform, which has none, the service is ready once it runs)",
+            s.name
+        );
         let Some(port) = port else {
-            notes.push(format!(
-                "service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe",
-                s.name
-            ));
+            notes.push(inside);
             return None;
         };
         let (probe, note) = healthcheck::translate(&s.name, h, port);
-        notes.push(note);
-        Some(probe)
+        if matches!(probe.kind, hoist_probe::ProbeKind::Http { .. }) {
+            notes.push(note);
+            Some(probe)
+        } else {
+            notes.push(inside);
+            None
+        }
     });
+    let mut runtime = s.runtime.clone();
+    if s.job {
+        runtime.healthcheck = None;
+    }
+    if runtime.healthcheck.as_ref().is_some_and(|h| h.disable) {
+        notes.push(format!("service `{}`: healthcheck disabled, the image's own too", s.name));
+    }
     StackService {
         image: s.image.clone(),
         command: s.command.clone(),
@@ -302,6 +326,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         depends_on: s.depends_on.clone(),
         volumes: s.volumes.clone(),
         job: s.job,
+        runtime,
         ..StackService { replicas: 1, ..StackService::default() }
     }
 }
@@ -329,6 +354,9 @@ impl StackService {
         }
         if self.job {
             what["job"] = serde_json::json!(true);
+        }
+        if !self.runtime.is_empty() {
+            what["runtime"] = serde_json::json!(self.runtime);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])

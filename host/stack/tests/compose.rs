@@ -51,8 +51,8 @@ fn unsupported_keys_are_reported_by_name_and_line() {
     let found: Vec<String> = imported.unsupported.iter().map(|u| u.to_string()).collect();
     let text = std::fs::read_to_string(example()).unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.trim_start().starts_with(needle)).unwrap() + 1;
-    let line = line_of("deploy:");
-    let want = format!("line {line}: service `worker`: `deploy` is not imported by Hoist");
+    let line = line_of("replicas:");
+    let want = format!("line {line}: service `worker`: `deploy.replicas` is not imported by Hoist");
     assert!(found.contains(&want), "missing `{want}` in {found:#?}");
     // Volumes are imported (service and top level alike), and
     // `restart: unless-stopped` is what Hoist does anyway.
@@ -74,10 +74,17 @@ fn a_cycle_is_named() {
 fn loading_a_compose_file_names_the_stack_and_says_what_each_healthcheck_became() {
     let loaded = hoist_stack::load(&example()).unwrap();
     assert_eq!(loaded.stack.name, "shop", "the top-level `name:` wins over the directory");
+    // `redis-cli ping` cannot run from outside: it is the container's
+    // own health check, and no weaker TCP probe stands in for it.
     let redis = &loaded.stack.services["redis"];
-    assert!(matches!(redis.probe.as_ref().map(|p| &p.kind), Some(hoist_probe::ProbeKind::Tcp)));
+    assert_eq!(redis.probe, None);
+    let health = redis.runtime.healthcheck.as_ref().unwrap();
+    assert_eq!(health.test, ["redis-cli", "ping"]);
     assert!(
-        loaded.notes.iter().any(|n| n.contains("`redis`") && n.contains("TCP probe of port 6379")),
+        loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("`redis`") && n.contains("runs inside the container as its own health check")),
         "{:#?}",
         loaded.notes
     );

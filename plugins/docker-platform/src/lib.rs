@@ -18,6 +18,7 @@
 mod config;
 mod ensure;
 mod labels;
+mod runtime;
 
 pub use config::Config;
 pub use labels::container_name;

@@ -128,7 +128,7 @@ impl DockerClient {
                 EndpointSettings { aliases: Some(aliases.clone()), ..EndpointSettings::default() },
             )])),
         });
-        let body = ContainerCreateBody {
+        let mut body = ContainerCreateBody {
             networking_config,
             image: Some(spec.image.clone()),
             cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
@@ -146,6 +146,7 @@ impl DockerClient {
             }),
             ..ContainerCreateBody::default()
         };
+        super::settings::apply(&spec.extensions, &mut body)?;
         let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
         let created = docker
             .create_container(Some(options), body)
