@@ -50,7 +50,16 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         restart: Default::default(),
         stack: Some(stack.to_string()),
         volumes: s.volumes.clone(),
-        extensions: s.runtime.extensions(),
+        // A secret travels as the path of its file, never its value.
+        extensions: s
+            .runtime
+            .extensions()
+            .into_iter()
+            .chain(s.secrets.iter().map(|(target, file)| {
+                let at = if target.starts_with('/') { target.clone() } else { format!("/run/secrets/{target}") };
+                ("hoist.secret".to_string(), format!("{file}:{at}"))
+            }))
+            .collect(),
     }
 }
 

@@ -66,6 +66,8 @@ pub struct ImportedService {
     pub job: bool,
     /// User, limits, labels, the instance's own health check, ….
     pub runtime: crate::runtime::Runtime,
+    /// Secrets mounted read-only: target (`/run/secrets/TARGET`) → file.
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// What an import produced.
@@ -102,6 +104,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
         return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
     };
+    let secrets = crate::compose_secrets::declared(&doc, base).map_err(|m| invalid(lines.top("secrets"), m))?;
     let mut out = Vec::new();
     let mut unsupported = Vec::new();
     for (name, body) in services {
@@ -181,6 +184,10 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                             .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
                     }
                 }
+                "secrets" => {
+                    svc.secrets = crate::compose_secrets::service(value, &secrets)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
+                }
                 "restart" => match value.as_str() {
                     Some("no") => svc.job = true,
                     // Hoist replaces an exited instance whatever its exit.
@@ -205,7 +212,13 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     }
     for key in doc.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str()) {
         // Top-level `volumes:` declares the named volumes services mount.
-        if key != "services" && key != "version" && key != "name" && key != "volumes" && !key.starts_with("x-") {
+        if key != "services"
+            && key != "version"
+            && key != "name"
+            && key != "volumes"
+            && key != "secrets"
+            && !key.starts_with("x-")
+        {
             unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });
         }
     }

@@ -89,6 +89,11 @@ pub struct StackService {
     /// HEALTHCHECK) — so it needs no published port — or `{ disable = true }`.
     #[serde(default, skip_serializing_if = "crate::runtime::Runtime::is_empty")]
     pub runtime: crate::runtime::Runtime,
+    /// Secrets, `{ NAME = "FILE" }`: the file (relative to the stack file)
+    /// mounted read-only at `/run/secrets/NAME` (or at NAME, if absolute).
+    /// Only the path is kept; the value is never read by Hoist.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -150,6 +155,16 @@ impl StackDef {
                 p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
             }
             s.runtime.check().map_err(|e| format!("service `{name}`: runtime: {e}"))?;
+            for (target, file) in &s.secrets {
+                if target.is_empty() || target.contains(':') || (target.contains('/') && !target.starts_with('/')) {
+                    return Err(format!("service `{name}`: secret `{target}`: give a name or an absolute path"));
+                }
+                if !Path::new(file).is_absolute() || file.contains(':') {
+                    return Err(format!(
+                        "service `{name}`: secret `{target}`: `{file}` is not an absolute path without `:`"
+                    ));
+                }
+            }
             if s.job && (s.replicas != 1 || s.router.is_some() || s.readiness().is_some()) {
                 return Err(format!(
                     "service `{name}`: a job runs once to completion; remove its `replicas`, `router` and probe"
@@ -208,7 +223,20 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
         let text = hoist_files::text(path).map_err(|source| StackError::Read { path: path.into(), source })?;
         let toml_error = |message: String| StackError::Toml { path: path.into(), message };
         let (text, warnings) = interpolate_toml(&text, path).map_err(toml_error)?;
-        (parse(&text).map_err(toml_error)?, Vec::new(), Vec::new(), warnings)
+        let mut stack = parse(&text).map_err(toml_error)?;
+        // Secret files are relative to the stack file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        for s in stack.services.values_mut() {
+            for file in s.secrets.values_mut() {
+                let p = base.join(&*file);
+                *file = p
+                    .canonicalize()
+                    .map_err(|e| toml_error(format!("secret file `{}`: {e}", p.display())))?
+                    .display()
+                    .to_string();
+            }
+        }
+        (stack, Vec::new(), Vec::new(), warnings)
     };
     stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
     let graph = stack.graph().map_err(|source| StackError::Graph { path: path.into(), source })?;
@@ -327,6 +355,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         volumes: s.volumes.clone(),
         job: s.job,
         runtime,
+        secrets: s.secrets.clone(),
         ..StackService { replicas: 1, ..StackService::default() }
     }
 }
@@ -357,6 +386,9 @@ impl StackService {
         }
         if !self.runtime.is_empty() {
             what["runtime"] = serde_json::json!(self.runtime);
+        }
+        if !self.secrets.is_empty() {
+            what["secrets"] = serde_json::json!(self.secrets);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])

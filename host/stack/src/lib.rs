@@ -5,6 +5,7 @@
 
 pub mod compose;
 mod compose_runtime;
+mod compose_secrets;
 pub mod definition;
 mod dotenv;
 pub mod graph;

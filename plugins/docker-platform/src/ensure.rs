@@ -54,8 +54,13 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
 
 /// The revision's volumes as the engine's binds: a named volume gets the
 /// stack's (or service's) prefix so two stacks never share one; a host path
-/// is mounted as is.
+/// is mounted as is; a secret (`hoist.secret`, `FILE:TARGET`) read-only.
 fn mounts(spec: &RevisionSpec) -> Vec<String> {
+    let secrets = spec.extensions.iter().filter(|(k, _)| k == "hoist.secret").map(|(_, v)| format!("{v}:ro"));
+    volume_mounts(spec).into_iter().chain(secrets).collect()
+}
+
+fn volume_mounts(spec: &RevisionSpec) -> Vec<String> {
     let owner = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map_or(spec.service.as_str(), |(_, v)| v);
     spec.extensions
         .iter()
