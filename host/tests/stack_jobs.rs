@@ -9,7 +9,7 @@
 
 mod support;
 
-use support::containers::containers_of;
+use support::containers::in_environment;
 use support::guards::{EnvironmentContainers, Network};
 use support::images::{BUSYBOX, IMAGE, build_busybox, build_image};
 use support::plane::Plane;
@@ -113,7 +113,7 @@ fn a_migration_job_orders_its_dependents_and_its_failure_fails_the_stack() {
     let log = plane.log_of(&id);
     assert!(log.contains("migrated-v1"), "the job's output is in `hoist log {id}`: {log}");
     assert!(log.contains("exit code 0"), "{log}");
-    assert!(containers_of("migrate").is_empty(), "the finished job's container is removed");
+    assert!(in_environment("migrate", &env).is_empty(), "the finished job's container is removed");
     let api_v1 = plane.json(&["status", "api", "--env", &env, "--output", "json"])["current"]["id"].clone();
 
     // v2: the migration exits 1; the api (changed too) must not start.
@@ -130,5 +130,5 @@ fn a_migration_job_orders_its_dependents_and_its_failure_fails_the_stack() {
     assert!(log.contains("migrated-v2") && log.contains("exit code 1"), "the failure and its output: {log}");
     let api_now = plane.json(&["status", "api", "--env", &env, "--output", "json"])["current"]["id"].clone();
     assert_eq!(api_now, api_v1, "api stays on v1");
-    assert!(containers_of("migrate").is_empty(), "the failed job's container is removed");
+    assert!(in_environment("migrate", &env).is_empty(), "the failed job's container is removed");
 }

@@ -12,7 +12,7 @@
 
 mod support;
 
-use support::containers::containers_of;
+use support::containers::in_environment;
 use support::engine::docker;
 use support::guards::{EnvironmentContainers, Network, Volume};
 use support::http::get;
@@ -119,11 +119,11 @@ fn compose(project: &str, pg_version: &str, grafana_port: u16) -> String {
     text
 }
 
-/// The id of the one running container of `service`.
-fn container(service: &str) -> String {
-    let found = containers_of(service);
-    assert_eq!(found.len(), 1, "{service}: one container: {found:?}");
-    found[0].id.clone()
+/// The id of the one container of `service` in environment `env`.
+fn container(service: &str, env: &str) -> String {
+    let found = in_environment(service, env);
+    assert_eq!(found.len(), 1, "{service} in {env}: one container: {found:?}");
+    found[0].clone()
 }
 
 /// Runs `script` in `sh -c` inside container `id`: (success, stdout+stderr).
@@ -159,7 +159,7 @@ fn the_three_layer_stack_finds_every_dependency_by_name_and_keeps_its_data() {
     assert_eq!(s["phase"], "completed", "{s:#}");
 
     // From inside grafana, every service answers to its name.
-    let grafana = container("grafana");
+    let grafana = container("grafana", &env);
     for (name, port) in STORES {
         let (ok, body) = exec(&grafana, &format!("wget -q -O- http://{name}:{port}/"));
         let expected = if name == "postgres" { "v1" } else { name };
@@ -171,7 +171,7 @@ fn the_three_layer_stack_finds_every_dependency_by_name_and_keeps_its_data() {
         assert!(ok, "{name} reaches every data service by name: {body}");
         // And from inside api/worker's own network namespace: a busybox
         // container sharing it resolves the same names.
-        let id = container(name);
+        let id = container(name, &env);
         let out = docker(&[
             "run",
             "--rm",
@@ -192,12 +192,12 @@ fn the_three_layer_stack_finds_every_dependency_by_name_and_keeps_its_data() {
 
     // An update of postgres (stop-first: it has a volume) keeps its data,
     // and the services that reach it by name reach the new container.
-    let old = container("postgres");
+    let old = container("postgres", &env);
     std::fs::write(&file, compose(project, "v2", grafana_port)).unwrap();
     let (ok, out) = plane.hoist(&["stack", "deploy", f, "--env", &env, "--wait"]);
     assert!(ok, "postgres v2: {out}\n{}", plane.log());
     assert!(out.contains("1 of 8 services to update"), "only postgres changes: {out}");
-    let new = container("postgres");
+    let new = container("postgres", &env);
     assert_ne!(old, new, "postgres was replaced");
     let (ok, body) = exec(&grafana, "wget -q -O- http://postgres:5432/");
     assert!(ok && body.contains("v1") && body.contains("v2"), "postgres kept v1's data: {body}");
@@ -205,5 +205,64 @@ fn the_three_layer_stack_finds_every_dependency_by_name_and_keeps_its_data() {
         eventually(10, &format!("{name} reaching the new postgres"), || {
             exec(&grafana, &format!("wget -q -O /dev/null http://{name}:8080/healthz")).0.then_some(())
         });
+    }
+}
+
+/// The api + neo4j + zookeeper + kafka stack with a `.env`, as users write
+/// it: the api's interpolated settings are in `docker inspect`, its front
+/// door is the `.env`'s port, and every dependency is reached by name.
+#[test]
+#[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
+fn the_kafka_stack_with_dotenv_interpolates_and_reaches_every_dependency_by_name() {
+    build_image();
+    build_busybox();
+    let env = format!("k{}", std::process::id());
+    let dir = tempfile::tempdir().unwrap();
+    let _network = Network(format!("hoist-events-{env}"));
+    let _containers = EnvironmentContainers(env.clone());
+    let plane = Plane::start(dir.path(), &registry(&env));
+    let files = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        files.path().join(".env"),
+        format!("NEO4J_USERNAME=neo4j\nNEO4J_PASSWORD='s3cret pass'\nOPENAI_API_KEY=sk-test-123\nHOSTPORT={port}\n"),
+    )
+    .unwrap();
+    let serve = |name: &str, port: u16, needs: &str| {
+        let wait = if needs.is_empty() {
+            String::new()
+        } else {
+            format!("until wget -q -O /dev/null http://{needs}/; do sleep 0.2; done; ")
+        };
+        format!(
+            "  {name}:\n    image: {BUSYBOX}\n    command: [\"sh\", \"-c\", \"{wait}mkdir -p /www && echo {name} > /www/index.html && exec httpd -f -p {port} -h /www\"]\n    ports: [\"{port}\"]\n    healthcheck:\n      test: [\"CMD\", \"wget\", \"-q\", \"-O\", \"/dev/null\", \"http://localhost:{port}/\"]\n      interval: 200ms\n"
+        )
+    };
+    let mut text = String::from("name: events\nservices:\n");
+    text.push_str(&serve("zookeeper", 2181, ""));
+    text.push_str(&serve("kafka", 9092, "zookeeper:2181"));
+    text.push_str("    depends_on:\n      zookeeper:\n        condition: service_healthy\n");
+    text.push_str(&serve("neo4j", 7687, ""));
+    text.push_str(&format!(
+        "  api:\n    image: {IMAGE}\n    environment:\n      NEO4J_AUTH: ${{NEO4J_USERNAME}}/${{NEO4J_PASSWORD}}\n      OPENAI_API_KEY: ${{OPENAI_API_KEY}}\n      DEMO_VERSION: api-${{API_TAG:-1}}\n      DEMO_REQUIRE: neo4j:7687,kafka:9092\n    ports: [\"${{HOSTPORT:-8090}}:8080\"]\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: 200ms\n    depends_on:\n      kafka:\n        condition: service_healthy\n      neo4j:\n        condition: service_healthy\n"
+    ));
+    let file = files.path().join("docker-compose.yml");
+    std::fs::write(&file, text).unwrap();
+    let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", &env, "--wait"]);
+    assert!(ok, "{out}\n{}", plane.log());
+
+    let api = container("api", &env);
+    let out = docker(&["inspect", &api, "--format", "{{json .Config.Env}}"]);
+    let vars = String::from_utf8_lossy(&out.stdout).to_string();
+    for want in ["NEO4J_AUTH=neo4j/s3cret pass", "OPENAI_API_KEY=sk-test-123", "DEMO_VERSION=api-1"] {
+        assert!(vars.contains(want), "`{want}` interpolated from .env: {vars}");
+    }
+    let (status, body) = get(port).unwrap_or_else(|e| panic!("the api's front door on HOSTPORT {port}: {e}"));
+    assert_eq!((status, body.contains("api-1")), (200, true), "{body}");
+    let kafka = container("kafka", &env);
+    for (name, port) in [("zookeeper", 2181), ("neo4j", 7687), ("api", 8080)] {
+        let path = if name == "api" { "healthz" } else { "" };
+        let (ok, body) = exec(&kafka, &format!("wget -q -O- http://{name}:{port}/{path}"));
+        assert!(ok, "kafka's container reaches {name}:{port} by name: {body}");
     }
 }

@@ -11,7 +11,7 @@
 mod support;
 
 use serde_json::Value;
-use support::containers::containers_of;
+use support::containers::in_environment;
 use support::engine::docker;
 use support::guards::{EnvironmentContainers, Network};
 use support::images::{BUSYBOX, IMAGE, build_busybox, build_image};
@@ -71,10 +71,10 @@ services:
         condition: service_healthy
 "#;
 
-fn inspect(service: &str) -> Value {
-    let found = containers_of(service);
+fn inspect(service: &str, env: &str) -> Value {
+    let found = in_environment(service, env);
     assert_eq!(found.len(), 1, "{service}: one container: {found:?}");
-    let out = docker(&["inspect", &found[0].id]);
+    let out = docker(&["inspect", &found[0]]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice::<Value>(&out.stdout).unwrap()[0].clone()
 }
@@ -98,7 +98,7 @@ fn runtime_settings_reach_the_container_and_its_healthcheck_runs_inside() {
     let ms = |n: &str, k: &str| s["services"][n][k].as_u64().unwrap_or_else(|| panic!("{n}.{k}: {s:#}"));
     assert!(ms("box", "started_at_ms") >= ms("api", "ready_at_ms"), "box waited for api's own health: {s:#}");
 
-    let api = inspect("api");
+    let api = inspect("api", &env);
     assert_eq!(api["State"]["Health"]["Status"], "healthy", "its health check ran inside: {:#}", api["State"]);
     assert_eq!(api["Config"]["Healthcheck"]["Test"], serde_json::json!(["CMD", "/hoist-demo", "check"]));
     assert_eq!(api["Config"]["Healthcheck"]["Interval"], 200_000_000);
@@ -112,7 +112,7 @@ fn runtime_settings_reach_the_container_and_its_healthcheck_runs_inside() {
     let published = &api["HostConfig"]["PortBindings"];
     assert!(published.as_object().is_none_or(|p| p.is_empty()), "no port published: {published}");
 
-    let b = inspect("box");
+    let b = inspect("box", &env);
     assert_eq!(b["Config"]["Entrypoint"], serde_json::json!(["/bin/env", "GREETING=hello"]));
     assert_eq!(
         b["Config"]["Cmd"],

@@ -12,7 +12,7 @@ mod support;
 
 use std::path::Path;
 
-use support::containers::containers_of;
+use support::containers::in_environment;
 use support::engine::docker;
 use support::guards::{EnvironmentContainers, Network};
 use support::images::{BUSYBOX, build_busybox};
@@ -98,7 +98,7 @@ fn a_secret_is_readable_in_the_container_and_nowhere_in_hoist() {
     assert!(ok, "{out}\n{}", plane.log());
     outputs.push(out);
 
-    let id = containers_of("db")[0].id.clone();
+    let id = in_environment("db", &env).first().cloned().expect("db's container");
     let read = docker(&["exec", &id, "cat", "/run/secrets/db_password"]);
     assert_eq!(String::from_utf8_lossy(&read.stdout), VALUE, "the secret in the container");
     let read = docker(&["exec", &id, "cat", "/run/secrets/api.key"]);
