@@ -148,6 +148,11 @@ pub struct ServiceSpec {
     /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// More of what an instance needs, as revision-spec extensions passed
+    /// to the platform as they are (`hoist.user`, `hoist.memory`, …: see
+    /// `hoist_stack::Runtime::extensions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<(String, String)>,
 }
 
 /// A request to deploy a new version of a service: what the engine takes
@@ -465,6 +470,7 @@ impl Engine {
                 probe: spec.probe,
                 stack: spec.stack,
                 volumes: spec.volumes,
+                extensions: spec.extensions,
             },
             spec.replicas,
         ))

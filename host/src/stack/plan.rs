@@ -50,6 +50,16 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         restart: Default::default(),
         stack: Some(stack.to_string()),
         volumes: s.volumes.clone(),
+        // A secret travels as the path of its file, never its value.
+        extensions: s
+            .runtime
+            .extensions()
+            .into_iter()
+            .chain(s.secrets.iter().map(|(target, file)| {
+                let at = if target.starts_with('/') { target.clone() } else { format!("/run/secrets/{target}") };
+                ("hoist.secret".to_string(), format!("{file}:{at}"))
+            }))
+            .collect(),
     }
 }
 
@@ -187,7 +197,7 @@ pub fn rollback(
     let mut services = BTreeMap::new();
     for (name, run) in &last.services {
         let current = engine.store.current(name, environment)?.map(|c| c.id);
-        let revert = run.state == ServiceState::Updated;
+        let revert = run.state == ServiceState::Updated && !last.definition.services.get(name).is_some_and(|s| s.job);
         if revert && current != run.candidate {
             return Err(StackError::Invalid {
                 stack: stack.into(),

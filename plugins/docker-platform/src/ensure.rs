@@ -7,7 +7,7 @@ use hoist_sdk::platform::{PlatformError, RevisionSpec};
 use hoist_sdk::types::Instance;
 
 use crate::config::Config;
-use crate::labels;
+use crate::{labels, runtime};
 
 pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
     let config = Config::parse(&spec.config)?;
@@ -54,8 +54,13 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
 
 /// The revision's volumes as the engine's binds: a named volume gets the
 /// stack's (or service's) prefix so two stacks never share one; a host path
-/// is mounted as is.
+/// is mounted as is; a secret (`hoist.secret`, `FILE:TARGET`) read-only.
 fn mounts(spec: &RevisionSpec) -> Vec<String> {
+    let secrets = spec.extensions.iter().filter(|(k, _)| k == "hoist.secret").map(|(_, v)| format!("{v}:ro"));
+    volume_mounts(spec).into_iter().chain(secrets).collect()
+}
+
+fn volume_mounts(spec: &RevisionSpec) -> Vec<String> {
     let owner = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map_or(spec.service.as_str(), |(_, v)| v);
     spec.extensions
         .iter()
@@ -88,6 +93,7 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
     }
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
+    labels.extend(runtime::labels(spec));
     let name = labels::container_name(&spec.service, &spec.environment, &spec.revision, index);
     let container = ContainerSpec {
         name: name.clone(),
@@ -103,6 +109,7 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
             .map(|_| ("hoist.alias".to_string(), spec.service.clone()))
             .into_iter()
             .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
+            .chain(runtime::extensions(spec))
             .collect(),
     };
     let what = format!("service `{}` revision {}", spec.service, spec.revision);
@@ -123,7 +130,7 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
 /// Stop and remove a container; one that is already gone is fine.
 pub fn remove(container: &ContainerInfo, timeout_secs: u32) -> Result<(), PlatformError> {
     if labels::running(container) {
-        match docker::stop_container(&container.id, timeout_secs) {
+        match docker::stop_container(&container.id, runtime::stop_secs(&container.labels, timeout_secs)) {
             Ok(()) | Err(DockerError::NotFound(_)) => {}
             Err(e) => return Err(capability(&format!("stopping container `{}`", container.name), &e)),
         }

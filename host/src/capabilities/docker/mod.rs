@@ -7,6 +7,7 @@
 //! networks in `swarm.rs`, Swarm tasks in `tasks.rs`.
 
 mod client;
+mod settings;
 mod swarm;
 mod tasks;
 
