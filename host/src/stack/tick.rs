@@ -383,14 +383,20 @@ async fn revert(engine: &Engine, r: &mut StackRollout, name: &str) -> Result<(),
             Err(e) => (ServiceState::RevertFailed, None, e.to_string()),
         },
         // New in this stack rollout: nothing to return to, so it is removed.
-        (None, Some(candidate)) => match engine.platform.remove(name, &r.environment, candidate).await {
+        // It stops being current first: a service at rest with missing
+        // instances is healed, which would start new ones while (or after)
+        // these are removed and leave them orphaned.
+        (None, Some(candidate)) => match remove_new(engine, name, &r.environment, candidate).await? {
             Ok(()) => {
-                engine.store.clear_current(name, &r.environment)?;
                 engine.traffic.detach(name, &r.environment);
                 let why = if r.kind == super::StackKind::Teardown { "torn down" } else { "new in this stack rollout" };
                 (ServiceState::Removed, None, format!("{why}: {candidate} removed"))
             }
-            Err(e) => (ServiceState::RevertFailed, None, format!("removing {candidate}: {e}")),
+            Err(e) => {
+                // Still running: it is current again, held and healed.
+                engine.store.set_current(name, &r.environment, candidate)?;
+                (ServiceState::RevertFailed, None, format!("removing {candidate}: {e}"))
+            }
         },
         (None, None) => (ServiceState::Reverted, None, "nothing ran".into()),
     };
@@ -403,4 +409,15 @@ async fn revert(engine: &Engine, r: &mut StackRollout, name: &str) -> Result<(),
         entry.message = message;
     }
     Ok(())
+}
+
+/// Removes a service new in this stack rollout, having made it not current.
+async fn remove_new(
+    engine: &Engine,
+    name: &str,
+    environment: &str,
+    candidate: &str,
+) -> Result<Result<(), String>, StackError> {
+    engine.store.clear_current(name, environment)?;
+    Ok(engine.platform.remove(name, environment, candidate).await)
 }
