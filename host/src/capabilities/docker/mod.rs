@@ -5,10 +5,12 @@
 //! and lends it to the calls of plugins granted `docker`: containers, logs,
 //! images and networks in `client.rs`, Swarm services and swarm-scoped
 //! networks in `swarm.rs`, Swarm tasks in `tasks.rs`, and the batch calls
-//! that run or remove many containers concurrently in `batch.rs`.
+//! that run or remove many containers concurrently in `batch.rs`; the
+//! engine's event stream, for the live control plane, in `events.rs`.
 
 mod batch;
 mod client;
+mod events;
 mod swarm;
 mod tasks;
 
@@ -22,6 +24,7 @@ use crate::runtime::kinds::Capability;
 
 pub use batch::{BATCH_CONCURRENCY, MAX_BATCH, bounded};
 pub use client::DockerClient;
+pub use events::ContainerEvent;
 
 use super::{Unit, Worlds};
 
