@@ -1,5 +1,6 @@
 //! The host's `docker` capability against the real engine: readable errors
-//! (missing image, unreachable engine, port conflict). Its Swarm calls are
+//! (missing image, unreachable engine, port conflict), the batch calls, the
+//! event stream (a kill, an OOM). Its Swarm calls are
 //! checked in `swarm.rs`, the Swarm tier. Fails, never skips, when the
 //! engine is unreachable. The Docker tier: `#[ignore]`d by a plain
 //! `cargo test`, run by `cargo xtask test` or with `-- --ignored`.
@@ -136,4 +137,62 @@ fn a_batch_runs_concurrently_fails_alone_and_keeps_its_order() {
         sequential.as_secs_f64(),
         sequential.as_secs_f64() / batch.as_secs_f64().max(1e-9)
     );
+}
+
+/// The engine's event stream as the control plane sees it: a Hoist
+/// container killed is a `die` with its exit code; one with a small memory
+/// limit running a memory hog is an `oom`, then a `die`. A container
+/// without Hoist's label is not reported.
+#[test]
+#[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
+fn engine_events_report_a_kill_and_an_oom_of_hoist_containers() {
+    use std::sync::{Arc, Mutex};
+    let client = DockerClient::local();
+    let names = ["hoist-wtd-ev-killed", "hoist-wtd-ev-oom", "hoist-wtd-ev-foreign"];
+    let _ = docker(&[&["rm", "-f"][..], &names[..]].concat());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = {
+        let (client, seen) = (client.clone(), seen.clone());
+        std::thread::spawn(move || {
+            tokio().block_on(client.watch_events(move |event| seen.lock().unwrap().push(event), async move {
+                let _ = stop_rx.await;
+            }))
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500)); // the stream is open
+    let labels = |service: &str| {
+        ["--label", &format!("hoist.service={service}"), "--label", "hoist.environment=wtd"].map(str::to_owned)
+    };
+    let run = |name: &str, extra: &[String], cmd: &[&str]| {
+        let mut args: Vec<String> = ["run", "-d", "--name", name].map(str::to_owned).to_vec();
+        args.extend(extra.iter().cloned());
+        args.push("hoist-busybox:e2e".into());
+        args.extend(cmd.iter().map(|s| s.to_string()));
+        let out = docker(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(names[0], &labels("wtd-killed"), &["sleep", "300"]);
+    run(names[2], &[], &["sleep", "300"]);
+    let mut oom = labels("wtd-oom").to_vec();
+    oom.extend(["--memory", "8m", "--memory-swap", "8m"].map(str::to_owned));
+    // Holds ever more of /dev/zero in memory until the kernel kills it.
+    run(names[1], &oom, &["sh", "-c", "tail /dev/zero"]);
+    let _ = docker(&["kill", names[0]]);
+    let started = std::time::Instant::now();
+    let has = |name: &str, action: &str| {
+        seen.lock().unwrap().iter().any(|e| e.attributes.get("name").is_some_and(|n| n == name) && e.action == action)
+    };
+    while !(has(names[0], "die") && has(names[1], "oom") && has(names[1], "die")) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "events seen: {:#?}", seen.lock().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = stop_tx.send(());
+    watcher.join().unwrap();
+    let _ = docker(&[&["rm", "-f"][..], &names[..]].concat());
+    let seen = seen.lock().unwrap();
+    let killed = seen.iter().find(|e| e.attributes.get("name").is_some_and(|n| n == names[0]) && e.action == "die");
+    assert_eq!(killed.and_then(|e| e.exit_code()), Some(137), "{seen:#?}");
+    assert_eq!(killed.and_then(|e| e.attributes.get("hoist.service")).map(String::as_str), Some("wtd-killed"));
+    assert!(!seen.iter().any(|e| e.attributes.get("name").is_some_and(|n| n == names[2])), "{seen:#?}");
 }
