@@ -7,6 +7,7 @@ use std::sync::Arc;
 use hoist_registry::{PluginDecl, Registry, ResolvedPlugin, Source};
 
 use crate::builtins;
+use crate::capabilities::http::HttpGrant;
 use crate::runtime::{CallFault, ConfigProblem, LoadError, Plugin, PluginSpec, Runtime};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +83,12 @@ impl Declared<'_> {
                 &r.registry_path,
             ),
         };
+        let http = match self {
+            Self::Plugin(_, d) => HttpGrant { allow_hosts: d.allow_hosts.clone(), credentials: d.credentials.clone() },
+            Self::InEnvironment(r) => {
+                HttpGrant { allow_hosts: r.allow_hosts.clone(), credentials: r.credentials.clone() }
+            }
+        };
         Ok(PluginSpec {
             name,
             kind,
@@ -89,6 +96,7 @@ impl Declared<'_> {
             bytes,
             sha256: sha256.map(|d| d.to_hex()),
             capabilities: caps.iter().copied().collect(),
+            http,
             limits,
             environment,
             registry: Some(registry.clone()),
@@ -145,11 +153,21 @@ pub fn env_plugins(runtime: &Runtime, registry: &Registry, env: &str) -> anyhow:
             strategies.insert(decl.name.to_string(), load(&resolved)?);
         }
     }
+    fn strategy(p: Arc<Plugin>) -> Arc<dyn crate::engine::Strategy> {
+        p
+    }
+    fn health(p: Arc<Plugin>) -> Arc<dyn crate::engine::HealthPolicy> {
+        p
+    }
+    fn admission(p: Arc<Plugin>) -> Arc<dyn crate::engine::AdmissionPolicy> {
+        p
+    }
+    let loaded = |list: &[ResolvedPlugin]| list.iter().map(load).collect::<anyhow::Result<Vec<_>>>();
     Ok(crate::engine::EnvPlugins {
-        strategy: load(&resolved.strategy)?,
-        strategies,
-        health: resolved.health_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
-        admission: resolved.admission_policies.iter().map(load).collect::<anyhow::Result<_>>()?,
+        strategy: load(&resolved.strategy)?.port(strategy),
+        strategies: strategies.into_iter().map(|(name, c): (String, Configured)| (name, c.port(strategy))).collect(),
+        health: loaded(&resolved.health_policies)?.iter().map(|c| c.port(health)).collect(),
+        admission: loaded(&resolved.admission_policies)?.iter().map(|c| c.port(admission)).collect(),
         labels: resolved.labels.clone(),
         router_addresses: resolved.router_addresses.clone(),
     })

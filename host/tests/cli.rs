@@ -185,10 +185,11 @@ fn stack_import_reads_compose_and_lists_what_it_left_out() {
     let order: Vec<&str> = v["start_order"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
     let pos = |s: &str| order.iter().position(|x| *x == s).unwrap();
     assert!(pos("postgres") < pos("migrate") && pos("migrate") < pos("api") && pos("api") < pos("monitoring"));
-    // Volumes are imported now; `restart` and `deploy` are still left out.
+    // Volumes and `restart: unless-stopped` are imported now; only
+    // `deploy.replicas` is left out.
     let unsupported: Vec<&str> = v["unsupported"].as_array().unwrap().iter().filter_map(|u| u.as_str()).collect();
-    assert_eq!(unsupported.len(), 2, "{v}");
-    assert!(unsupported.iter().any(|u| u.contains("`restart`")) && unsupported.iter().any(|u| u.contains("`deploy`")));
+    assert_eq!(unsupported.len(), 1, "{v}");
+    assert!(unsupported[0].contains("`deploy.replicas`"), "{v}");
     assert_eq!(v["stack"]["services"]["postgres"]["volumes"][0], "pgdata:/var/lib/postgresql/data");
 }
 

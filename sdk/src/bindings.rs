@@ -77,6 +77,23 @@ pub mod platform {
     });
 }
 
+pub mod metrics {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "hoist:plugin/metrics-provider-plugin",
+        additional_derives: [PartialEq, serde::Serialize, serde::Deserialize],
+        with: {
+            "hoist:plugin/types@0.1.0": crate::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log@0.1.0": crate::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock@0.1.0": crate::bindings::base::hoist::plugin::clock,
+            "hoist:plugin/http@0.1.0": crate::bindings::platform::hoist::plugin::http,
+        },
+        pub_export_macro: true,
+        export_macro_name: "__export_metrics_world",
+        default_bindings_module: "::hoist_sdk::bindings::metrics",
+    });
+}
+
 pub mod configurable {
     wit_bindgen::generate!({
         path: "../wit",

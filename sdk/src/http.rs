@@ -1,5 +1,10 @@
 //! Outgoing HTTP to allow-listed hosts, for plugins granted
-//! `capabilities = ["http"]` (not served by the host in this release).
+//! `capabilities = ["http"]` with the hosts in `allow-hosts` (platform
+//! plugins). Plain http only; a URL outside the list, a redirect out of it
+//! or a name resolving to this machine is `denied`; bodies are capped
+//! (1 MiB out, 4 MiB in) and a request ends with its call at the latest.
+//! Credentials the registry lists for a host are added by the host: the
+//! plugin never sees them.
 //!
 //! Natively, requests go to the handler set with
 //! [`testing::set_http_handler`](crate::testing::set_http_handler).

@@ -12,6 +12,7 @@
 //! | `health-policy-plugin` | [`health::HealthPolicy`] | [`export_health_policy!`] |
 //! | `admission-policy-plugin` | [`admission::AdmissionPolicy`] | [`export_admission_policy!`] |
 //! | `platform-plugin` | [`platform::Platform`] | [`export_platform!`] |
+//! | `metrics-provider-plugin` | [`metrics::MetricsProvider`] | [`export_metrics_provider!`] |
 //!
 //! The WIT files in `wit/` document every type; the Rust names are the WIT
 //! names in `UpperCamelCase` / `snake_case`.
@@ -133,6 +134,7 @@ pub mod docker;
 pub mod health;
 pub mod http;
 pub mod log;
+pub mod metrics;
 pub mod platform;
 pub mod process;
 pub mod state;
@@ -146,6 +148,7 @@ pub mod testing;
 pub mod prelude {
     pub use crate::admission::{AdmissionPolicy, AdmissionVerdict, DeployRequest};
     pub use crate::health::{AnalysisInput, Evaluation, HealthPolicy, RevisionMetrics};
+    pub use crate::metrics::{MetricError, MetricQuery, MetricsProvider, Sample, SampleValue, Series};
     pub use crate::platform::{Platform, PlatformError, RevisionSpec};
     pub use crate::strategy::{
         Action, AnalysisRequest, AnalysisResult, Context, Decision, Observation, OperatorCommand, ReadyTarget, ScaleTo,

@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: compiled plugin fixtures, a
 //! runtime with an isolated cache, and realistic inputs.
 
+pub mod native;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,6 +48,7 @@ pub fn spec(name: &str, file: &str, kind: PluginKind, caps: &[Capability]) -> Pl
         bytes: wasm(file),
         sha256: None,
         capabilities: caps.to_vec(),
+        http: Default::default(),
         limits: Limits::default_for(kind),
         environment: None,
         registry: None,

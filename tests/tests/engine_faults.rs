@@ -181,7 +181,7 @@ async fn an_abort_while_the_platform_cannot_be_observed_is_recorded_and_the_roll
         .decision_log(&hoist_store::LogFilter { rollout_id: Some(rollout.id.clone()), ..Default::default() })
         .unwrap();
     assert!(
-        log.iter().any(|rec| rec.kind == "operator" && rec.operator.as_deref() == Some("bob")),
+        log.iter().any(|rec| rec.kind == hoist_store::DecisionKind::Operator && rec.operator.as_deref() == Some("bob")),
         "the abort is in the log"
     );
 

@@ -107,6 +107,7 @@ fn spec(name: &str) -> anyhow::Result<PluginSpec> {
         // What the builtin platforms import between them; a grant a plugin
         // does not import is never linked.
         capabilities: vec![hoist::runtime::Capability::Process, hoist::runtime::Capability::Docker],
+        http: Default::default(),
         limits: Limits::default_for(builtin.kind),
         environment: None,
         registry: None,

@@ -86,12 +86,19 @@ pub enum PluginKind {
     AdmissionPolicy,
     /// A platform adapter (`platform-plugin` world).
     Platform,
+    /// A metric provider (`metrics-provider-plugin` world).
+    MetricsProvider,
 }
 
 impl PluginKind {
     /// Every kind, in declaration order.
-    pub const ALL: [PluginKind; 4] =
-        [PluginKind::Strategy, PluginKind::HealthPolicy, PluginKind::AdmissionPolicy, PluginKind::Platform];
+    pub const ALL: [PluginKind; 5] = [
+        PluginKind::Strategy,
+        PluginKind::HealthPolicy,
+        PluginKind::AdmissionPolicy,
+        PluginKind::Platform,
+        PluginKind::MetricsProvider,
+    ];
 
     /// The name used in the registry's `kind` field.
     pub fn as_str(self) -> &'static str {
@@ -100,6 +107,7 @@ impl PluginKind {
             PluginKind::HealthPolicy => "health-policy",
             PluginKind::AdmissionPolicy => "admission-policy",
             PluginKind::Platform => "platform",
+            PluginKind::MetricsProvider => "metrics-provider",
         }
     }
 
@@ -110,13 +118,28 @@ impl PluginKind {
             PluginKind::HealthPolicy => "health-policy-plugin",
             PluginKind::AdmissionPolicy => "admission-policy-plugin",
             PluginKind::Platform => "platform-plugin",
+            PluginKind::MetricsProvider => "metrics-provider-plugin",
         }
     }
 
     /// Whether the world of this kind can import `capability` at all. Only
-    /// platform adapters have effects; strategies and policies are pure.
+    /// platform adapters have effects, and metric providers reach their
+    /// metrics system over `http`; strategies and policies are pure.
     pub fn can_import(self, capability: Capability) -> bool {
-        capability.is_ambient() || self == PluginKind::Platform
+        capability.is_ambient()
+            || self == PluginKind::Platform
+            || (self == PluginKind::MetricsProvider && capability == Capability::Http)
+    }
+}
+
+impl PluginKind {
+    /// What the world of this kind may import, for messages.
+    pub fn importable(self) -> &'static str {
+        match self {
+            PluginKind::Platform => "log, clock and any granted capability",
+            PluginKind::MetricsProvider => "log, clock and http",
+            _ => "log and clock",
+        }
     }
 }
 
@@ -160,5 +183,7 @@ mod tests {
         assert!(!PluginKind::Strategy.can_import(Capability::Http));
         assert!(PluginKind::HealthPolicy.can_import(Capability::Clock));
         assert_eq!("health-policy".parse(), Ok(PluginKind::HealthPolicy));
+        assert!(PluginKind::MetricsProvider.can_import(Capability::Http));
+        assert!(!PluginKind::MetricsProvider.can_import(Capability::Process));
     }
 }

@@ -38,7 +38,7 @@ pub use diagnostic::{Diagnostic, Location, SourceMap};
 pub use digest::{Digest, DigestError};
 pub use error::RegistryError;
 pub use locate::locate;
-pub use model::{Environment, JsonObject, PluginDecl, PluginOverride, Registry, Source};
+pub use model::{Credential, Environment, JsonObject, PluginDecl, PluginOverride, Registry, SecretSource, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};
 pub use parse::VERSION;
 pub use resolve::{ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config};

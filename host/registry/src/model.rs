@@ -82,6 +82,8 @@ pub struct PluginDecl {
     /// Hosts (`name` or `name:port`, `*.` prefix allowed) reachable through
     /// `http`; empty unless `http` is granted.
     pub allow_hosts: Vec<String>,
+    /// Secrets the host adds to requests to some of those hosts.
+    pub credentials: Vec<Credential>,
     /// Per-call limits, defaults filled in.
     pub limits: Limits,
     /// The `config` table as a JSON object (empty when absent).
@@ -90,6 +92,32 @@ pub struct PluginDecl {
     pub location: Location,
     /// Where `sha256` is written, to point digest mismatches at it.
     pub sha256_location: Option<Location>,
+}
+
+/// A secret the `http` capability adds as a header to every request to one
+/// allow-listed host. The registry names where the secret is, never the
+/// secret: the host reads it for each request and neither logs nor keeps it,
+/// and the plugin never sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The `allow-hosts` entry it is sent to (and only to it, redirects too).
+    pub host: String,
+    /// The header it goes in, lowercase (default `authorization`).
+    pub header: String,
+    /// Written before the secret and a space, e.g. `Bearer`.
+    pub scheme: Option<String>,
+    /// Where the secret is read from.
+    pub secret: SecretSource,
+}
+
+/// Where a [`Credential`]'s secret is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// An environment variable of the `hoist` process.
+    Env(String),
+    /// A file (resolved against the registry's directory); trailing
+    /// newlines are trimmed.
+    File(PathBuf),
 }
 
 /// An `[environments.NAME]` table, as written (see

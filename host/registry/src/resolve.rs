@@ -46,6 +46,8 @@ pub struct ResolvedPlugin {
     pub capabilities: BTreeSet<Capability>,
     /// Effective `allow-hosts` for `http`.
     pub allow_hosts: Vec<String>,
+    /// Secrets added to requests to some of those hosts (the plugin's own).
+    pub credentials: Vec<crate::model::Credential>,
     /// Effective per-call limits.
     pub limits: Limits,
     /// The plugin's config with the environment's deep-merged over it.
@@ -148,6 +150,7 @@ impl Registry {
             capabilities_overridden: capabilities.is_some(),
             capabilities: capabilities.unwrap_or_else(|| decl.capabilities.clone()),
             allow_hosts: over.and_then(|o| o.allow_hosts.clone()).unwrap_or_else(|| decl.allow_hosts.clone()),
+            credentials: decl.credentials.clone(),
             limits,
             config,
             registry_path: self.path.clone(),
@@ -190,8 +193,9 @@ impl ResolvedPlugin {
             format!("plugin `{plugin}` imports capability `{capability}`, which environment `{env}` does not grant it");
         if !self.kind.can_import(capability) {
             return format!(
-                "{head}; a {} plugin may import only log and clock, so this component does not implement the `{}` world correctly",
+                "{head}; a {} plugin may import only {}, so this component does not implement the `{}` world correctly",
                 self.kind,
+                self.kind.importable(),
                 self.kind.world()
             );
         }

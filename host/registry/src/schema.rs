@@ -23,8 +23,21 @@ pub(crate) struct PluginToml {
     pub sha256: Option<Spanned<String>>,
     pub capabilities: Option<Vec<Spanned<String>>>,
     pub allow_hosts: Option<Spanned<Vec<Spanned<String>>>>,
+    pub credentials: Option<Vec<Spanned<CredentialToml>>>,
     pub limits: Option<LimitsToml>,
     pub config: Option<Spanned<toml::Table>>,
+}
+
+/// One entry of `credentials = [...]`: a secret the host adds to requests
+/// to one allow-listed host, read from an env var or a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct CredentialToml {
+    pub host: Spanned<String>,
+    pub header: Option<Spanned<String>>,
+    pub scheme: Option<Spanned<String>>,
+    pub env: Option<Spanned<String>>,
+    pub file: Option<Spanned<String>>,
 }
 
 /// `[plugins.NAME.limits]` and `limits` of an environment override.
@@ -117,7 +130,7 @@ mod tests {
     fn field_lists_are_kebab_case() {
         assert_eq!(
             fields_of::<PluginToml>(),
-            ["kind", "source", "sha256", "capabilities", "allow-hosts", "limits", "config"]
+            ["kind", "source", "sha256", "capabilities", "allow-hosts", "credentials", "limits", "config"]
         );
         assert_eq!(fields_of::<LimitsToml>(), ["memory", "time"]);
         assert_eq!(fields_of::<OverrideToml>(), ["config", "capabilities", "allow-hosts", "limits"]);

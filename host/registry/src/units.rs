@@ -27,7 +27,8 @@ impl Limits {
     /// 64 MiB, and 100 ms per call (10 s for platform adapters, which do I/O).
     pub fn default_for(kind: PluginKind) -> Self {
         let time = match kind {
-            PluginKind::Platform => Duration::from_secs(10),
+            // Both wait on the outside world.
+            PluginKind::Platform | PluginKind::MetricsProvider => Duration::from_secs(10),
             _ => Duration::from_millis(100),
         };
         Self { memory_bytes: DEFAULT_MEMORY_BYTES, time }

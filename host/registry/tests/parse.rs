@@ -162,6 +162,35 @@ fn all_diagnostics_are_collected_in_file_order() {
     assert_eq!(lines, [3, 6]);
     assert_eq!(
         err.diagnostics()[0].to_string(),
-        "r.toml:3:8: unknown plugin kind \"x\"; expected one of: strategy, health-policy, admission-policy, platform"
+        "r.toml:3:8: unknown plugin kind \"x\"; expected one of: strategy, health-policy, admission-policy, platform, metrics-provider"
     );
+}
+
+#[test]
+fn a_metrics_provider_gets_http_with_credentials_and_nothing_else() {
+    let text = r#"version = 1
+[plugins.prometheus]
+kind = "metrics-provider"
+source = "builtin:prometheus"
+capabilities = ["http"]
+allow-hosts = ["prometheus.internal:9090"]
+credentials = [{ host = "prometheus.internal:9090", scheme = "Bearer", file = "secrets/prom" }]
+config = { address = "http://prometheus.internal:9090" }
+"#;
+    let registry = Registry::parse(text, Path::new("dir/r.toml")).unwrap();
+    let decl = registry.plugins.values().next().unwrap();
+    assert_eq!(decl.kind, hoist_registry::PluginKind::MetricsProvider);
+    assert_eq!(
+        decl.credentials,
+        [hoist_registry::Credential {
+            host: "prometheus.internal:9090".into(),
+            header: "authorization".into(),
+            scheme: Some("Bearer".into()),
+            secret: hoist_registry::SecretSource::File("dir/secrets/prom".into()),
+        }]
+    );
+    let process = text.replace(r#"capabilities = ["http"]"#, r#"capabilities = ["http", "process"]"#);
+    let err = Registry::parse(&process, Path::new("r.toml")).unwrap_err().to_string();
+    assert!(err.contains("r.toml:5:25: capability `process` cannot be granted to a metrics-provider plugin"), "{err}");
+    assert!(err.contains("imports only log, clock and http"), "{err}");
 }

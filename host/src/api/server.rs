@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use hoist_store::{CommandKind, LogFilter};
 
 use super::guard::Access;
-use super::wire::{DeployBody, ErrorBody, RollbackBody, StatusView, VerbBody};
+use super::wire::{ErrorBody, RollbackBody, StatusView, VerbBody};
 use crate::engine::{DeployRequest, EngineError};
 use crate::live::driver::Driver;
 
@@ -73,16 +73,8 @@ impl From<hoist_store::StoreError> for ApiError {
     }
 }
 
-async fn deploy(State(s): State<Shared>, Json(body): Json<DeployBody>) -> Result<Response, ApiError> {
-    let rollout = s.driver.engine.deploy(&DeployRequest {
-        service: body.service,
-        environment: body.environment,
-        version: body.version,
-        spec: body.spec,
-        strategy: body.strategy,
-        requested_by: body.requested_by,
-        reason: body.reason,
-    })?;
+async fn deploy(State(s): State<Shared>, Json(body): Json<DeployRequest>) -> Result<Response, ApiError> {
+    let rollout = s.driver.engine.deploy(&body)?;
     s.driver.poke();
     Ok((StatusCode::CREATED, Json(rollout)).into_response())
 }

@@ -2,22 +2,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::ServiceSpec;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeployBody {
-    pub service: String,
-    pub environment: String,
-    pub version: String,
-    pub spec: ServiceSpec,
-    #[serde(default)]
-    pub strategy: Option<String>,
-    pub requested_by: String,
-    #[serde(default)]
-    pub reason: String,
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VerbBody {

@@ -15,7 +15,7 @@ pub(super) const UNIT: Unit = Unit {
     worlds: Worlds::Every,
     link: |linker| wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s),
     // It reads the store's "now", which WASI's clocks read too.
-    lend: |_, _| {},
+    lend: |_, _, _| {},
 };
 
 impl Host for HostState {

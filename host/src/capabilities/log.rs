@@ -20,7 +20,7 @@ pub(super) const UNIT: Unit = Unit {
     worlds: Worlds::Every,
     link: |linker| wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s),
     // Its per-call state, the call's log, is every store's (`LogBook`).
-    lend: |_, _| {},
+    lend: |_, _, _| {},
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod docker;
+pub mod http;
 pub mod log;
 pub mod process;
 mod unit;

@@ -5,6 +5,7 @@ use wasmtime::component::Linker;
 
 use crate::runtime::host_state::HostState;
 use crate::runtime::kinds::{Capability, PluginKind};
+use crate::runtime::plugin::PluginSpec;
 
 use super::docker::DockerClient;
 use super::process::ProcessTable;
@@ -16,8 +17,9 @@ pub struct Unit {
     pub worlds: Worlds,
     /// Adds its host functions to a plugin's linker.
     pub link: fn(&mut Linker<HostState>) -> wasmtime::Result<()>,
-    /// Lends a granted plugin's calls the runtime's state of this unit.
-    pub lend: fn(&Capabilities, &mut Granted),
+    /// Lends a granted plugin's calls the runtime's state of this unit and
+    /// what its registry entry says (e.g. `allow-hosts`).
+    pub lend: fn(&Capabilities, &PluginSpec, &mut Granted),
 }
 
 /// Which plugin worlds import a capability.
@@ -27,6 +29,9 @@ pub enum Worlds {
     Every,
     /// Only the platform world, whose calls may wait on the outside world.
     Platform,
+    /// The worlds that reach outside through granted effects: platforms
+    /// (and metric providers); never strategies or policies.
+    Effects,
 }
 
 impl Worlds {
@@ -34,12 +39,14 @@ impl Worlds {
         match self {
             Worlds::Every => true,
             Worlds::Platform => kind == PluginKind::Platform,
+            Worlds::Effects => matches!(kind, PluginKind::Platform | PluginKind::MetricsProvider),
         }
     }
 }
 
 /// Every capability this host implements, in linking order.
-pub const UNITS: [Unit; 4] = [super::log::UNIT, super::clock::UNIT, super::process::UNIT, super::docker::UNIT];
+pub const UNITS: [Unit; 5] =
+    [super::log::UNIT, super::clock::UNIT, super::process::UNIT, super::docker::UNIT, super::http::UNIT];
 
 /// The capabilities this host serves; an import of any other is refused at load.
 pub const SERVED: [Capability; UNITS.len()] = served();
@@ -57,16 +64,11 @@ const fn served() -> [Capability; UNITS.len()] {
 /// Links the units a plugin of `kind` gets — the ambient ones always, the
 /// others when `granted` and its world imports them — and returns what
 /// they lend its calls.
-pub fn link(
-    linker: &mut Linker<HostState>,
-    kind: PluginKind,
-    granted: &[Capability],
-    runtime: &Capabilities,
-) -> wasmtime::Result<Granted> {
+pub fn link(linker: &mut Linker<HostState>, spec: &PluginSpec, runtime: &Capabilities) -> wasmtime::Result<Granted> {
     let mut lent = Granted::default();
-    for unit in linked(kind, granted) {
+    for unit in linked(spec.kind, &spec.capabilities) {
         (unit.link)(linker)?;
-        (unit.lend)(runtime, &mut lent);
+        (unit.lend)(runtime, spec, &mut lent);
     }
     Ok(lent)
 }
@@ -114,6 +116,7 @@ impl Capabilities {
 pub struct Granted {
     pub(super) processes: Option<ProcessTable>,
     pub(super) docker: Option<DockerClient>,
+    pub(super) http: Option<std::sync::Arc<super::http::Access>>,
 }
 
 #[cfg(test)]
@@ -121,8 +124,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn serves_log_clock_process_and_docker() {
-        assert_eq!(SERVED, [Capability::Log, Capability::Clock, Capability::Process, Capability::Docker]);
+    fn serves_log_clock_process_docker_and_http() {
+        assert_eq!(
+            SERVED,
+            [Capability::Log, Capability::Clock, Capability::Process, Capability::Docker, Capability::Http]
+        );
     }
 
     #[test]
@@ -132,6 +138,15 @@ mod tests {
         assert_eq!(
             linked(PluginKind::Platform, &[Capability::Docker]),
             [Capability::Log, Capability::Clock, Capability::Docker]
+        );
+        assert_eq!(linked(PluginKind::HealthPolicy, &[Capability::Http]), [Capability::Log, Capability::Clock]);
+        assert_eq!(
+            linked(PluginKind::Platform, &[Capability::Http]),
+            [Capability::Log, Capability::Clock, Capability::Http]
+        );
+        assert_eq!(
+            linked(PluginKind::MetricsProvider, &[Capability::Http, Capability::Docker]),
+            [Capability::Log, Capability::Clock, Capability::Http]
         );
     }
 }

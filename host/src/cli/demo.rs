@@ -4,6 +4,7 @@
 //! Hoist's router under generated load. v1 is deployed, a bad v2 is
 //! canaried and rolled back by the health policy, a good v3 is promoted.
 
+use hoist_store::DecisionKind;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -16,6 +17,8 @@ use crate::engine::{DeployRequest, EngineConfig, ServiceSpec};
 use crate::live::driver::Driver;
 use crate::live::{Config, ControlPlane};
 use crate::runtime::Runtime;
+use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
+use crate::runtime::bindings::health::exports::hoist::plugin::health::Evaluation;
 
 const REGISTRY: &str = r#"version = 1
 
@@ -85,9 +88,11 @@ async fn demo(runtime: Arc<Runtime>, cache_note: &str) -> anyhow::Result<bool> {
     runtime.capabilities().processes().stop_all(Duration::from_secs(3)).await;
     let log = store.decision_log(&Default::default())?;
     // How fast a failing verdict took traffic off the bad build.
-    let failed_at =
-        log.iter().find(|r| r.kind == "evaluate" && r.output["verdict"].get("Fail").is_some()).map(|r| r.at_ms);
-    let switched_at = log.iter().find(|r| r.kind == "rollback").map(|r| r.at_ms);
+    let failed = |output: &serde_json::Value| {
+        serde_json::from_value::<Evaluation>(output.clone()).is_ok_and(|e| matches!(e.verdict, Verdict::Fail(_)))
+    };
+    let failed_at = log.iter().find(|r| r.kind == DecisionKind::Evaluate && failed(&r.output)).map(|r| r.at_ms);
+    let switched_at = log.iter().find(|r| r.kind == DecisionKind::Rollback).map(|r| r.at_ms);
     if let (Some(f), Some(s)) = (failed_at, switched_at) {
         println!("failing verdict → 100 % of traffic on the stable revision: {} ms", s.saturating_sub(f));
         println!("verdict_to_stable_traffic {} ms", s.saturating_sub(f));

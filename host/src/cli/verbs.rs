@@ -8,8 +8,8 @@ use hoist_store::{DecisionRecord, Revision, Rollout};
 use super::serve::{client_token, server_url};
 use super::{Cli, Output, table};
 use crate::api::client::{Client, path};
-use crate::api::wire::{DeployBody, RollbackBody, StatusView, VerbBody};
-use crate::engine::ServiceSpec;
+use crate::api::wire::{RollbackBody, StatusView, VerbBody};
+use crate::engine::{DeployRequest, ServiceSpec};
 
 #[derive(Args, Debug)]
 pub struct DeployArgs {
@@ -124,7 +124,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
         );
     }
     let probe = a.probe_path.as_ref().map(|p| hoist_probe::ProbeSpec::http(p.clone()));
-    let body = DeployBody {
+    let body = DeployRequest {
         service: a.service.clone(),
         environment: a.env.clone(),
         version: a.version.clone(),
@@ -139,6 +139,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             restart: a.restart,
             stack: None,
             volumes: Vec::new(),
+            extensions: Vec::new(),
         },
         strategy: a.strategy.clone(),
         requested_by: who(),

@@ -2,10 +2,10 @@
 //! rollout may start (allow, deny, or hold for an operator's approval), then
 //! the rollout takes the service's deploy lock.
 
-use hoist_store::{DecisionRecord, Lock, LockOutcome, Phase, Rollout};
+use hoist_store::{DecisionKind, DecisionRecord, Lock, LockOutcome, Phase, Rollout};
 use serde_json::Value;
 
-use super::{Engine, EngineError};
+use super::{CallFailure, Engine, EngineError};
 use crate::runtime::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
 use crate::runtime::bindings::base::hoist::plugin::types::Revision;
 
@@ -43,18 +43,12 @@ impl Engine {
                 config: policy.config.clone(),
                 extensions: vec![],
             };
-            let name = policy.plugin.name.to_string();
-            let answer = policy.plugin.admit(&request);
-            let printed = match &answer {
-                Ok(called) => called.output.to_record(),
-                Err(fault) => fault.output.to_record(),
-            };
-            let (output, error, verdict) = match answer {
-                Ok(called) => match called.value {
-                    Ok(v) => (serde_json::to_value(&v).unwrap_or(Value::Null), None, Some(v)),
-                    Err(e) => (Value::Null, Some(format!("{e:?}")), None),
-                },
-                Err(e) => (Value::Null, Some(e.to_string()), None),
+            let name = policy.plugin.name().to_string();
+            let called = policy.plugin.admit(&request);
+            let printed = called.printed;
+            let (output, error, verdict) = match called.outcome {
+                Ok(v) => (serde_json::to_value(&v).unwrap_or(Value::Null), None, Some(v)),
+                Err(CallFailure::Refused(e) | CallFailure::Fault(e)) => (Value::Null, Some(e), None),
             };
             records.push(DecisionRecord {
                 seq: 0,
@@ -63,9 +57,9 @@ impl Engine {
                 service: rollout.service.clone(),
                 environment: rollout.environment.clone(),
                 at_ms: now,
-                kind: "admit".into(),
+                kind: DecisionKind::Admit,
                 plugin: Some(name.clone()),
-                plugin_digest: Some(policy.plugin.digest.clone()),
+                plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&request).unwrap_or(Value::Null),
                 output,
                 error: error.clone(),

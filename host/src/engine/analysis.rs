@@ -3,11 +3,11 @@
 //! baseline). Any failing policy fails the analysis; otherwise any
 //! inconclusive one makes it inconclusive.
 
-use hoist_store::{DecisionRecord, Rollout};
+use hoist_store::{DecisionKind, DecisionRecord, Rollout};
 use serde_json::Value;
 
-use super::Engine;
-use super::memory::{FinishedAnalysis, PendingAnalysis};
+use super::memory::{AnalysisVerdict, FinishedAnalysis, PendingAnalysis};
+use super::{CallFailure, Engine};
 use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
 use crate::runtime::bindings::health::exports::hoist::plugin::health::AnalysisInput;
 
@@ -22,7 +22,7 @@ impl Engine {
     ) -> (FinishedAnalysis, Vec<DecisionRecord>) {
         let mut records = Vec::new();
         let Some(env) = self.envs.get(&rollout.environment) else {
-            return (finished(pending, "fail", "environment not loaded".into(), now), records);
+            return (finished(pending, AnalysisVerdict::Fail, "environment not loaded".into(), now), records);
         };
         let candidate =
             self.metrics.window(&rollout.service, &rollout.environment, &rollout.candidate, pending.started_ms, now);
@@ -33,7 +33,7 @@ impl Engine {
         let mut fails = Vec::new();
         let mut doubts = Vec::new();
         for policy in &env.health {
-            let name = policy.plugin.name.to_string();
+            let name = policy.plugin.name().to_string();
             let input = AnalysisInput {
                 rollout_id: rollout.id.clone(),
                 service: rollout.service.clone(),
@@ -45,35 +45,29 @@ impl Engine {
                 state: pending.policy_state.get(&name).cloned(),
                 extensions: vec![],
             };
-            let answer = policy.plugin.evaluate_async(&input, now).await;
-            let printed = match &answer {
-                Ok(called) => called.output.to_record(),
-                Err(fault) => fault.output.to_record(),
-            };
-            let answer = answer.map(|called| {
-                self.stats.plugin_time(called.elapsed);
-                called.value
-            });
-            let (output, error) = match answer {
-                Ok(value) => match value {
-                    Ok(evaluation) => {
-                        pending.policy_state.insert(name.clone(), evaluation.state.clone());
-                        match &evaluation.verdict {
-                            Verdict::Pass => {}
-                            Verdict::Fail(why) => fails.push(format!("{name}: {why}")),
-                            Verdict::Inconclusive(why) => doubts.push(format!("{name}: {why}")),
-                        }
-                        (serde_json::to_value(&evaluation).unwrap_or(Value::Null), None)
+            let called = policy.plugin.evaluate(&input, now).await;
+            if let Some(elapsed) = called.elapsed {
+                self.stats.plugin_time(elapsed);
+            }
+            let printed = called.printed;
+            let (output, error) = match called.outcome {
+                Ok(evaluation) => {
+                    pending.policy_state.insert(name.clone(), evaluation.state.clone());
+                    match &evaluation.verdict {
+                        Verdict::Pass => {}
+                        Verdict::Fail(why) => fails.push(format!("{name}: {why}")),
+                        Verdict::Inconclusive(why) => doubts.push(format!("{name}: {why}")),
                     }
-                    Err(e) => {
-                        doubts.push(format!("{name} refused: {e:?}"));
-                        (Value::Null, Some(format!("{e:?}")))
-                    }
-                },
+                    (serde_json::to_value(&evaluation).unwrap_or(Value::Null), None)
+                }
+                Err(CallFailure::Refused(e)) => {
+                    doubts.push(format!("{name} refused: {e}"));
+                    (Value::Null, Some(e))
+                }
                 // A faulty policy cannot vouch for the candidate.
-                Err(e) => {
+                Err(CallFailure::Fault(e)) => {
                     fails.push(format!("{name} failed: {e}"));
-                    (Value::Null, Some(e.to_string()))
+                    (Value::Null, Some(e))
                 }
             };
             records.push(DecisionRecord {
@@ -83,9 +77,9 @@ impl Engine {
                 service: rollout.service.clone(),
                 environment: rollout.environment.clone(),
                 at_ms: now,
-                kind: "evaluate".into(),
+                kind: DecisionKind::Evaluate,
                 plugin: Some(name),
-                plugin_digest: Some(policy.plugin.digest.clone()),
+                plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&input).unwrap_or(Value::Null),
                 output,
                 error,
@@ -95,27 +89,27 @@ impl Engine {
             });
         }
         let result = if !fails.is_empty() {
-            finished(pending, "fail", fails.join("; "), now)
+            finished(pending, AnalysisVerdict::Fail, fails.join("; "), now)
         } else if !doubts.is_empty() {
-            finished(pending, "inconclusive", doubts.join("; "), now)
+            finished(pending, AnalysisVerdict::Inconclusive, doubts.join("; "), now)
         } else if env.health.is_empty() {
-            finished(pending, "pass", "no health policies configured".into(), now)
+            finished(pending, AnalysisVerdict::Pass, "no health policies configured".into(), now)
         } else {
-            finished(pending, "pass", "all health policies passed".into(), now)
+            finished(pending, AnalysisVerdict::Pass, "all health policies passed".into(), now)
         };
         (result, records)
     }
 }
 
-fn finished(pending: &PendingAnalysis, verdict: &str, reason: String, now: u64) -> FinishedAnalysis {
-    FinishedAnalysis { name: pending.name.clone(), verdict: verdict.into(), reason, at_ms: now }
+fn finished(pending: &PendingAnalysis, verdict: AnalysisVerdict, reason: String, now: u64) -> FinishedAnalysis {
+    FinishedAnalysis { name: pending.name.clone(), verdict, reason, at_ms: now }
 }
 
 /// The contract's verdict for a finished analysis.
 pub(super) fn verdict_of(a: &FinishedAnalysis) -> Verdict {
-    match a.verdict.as_str() {
-        "pass" => Verdict::Pass,
-        "fail" => Verdict::Fail(a.reason.clone()),
-        _ => Verdict::Inconclusive(a.reason.clone()),
+    match a.verdict {
+        AnalysisVerdict::Pass => Verdict::Pass,
+        AnalysisVerdict::Fail => Verdict::Fail(a.reason.clone()),
+        AnalysisVerdict::Inconclusive => Verdict::Inconclusive(a.reason.clone()),
     }
 }

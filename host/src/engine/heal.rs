@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use hoist_store::{DecisionRecord, Revision};
+use hoist_store::{DecisionKind, DecisionRecord, Revision};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -145,7 +145,7 @@ impl Engine {
             input: json!({ "revision": rev.id, "missing": missing, "last_exit": how, "restarts": state.restarts, "attempts": state.attempts }),
             error: result.err(),
             reason: Some(reason),
-            ..DecisionRecord::new(&rev.service, &rev.environment, now, "heal")
+            ..DecisionRecord::new(&rev.service, &rev.environment, now, DecisionKind::Heal)
         };
         if let Err(err) = self.store.append_record(&record) {
             tracing::error!(service = %rev.service, "cannot record a replacement: {err}");

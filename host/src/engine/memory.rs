@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use hoist_store::Phase;
 use serde::{Deserialize, Serialize};
+
+use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::OperatorCommand;
 
 /// The engine's own per-rollout state.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -21,7 +24,7 @@ pub struct Memory {
     /// The latest finished analysis, shown to the strategy.
     pub last_analysis: Option<FinishedAnalysis>,
     /// An operator command for the strategy, delivered with the next decision.
-    pub command: Option<String>,
+    pub command: Option<StrategyCommand>,
     /// Consecutive faults of the strategy plugin.
     pub faults: u32,
     /// Set once the rollout is being rolled back (by the host).
@@ -67,8 +70,7 @@ pub struct PendingAnalysis {
 #[serde(rename_all = "kebab-case")]
 pub struct FinishedAnalysis {
     pub name: String,
-    /// `pass`, `fail` or `inconclusive`.
-    pub verdict: String,
+    pub verdict: AnalysisVerdict,
     pub reason: String,
     pub at_ms: u64,
 }
@@ -80,8 +82,38 @@ pub struct RollbackProgress {
     pub started_ms: u64,
     /// Traffic is back on the stable revision.
     pub switched: bool,
-    /// What the rollout ends as: `rolled-back` or `aborted`.
-    pub outcome: String,
+    /// What the rollout ends as: rolled back, aborted or failed.
+    pub outcome: Phase,
+}
+
+/// The operator commands a strategy acts on (abort, pause and resume are
+/// the host's own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StrategyCommand {
+    Promote,
+    PromoteFull,
+    SkipStep,
+}
+
+impl StrategyCommand {
+    /// The contract's form, as the strategy sees it.
+    pub fn to_wit(self) -> OperatorCommand {
+        match self {
+            Self::Promote => OperatorCommand::Promote,
+            Self::PromoteFull => OperatorCommand::PromoteFull,
+            Self::SkipStep => OperatorCommand::SkipStep,
+        }
+    }
+}
+
+/// How a finished analysis came out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnalysisVerdict {
+    Pass,
+    Fail,
+    Inconclusive,
 }
 
 /// A run of failed platform calls with no success in between.

@@ -13,6 +13,7 @@ pub mod heal;
 pub mod memory;
 mod observe;
 mod platform_faults;
+pub mod plugin_ports;
 pub mod ports;
 mod scale;
 pub mod schedule;
@@ -22,11 +23,12 @@ mod supervise;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use hoist_store::{CommandKind, NewCommand, NewRevision, NewRollout, Phase, Rollout, Store};
+use hoist_store::{CommandKind, DecisionKind, NewCommand, NewRevision, NewRollout, Phase, Rollout, Store};
 
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::Plugin;
+pub use plugin_ports::{AdmissionPolicy, CallFailure, Called, HealthPolicy, Named, Strategy};
 pub use ports::{Clock, Metrics, Platform, PlatformFault, RevisionSpec, SystemClock, Traffic};
 pub use step::Tick;
 
@@ -39,21 +41,33 @@ pub fn observe_summary(
 }
 
 /// A plugin as an environment runs it: loaded, with its merged config.
-#[derive(Clone)]
-pub struct Configured {
-    pub plugin: Arc<Plugin>,
+pub struct Configured<P: ?Sized = Plugin> {
+    pub plugin: Arc<P>,
     pub config: String,
+}
+
+impl<P: ?Sized> Clone for Configured<P> {
+    fn clone(&self) -> Self {
+        Self { plugin: self.plugin.clone(), config: self.config.clone() }
+    }
+}
+
+impl Configured {
+    /// This plugin as the engine's port of kind `P` (a strategy, a policy).
+    pub fn port<P: ?Sized>(&self, as_port: fn(Arc<Plugin>) -> Arc<P>) -> Configured<P> {
+        Configured { plugin: as_port(self.plugin.clone()), config: self.config.clone() }
+    }
 }
 
 /// The plugins one environment uses.
 #[derive(Clone)]
 pub struct EnvPlugins {
     /// The environment's default strategy.
-    pub strategy: Configured,
+    pub strategy: Configured<dyn Strategy>,
     /// Every strategy of the registry, by name, for a per-deploy override.
-    pub strategies: BTreeMap<String, Configured>,
-    pub health: Vec<Configured>,
-    pub admission: Vec<Configured>,
+    pub strategies: BTreeMap<String, Configured<dyn Strategy>>,
+    pub health: Vec<Configured<dyn HealthPolicy>>,
+    pub admission: Vec<Configured<dyn AdmissionPolicy>>,
     pub labels: BTreeMap<String, String>,
     /// Addresses besides loopback its service routers may listen on.
     pub router_addresses: Vec<std::net::IpAddr>,
@@ -134,18 +148,27 @@ pub struct ServiceSpec {
     /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// More of what an instance needs, as revision-spec extensions passed
+    /// to the platform as they are (`hoist.user`, `hoist.memory`, …: see
+    /// `hoist_stack::Runtime::extensions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extensions: Vec<(String, String)>,
 }
 
-/// A request to deploy a new version of a service.
-#[derive(Clone, Debug)]
+/// A request to deploy a new version of a service: what the engine takes
+/// and, as is, what the API's `POST /v1/deploy` carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeployRequest {
     pub service: String,
     pub environment: String,
     pub version: String,
     pub spec: ServiceSpec,
     /// Strategy plugin to use instead of the environment's default.
+    #[serde(default)]
     pub strategy: Option<String>,
     pub requested_by: String,
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -269,9 +292,9 @@ impl Engine {
         self.envs.get(name).ok_or_else(|| EngineError::UnknownEnvironment(name.to_string()))
     }
 
-    fn strategy_for(&self, env: &str, name: &str) -> Result<&Configured, EngineError> {
+    fn strategy_for(&self, env: &str, name: &str) -> Result<&Configured<dyn Strategy>, EngineError> {
         let plugins = self.env(env)?;
-        if plugins.strategy.plugin.name.as_ref() == name {
+        if plugins.strategy.plugin.name() == name {
             return Ok(&plugins.strategy);
         }
         plugins
@@ -323,8 +346,8 @@ impl Engine {
             environment: req.environment.clone(),
             stable: stable.map(|s| s.id),
             candidate: revision.id.clone(),
-            strategy: strategy.plugin.name.to_string(),
-            strategy_digest: strategy.plugin.digest.clone(),
+            strategy: strategy.plugin.name().to_string(),
+            strategy_digest: strategy.plugin.digest().to_string(),
             requested_by: req.requested_by.clone(),
             started_at_ms: now,
             deadline_ms: Some(now + self.config.progress_deadline_ms),
@@ -408,7 +431,7 @@ impl Engine {
             service: service.into(),
             environment: environment.into(),
             at_ms: now,
-            kind: "operator".into(),
+            kind: DecisionKind::Operator,
             plugin: None,
             plugin_digest: None,
             input: serde_json::json!({ "verb": "rollback", "to": revision }),
@@ -447,6 +470,7 @@ impl Engine {
                 probe: spec.probe,
                 stack: spec.stack,
                 volumes: spec.volumes,
+                extensions: spec.extensions,
             },
             spec.replicas,
         ))

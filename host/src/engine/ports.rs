@@ -36,6 +36,9 @@ pub struct RevisionSpec {
     /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
     #[serde(default)]
     pub volumes: Vec<String>,
+    /// Passed to the platform plugin as they are (`hoist.user`, …).
+    #[serde(default)]
+    pub extensions: Vec<(String, String)>,
 }
 
 /// Why the platform did not make a revision's instances true, by what the

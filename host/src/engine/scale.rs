@@ -3,6 +3,7 @@
 //! platform at once and recorded with who and why. The at-rest healer then
 //! holds the new count.
 
+use hoist_store::DecisionKind;
 use hoist_store::DecisionRecord;
 use serde_json::json;
 
@@ -59,7 +60,7 @@ impl Engine {
             error: applied.err(),
             operator: Some(operator.into()),
             reason: Some(reason.into()),
-            ..DecisionRecord::new(service, environment, self.clock.now_ms(), "scale")
+            ..DecisionRecord::new(service, environment, self.clock.now_ms(), DecisionKind::Scale)
         };
         let seq = self.store.append_record(&record)?;
         Ok(DecisionRecord { seq, ..record })

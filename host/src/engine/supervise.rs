@@ -4,7 +4,7 @@
 //! to — while every other rollout goes on. A rollback that keeps failing
 //! the same way ends the rollout as failed rather than looping.
 
-use hoist_store::Phase;
+use hoist_store::{DecisionKind, Phase};
 use serde_json::Value;
 
 use super::memory::Memory;
@@ -26,7 +26,7 @@ impl Engine {
         mem.host_faults += 1;
         let mut pass = Pass::default();
         let fault = format!("a step of this rollout failed inside hoist (a bug; please report it): {panic}");
-        pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(fault.clone());
+        pass.record(&r, now, DecisionKind::Error, Value::Null, Value::Null).error = Some(fault.clone());
         if mem.rollback.is_some() || mem.host_faults >= MAX_HOST_FAULTS {
             mem.replicas.retain(|_, n| *n > 0);
             return self.end(r, mem, Phase::Failed, fault, now, pass);

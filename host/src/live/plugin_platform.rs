@@ -63,6 +63,7 @@ impl<C: Clock> Platform for PluginPlatform<C> {
                 extensions: std::iter::once(("hoist.version".to_string(), spec.version.clone()))
                     .chain(spec.stack.iter().map(|s| ("hoist.stack".to_string(), s.clone())))
                     .chain(spec.volumes.iter().map(|v| ("hoist.volume".to_string(), v.clone())))
+                    .chain(spec.extensions.iter().cloned())
                     .collect(),
             };
             // A trap or timeout of the call is the plugin's fault, not the spec's.

@@ -74,6 +74,23 @@ pub mod platform {
     });
 }
 
+/// Metric providers: async like platforms (they wait on `http`); `http`'s
+/// types and host functions are the platform world's, so one unit serves both.
+pub mod metrics {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "hoist:plugin/metrics-provider-plugin",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+        exports: { default: async },
+        with: {
+            "hoist:plugin/types": crate::runtime::bindings::base::hoist::plugin::types,
+            "hoist:plugin/log": crate::runtime::bindings::base::hoist::plugin::log,
+            "hoist:plugin/clock": crate::runtime::bindings::base::hoist::plugin::clock,
+            "hoist:plugin/http": crate::runtime::bindings::platform::hoist::plugin::http,
+        },
+    });
+}
+
 /// The optional `config` export (`validate-config`), called synchronously
 /// for strategy and policy plugins.
 pub mod configurable {

@@ -54,7 +54,9 @@ pub(crate) fn bind(
     let exported = surface.exports.iter().find(|e| e.is_hoist() && e.interface == "config");
     let Some(export) = exported else { return Ok(None) };
     let bound = match kind {
-        PluginKind::Platform => configurable_async::ConfigurablePre::new(pre.clone()).map(ConfigPre::Async),
+        PluginKind::Platform | PluginKind::MetricsProvider => {
+            configurable_async::ConfigurablePre::new(pre.clone()).map(ConfigPre::Async)
+        }
         _ => configurable::ConfigurablePre::new(pre.clone()).map(ConfigPre::Sync),
     };
     bound.map(Some).map_err(|err| LoadError::TypeMismatch {

@@ -19,6 +19,8 @@ pub struct HostState {
     table: ResourceTable,
     pub(crate) limiter: CallLimiter,
     pub(crate) now_ms: u64,
+    /// When the call's store was made: host calls end with the call's time.
+    pub(crate) started: std::time::Instant,
     pub(crate) log: LogBook,
     stdout: CapturedStream,
     stderr: CapturedStream,
@@ -38,6 +40,7 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: CallLimiter::new(memory_limit),
             now_ms,
+            started: std::time::Instant::now(),
             log: LogBook::default(),
             stdout,
             stderr,

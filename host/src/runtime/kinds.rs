@@ -7,3 +7,9 @@ pub use hoist_registry::{Capability, PluginKind};
 pub fn capability_of_interface(interface: &str) -> Option<Capability> {
     Capability::ALL.into_iter().find(|c| c.as_str() == interface)
 }
+
+/// Whether calls of `kind` run on an async store under a wall-clock
+/// timeout: they wait on the outside world through their capabilities.
+pub fn runs_async(kind: PluginKind) -> bool {
+    matches!(kind, PluginKind::Platform | PluginKind::MetricsProvider)
+}

@@ -13,6 +13,8 @@ pub mod kinds;
 pub mod output;
 pub mod plugin;
 pub mod pool;
+mod ports;
+pub mod provider;
 pub mod surface;
 mod typecheck;
 mod validate;

@@ -8,12 +8,12 @@ use sha2::{Digest as _, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{InstancePre, Linker};
 
-use super::bindings::{admission, health, platform, strategy};
+use super::bindings::{admission, health, metrics, platform, strategy};
 use super::cache::{CacheState, CompileCache};
 use super::engine::{Epochs, Metering};
 use super::error::LoadError;
 use super::host_state::HostState;
-use super::kinds::{Capability, PluginKind};
+use super::kinds::{Capability, PluginKind, runs_async};
 use super::pool::CallPool;
 use super::surface::{self, Surface, SurfaceProblem};
 use crate::capabilities::{self, Capabilities, Granted};
@@ -33,6 +33,8 @@ pub struct PluginSpec {
     /// The registry's pin; checked when present.
     pub sha256: Option<String>,
     pub capabilities: Vec<Capability>,
+    /// `allow-hosts` and credentials, for the `http` capability.
+    pub http: crate::capabilities::http::HttpGrant,
     pub limits: Limits,
     /// The environment the plugin is loaded for, for messages.
     pub environment: Option<String>,
@@ -56,6 +58,7 @@ pub(crate) enum Pre {
     Health(health::HealthPolicyPluginPre<HostState>),
     Admission(admission::AdmissionPolicyPluginPre<HostState>),
     Platform(platform::PlatformPluginPre<HostState>),
+    Metrics(metrics::MetricsProviderPluginPre<HostState>),
 }
 
 /// A loaded, checked plugin ready to be called.
@@ -135,8 +138,8 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
     let mut linker: Linker<HostState> = Linker::new(engine);
     let link_err = |err: wasmtime::Error| LoadError::Link { plugin: spec.name.clone(), reason: format!("{err:#}") };
     // Only the granted capabilities are linked (the ambient ones always).
-    let granted_units = capabilities::link(&mut linker, spec.kind, &granted, kept).map_err(link_err)?;
-    if spec.kind == PluginKind::Platform {
+    let granted_units = capabilities::link(&mut linker, &spec, kept).map_err(link_err)?;
+    if runs_async(spec.kind) {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(link_err)?;
     } else {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_err)?;
@@ -149,6 +152,7 @@ pub(crate) fn load(host: &Host<'_>, spec: PluginSpec) -> Result<Plugin, LoadErro
         PluginKind::HealthPolicy => health::HealthPolicyPluginPre::new(instance_pre).map(Pre::Health),
         PluginKind::AdmissionPolicy => admission::AdmissionPolicyPluginPre::new(instance_pre).map(Pre::Admission),
         PluginKind::Platform => platform::PlatformPluginPre::new(instance_pre).map(Pre::Platform),
+        PluginKind::MetricsProvider => metrics::MetricsProviderPluginPre::new(instance_pre).map(Pre::Metrics),
     }
     .map_err(|err| {
         let (export, world) = surface::expected_export(spec.kind);
@@ -224,8 +228,18 @@ fn problem_error(spec: &PluginSpec, problem: SurfaceProblem) -> LoadError {
 
 fn ungranted_message(spec: &PluginSpec, cap: Capability) -> String {
     let file = spec.registry.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default();
+    let pure = !spec.kind.can_import(cap);
     let cap = cap.as_str();
     let name = &spec.name;
+    if pure {
+        let kind = spec.kind;
+        return format!(
+            "plugin `{name}` imports capability `{cap}`, which a {kind} plugin cannot be granted: the `{}` world imports only {}; \
+             rebuild it without `{cap}` (effects belong in a platform plugin){file}",
+            kind.world(),
+            kind.importable()
+        );
+    }
     match &spec.environment {
         Some(env) => format!(
             "plugin `{name}` imports capability `{cap}`, which environment `{env}` does not grant; \

@@ -18,6 +18,7 @@ pub fn expected_export(kind: PluginKind) -> (&'static str, &'static str) {
         PluginKind::HealthPolicy => ("health", "health-policy-plugin"),
         PluginKind::AdmissionPolicy => ("admission", "admission-policy-plugin"),
         PluginKind::Platform => ("platform", "platform-plugin"),
+        PluginKind::MetricsProvider => ("metrics", "metrics-provider-plugin"),
     }
 }
 
@@ -156,7 +157,8 @@ pub fn check(
         match capability_of_interface(&import.interface) {
             None => problems.push(SurfaceProblem::UnknownImport { name: import.to_string() }),
             Some(cap) if cap.is_ambient() => {}
-            Some(cap) if !granted.contains(&cap) => {
+            // A pure world is refused an effect even when a spec grants it.
+            Some(cap) if !granted.contains(&cap) || !kind.can_import(cap) => {
                 problems.push(SurfaceProblem::Ungranted { capability: cap });
             }
             Some(cap) if !served.contains(&cap) => {
@@ -211,5 +213,19 @@ mod tests {
             &["hoist:plugin/platform@0.1.0"],
         );
         assert!(check(&s, PluginKind::Platform, &[Capability::Process], &[Capability::Process]).is_empty());
+    }
+
+    #[test]
+    fn refuses_http_to_strategies_and_health_policies_even_when_granted() {
+        let served = [Capability::Http];
+        for (kind, export) in [(PluginKind::Strategy, "strategy"), (PluginKind::HealthPolicy, "health")] {
+            let s = surface(&["hoist:plugin/http@0.1.0"], &[&format!("hoist:plugin/{export}@0.1.0")]);
+            assert_eq!(
+                check(&s, kind, &[Capability::Http], &served),
+                [SurfaceProblem::Ungranted { capability: Capability::Http }]
+            );
+        }
+        let s = surface(&["hoist:plugin/http@0.1.0"], &["hoist:plugin/platform@0.1.0"]);
+        assert!(check(&s, PluginKind::Platform, &[Capability::Http], &served).is_empty());
     }
 }

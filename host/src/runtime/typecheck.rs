@@ -31,6 +31,8 @@ pub(crate) fn check_export(
         PluginKind::HealthPolicy => ("health", "evaluate"),
         PluginKind::AdmissionPolicy => ("admission", "admit"),
         PluginKind::Platform => return check_platform(callee, instance_pre, surface),
+        // `MetricsProviderPluginPre::new` typed its one export at load.
+        PluginKind::MetricsProvider => return Ok(()),
     };
     let Some(export) = surface.exports.iter().find(|e| e.is_hoist() && e.interface == interface) else {
         return Ok(()); // the world check reports it

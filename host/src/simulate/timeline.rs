@@ -1,6 +1,7 @@
 //! The simulation's timeline, rebuilt from what the engine stored (steps and
 //! the decision log) plus the script's own events, in time order.
 
+use hoist_store::DecisionKind;
 use hoist_store::{LogFilter, Store};
 use serde::Serialize;
 use serde_json::Value;
@@ -56,10 +57,12 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                 order: (3, r.seq),
             });
         }
-        let (kind, text) = match r.kind.as_str() {
-            "decide" => continue,
-            "admit" => ("admit", format!("{}: {}", r.plugin.as_deref().unwrap_or("?"), variant_text(&r.output))),
-            "evaluate" => {
+        let (kind, text) = match r.kind {
+            DecisionKind::Decide => continue,
+            DecisionKind::Admit => {
+                ("admit", format!("{}: {}", r.plugin.as_deref().unwrap_or("?"), variant_text(&r.output)))
+            }
+            DecisionKind::Evaluate => {
                 let verdict = &r.output["verdict"];
                 (
                     "analysis",
@@ -71,7 +74,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                     ),
                 )
             }
-            "operator" => (
+            DecisionKind::Operator => (
                 "operator",
                 format!(
                     "{} by {}{}",
@@ -80,12 +83,16 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
                     r.reason.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
                 ),
             ),
-            "instance" => ("instance", r.reason.clone().unwrap_or_default()),
-            "rollback" => {
+            DecisionKind::Instance => ("instance", r.reason.clone().unwrap_or_default()),
+            DecisionKind::Rollback => {
                 ("rollback", format!("traffic back on the stable revision: {}", r.reason.as_deref().unwrap_or("")))
             }
-            "apply" | "error" => ("error", format!("{} {}", r.input, r.error.as_deref().unwrap_or(""))),
-            "complete" => ("end", format!("completed: {} is stable", r.input["stable"].as_str().unwrap_or("?"))),
+            DecisionKind::Apply | DecisionKind::Error => {
+                ("error", format!("{} {}", r.input, r.error.as_deref().unwrap_or("")))
+            }
+            DecisionKind::Complete => {
+                ("end", format!("completed: {} is stable", r.input["stable"].as_str().unwrap_or("?")))
+            }
             other => ("end", format!("{other}: {}", r.reason.as_deref().unwrap_or(""))),
         };
         let mut e = Entry::note(r.at_ms, text);
@@ -104,7 +111,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
     for id in rollouts {
         let errors: Vec<_> = records
             .iter()
-            .filter(|r| r.kind == "decide" && r.error.is_some() && r.rollout_id.as_deref() == Some(&id))
+            .filter(|r| r.kind == DecisionKind::Decide && r.error.is_some() && r.rollout_id.as_deref() == Some(&id))
             .collect();
         for r in errors {
             let mut e = Entry::note(r.at_ms, format!("decision failed: {}", r.error.as_deref().unwrap_or("")));

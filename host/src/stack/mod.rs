@@ -6,6 +6,7 @@
 //! after every change, so a restarted control plane resumes a stack rollout
 //! where it stood (the services' own rollouts resume in the engine).
 
+mod job;
 mod plan;
 mod tick;
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use hoist_stack::{StackDef, StackService};
-use hoist_store::DecisionRecord;
+use hoist_store::{DecisionKind, DecisionRecord};
 
 use super::{ServiceRun, ServiceState, StackKind, StackPhase, StackRollout};
 use crate::engine::{Engine, EngineError, ServiceSpec};
@@ -50,6 +50,16 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         restart: Default::default(),
         stack: Some(stack.to_string()),
         volumes: s.volumes.clone(),
+        // A secret travels as the path of its file, never its value.
+        extensions: s
+            .runtime
+            .extensions()
+            .into_iter()
+            .chain(s.secrets.iter().map(|(target, file)| {
+                let at = if target.starts_with('/') { target.clone() } else { format!("/run/secrets/{target}") };
+                ("hoist.secret".to_string(), format!("{file}:{at}"))
+            }))
+            .collect(),
     }
 }
 
@@ -93,7 +103,7 @@ fn check(engine: &Engine, def: &StackDef, environment: &str) -> Result<Vec<Strin
             )));
         }
         if let Some(strategy) = &s.strategy
-            && env.strategy.plugin.name.as_ref() != strategy.as_str()
+            && env.strategy.plugin.name() != strategy.as_str()
             && !env.strategies.contains_key(strategy)
         {
             return Err(invalid(format!(
@@ -187,7 +197,7 @@ pub fn rollback(
     let mut services = BTreeMap::new();
     for (name, run) in &last.services {
         let current = engine.store.current(name, environment)?.map(|c| c.id);
-        let revert = run.state == ServiceState::Updated;
+        let revert = run.state == ServiceState::Updated && !last.definition.services.get(name).is_some_and(|s| s.job);
         if revert && current != run.candidate {
             return Err(StackError::Invalid {
                 stack: stack.into(),
@@ -321,7 +331,7 @@ pub(super) fn record(
         service: service.into(),
         environment: rollout.environment.clone(),
         at_ms: engine.clock.now_ms(),
-        kind: "stack".into(),
+        kind: DecisionKind::Stack,
         plugin: None,
         plugin_digest: None,
         input,

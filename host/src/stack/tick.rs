@@ -5,6 +5,7 @@
 use hoist_stack::Condition;
 use hoist_store::{CommandKind, Phase};
 
+use super::job;
 use super::plan::{StackError, record, service_spec};
 use super::{ServiceState, StackPhase, StackRollout};
 use crate::engine::{DeployRequest, Engine};
@@ -46,6 +47,29 @@ async fn advance(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError
     for name in r.order.clone() {
         let Some(run) = r.services.get(&name) else { continue };
         if run.state != ServiceState::Deploying {
+            continue;
+        }
+        if r.definition.services.get(&name).is_some_and(|d| d.job) {
+            let rev = run.candidate.clone().unwrap_or_default();
+            if let Some(end) = job::poll(engine, r, &name, &rev).await? {
+                let reason = if end.success {
+                    format!("job `{name}` ({rev}) completed: {}", end.how)
+                } else {
+                    format!("job `{name}` ({rev}) failed: {}", end.how)
+                };
+                let shown =
+                    if end.output.is_empty() { reason.clone() } else { format!("{reason}; output:\n{}", end.output) };
+                let input = serde_json::json!({ "job": name, "revision": rev, "exit": end.how, "output": end.output });
+                record(engine, r, &name, input, &shown)?;
+                let Some(run) = r.services.get_mut(&name) else { continue };
+                if end.success {
+                    run.state = ServiceState::Updated;
+                    run.ready_at_ms = Some(now);
+                } else {
+                    run.state = ServiceState::Failed;
+                }
+                run.message = reason;
+            }
             continue;
         }
         if let Some((phase, why)) = ended(engine, run.rollout.as_ref())? {
@@ -108,6 +132,25 @@ async fn start_ready(engine: &Engine, r: &mut StackRollout, now: u64) -> Result<
             continue;
         }
         let why = if met.is_empty() { "no dependencies".to_string() } else { met.join(", ") };
+        if def.job {
+            let started = job::start(engine, r, &name, &def).await;
+            let Some(run) = r.services.get_mut(&name) else { continue };
+            run.started_at_ms = Some(now);
+            match started {
+                Ok(rev) => {
+                    run.state = ServiceState::Deploying;
+                    run.message = format!("job started: {why}");
+                    run.candidate = Some(rev.clone());
+                    let input = serde_json::json!({ "start": name, "job": rev, "met": met });
+                    record(engine, r, &name, input, &format!("starting job `{name}` ({rev}): {why}"))?;
+                }
+                Err(e) => {
+                    run.state = ServiceState::Failed;
+                    run.message = format!("job `{name}` could not start: {e}");
+                }
+            }
+            continue;
+        }
         let request = DeployRequest {
             service: name.clone(),
             environment: r.environment.clone(),
@@ -149,6 +192,11 @@ async fn start_ready(engine: &Engine, r: &mut StackRollout, now: u64) -> Result<
     Ok(())
 }
 
+/// Whether `name` is a one-shot job of the stack.
+fn is_job(r: &StackRollout, name: &str) -> bool {
+    r.definition.services.get(name).is_some_and(|d| d.job)
+}
+
 fn condition_name(c: Condition) -> &'static str {
     match c {
         Condition::Started => "started",
@@ -185,6 +233,7 @@ fn fail(engine: &Engine, r: &mut StackRollout, failed: &str) -> Result<(), Stack
         .iter()
         .rev()
         .filter(|n| r.services.get(*n).is_some_and(|s| s.state == ServiceState::Updated))
+        .filter(|n| !is_job(r, n))
         .cloned()
         .collect();
     for name in r.order.clone() {
@@ -197,6 +246,9 @@ fn fail(engine: &Engine, r: &mut StackRollout, failed: &str) -> Result<(), Stack
             ServiceState::Deploying => {
                 run.state = ServiceState::Aborting;
                 undo.push(name.clone());
+                if r.definition.services.get(&name).is_some_and(|d| d.job) {
+                    continue; // `unwind` stops it
+                }
                 if let Some(id) = &run.rollout {
                     // Ended between our read and now: `unwind` sees its end.
                     let _ = engine.command(
@@ -231,6 +283,16 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
     for name in r.order.clone() {
         let Some(run) = r.services.get(&name).cloned() else { continue };
         match run.state {
+            ServiceState::Aborting if is_job(r, &name) => {
+                let rev = run.candidate.clone().unwrap_or_default();
+                let message = match job::stop(engine, r, &name, &rev).await {
+                    Ok(()) => format!("job {rev} stopped: the stack rollout failed"),
+                    Err(e) => format!("job {rev}: stopping it failed: {e}"),
+                };
+                let Some(entry) = r.services.get_mut(&name) else { continue };
+                entry.state = ServiceState::Reverted;
+                entry.message = message;
+            }
             ServiceState::Aborting => {
                 if let Some((phase, why)) = ended(engine, run.rollout.as_ref())? {
                     let Some(entry) = r.services.get_mut(&name) else { continue };
@@ -261,7 +323,7 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
     // Dependents first: a service is rolled back once nothing that depends
     // on it is still on its new revision.
     for name in r.order.iter().rev().cloned().collect::<Vec<_>>() {
-        if r.services.get(&name).is_none_or(|s| s.state != ServiceState::Updated) {
+        if r.services.get(&name).is_none_or(|s| s.state != ServiceState::Updated) || is_job(r, &name) {
             continue;
         }
         let waiting = r.definition.services.iter().any(|(other, def)| {
@@ -281,10 +343,10 @@ async fn unwind(engine: &Engine, r: &mut StackRollout) -> Result<(), StackError>
         }
         revert(engine, r, &name).await?;
     }
-    let busy = r
-        .services
-        .values()
-        .any(|s| matches!(s.state, ServiceState::Updated | ServiceState::Reverting | ServiceState::Aborting));
+    let busy = r.services.iter().any(|(n, s)| {
+        matches!(s.state, ServiceState::Reverting | ServiceState::Aborting)
+            || (s.state == ServiceState::Updated && !is_job(r, n))
+    });
     if !busy {
         let broken: Vec<&String> =
             r.services.iter().filter(|(_, s)| s.state == ServiceState::RevertFailed).map(|(n, _)| n).collect();

@@ -62,6 +62,12 @@ pub struct ImportedService {
     /// `SOURCE:TARGET[:ro]`: a named volume, or an absolute host path
     /// (relative bind sources resolved against the Compose file).
     pub volumes: Vec<String>,
+    /// `restart: "no"`: runs once to completion.
+    pub job: bool,
+    /// User, limits, labels, the instance's own health check, ….
+    pub runtime: crate::runtime::Runtime,
+    /// Secrets mounted read-only: target (`/run/secrets/TARGET`) → file.
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// What an import produced.
@@ -98,6 +104,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
         return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
     };
+    let secrets = crate::compose_secrets::declared(&doc, base).map_err(|m| invalid(lines.top("secrets"), m))?;
     let mut out = Vec::new();
     let mut unsupported = Vec::new();
     for (name, body) in services {
@@ -119,7 +126,18 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                         _ => value.get("context").and_then(Value::as_str).map(str::to_string).or(Some(".".into())),
                     }
                 }
-                "command" => svc.command = words(value),
+                "command" => {
+                    svc.command = crate::compose_runtime::words(value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: command: {m}")))?
+                }
+                "deploy" => {
+                    let ignored = crate::compose_runtime::deploy(&mut svc.runtime, value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?;
+                    for key in ignored {
+                        let last = key.rsplit('.').next().unwrap_or(&key).to_string();
+                        unsupported.push(Unsupported { service: name.clone(), line: lines.key(line, &last), key });
+                    }
+                }
                 "ports" => {
                     for p in value.as_sequence().into_iter().flatten() {
                         svc.ports.push(
@@ -149,14 +167,41 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                 "depends_on" => {
                     svc.depends_on = depends_on(value).map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
                 }
-                "healthcheck" => svc.healthcheck = healthcheck(value),
+                "healthcheck" => {
+                    let disabled = value.get("disable").and_then(Value::as_bool).unwrap_or(false)
+                        || value
+                            .get("test")
+                            .and_then(Value::as_sequence)
+                            .and_then(|t| t.first())
+                            .and_then(Value::as_str)
+                            == Some("NONE");
+                    svc.healthcheck = if disabled { None } else { healthcheck(value) };
+                    svc.runtime.healthcheck = crate::compose_runtime::health(svc.healthcheck.as_ref(), disabled);
+                }
                 "volumes" => {
                     for v in value.as_sequence().into_iter().flatten() {
                         svc.volumes
                             .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
                     }
                 }
+                "secrets" => {
+                    svc.secrets = crate::compose_secrets::service(value, &secrets)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
+                }
+                "restart" => match value.as_str() {
+                    Some("no") => svc.job = true,
+                    // Hoist replaces an exited instance whatever its exit.
+                    Some("always" | "unless-stopped") => {}
+                    _ => unsupported.push(Unsupported {
+                        service: name.clone(),
+                        key: format!("restart: {}", scalar(value).unwrap_or_default()),
+                        line,
+                    }),
+                },
                 "container_name" => {}
+                other
+                    if crate::compose_runtime::key(&mut svc.runtime, other, value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))? => {}
                 other => unsupported.push(Unsupported { service: name.clone(), key: other.to_string(), line }),
             }
         }
@@ -167,7 +212,13 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     }
     for key in doc.as_mapping().into_iter().flatten().filter_map(|(k, _)| k.as_str()) {
         // Top-level `volumes:` declares the named volumes services mount.
-        if key != "services" && key != "version" && key != "name" && key != "volumes" && !key.starts_with("x-") {
+        if key != "services"
+            && key != "version"
+            && key != "name"
+            && key != "volumes"
+            && key != "secrets"
+            && !key.starts_with("x-")
+        {
             unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });
         }
     }
@@ -236,15 +287,7 @@ fn volume(v: &Value, base: &Path) -> Result<String, String> {
     Ok(format!("{source}:{target}{}", if read_only { ":ro" } else { "" }))
 }
 
-fn words(v: &Value) -> Vec<String> {
-    match v {
-        Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-        Value::Sequence(items) => items.iter().filter_map(scalar).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn scalar(v: &Value) -> Option<String> {
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -253,7 +296,7 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn env_pairs(v: &Value) -> Vec<(String, String)> {
+pub(crate) fn env_pairs(v: &Value) -> Vec<(String, String)> {
     match v {
         Value::Mapping(m) => {
             m.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), scalar(v).unwrap_or_default()))).collect()
@@ -340,7 +383,7 @@ fn healthcheck(v: &Value) -> Option<Healthcheck> {
 }
 
 /// Compose durations: "1m30s", "10s", "500ms".
-fn duration_ms(s: &str) -> Option<u64> {
+pub(crate) fn duration_ms(s: &str) -> Option<u64> {
     let mut total = 0u64;
     let mut num = String::new();
     let mut chars = s.chars().peekable();

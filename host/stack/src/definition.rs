@@ -78,6 +78,22 @@ pub struct StackService {
     /// two instances never share its data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// A one-shot job (Compose `restart: "no"`): it runs once per stack
+    /// rollout to completion; exit 0 meets `completed-successfully`, any
+    /// other exit fails the stack rollout. It has no port, probe or router.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub job: bool,
+    /// How its instances run: `user`, `working_dir`, `entrypoint`,
+    /// `memory` (bytes), `cpus`, `pids`, `stop_grace_ms`, `labels`, and
+    /// `healthcheck`, run by the platform inside the instance (Docker's
+    /// HEALTHCHECK) — so it needs no published port — or `{ disable = true }`.
+    #[serde(default, skip_serializing_if = "crate::runtime::Runtime::is_empty")]
+    pub runtime: crate::runtime::Runtime,
+    /// Secrets, `{ NAME = "FILE" }`: the file (relative to the stack file)
+    /// mounted read-only at `/run/secrets/NAME` (or at NAME, if absolute).
+    /// Only the path is kept; the value is never read by Hoist.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
 }
 
 fn one() -> u32 {
@@ -138,6 +154,22 @@ impl StackDef {
             if let Some(p) = &s.probe {
                 p.validate().map_err(|e| format!("service `{name}`: probe: {e}"))?;
             }
+            s.runtime.check().map_err(|e| format!("service `{name}`: runtime: {e}"))?;
+            for (target, file) in &s.secrets {
+                if target.is_empty() || target.contains(':') || (target.contains('/') && !target.starts_with('/')) {
+                    return Err(format!("service `{name}`: secret `{target}`: give a name or an absolute path"));
+                }
+                if !Path::new(file).is_absolute() || file.contains(':') {
+                    return Err(format!(
+                        "service `{name}`: secret `{target}`: `{file}` is not an absolute path without `:`"
+                    ));
+                }
+            }
+            if s.job && (s.replicas != 1 || s.router.is_some() || s.readiness().is_some()) {
+                return Err(format!(
+                    "service `{name}`: a job runs once to completion; remove its `replicas`, `router` and probe"
+                ));
+            }
         }
         Ok(())
     }
@@ -191,7 +223,20 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
         let text = hoist_files::text(path).map_err(|source| StackError::Read { path: path.into(), source })?;
         let toml_error = |message: String| StackError::Toml { path: path.into(), message };
         let (text, warnings) = interpolate_toml(&text, path).map_err(toml_error)?;
-        (parse(&text).map_err(toml_error)?, Vec::new(), Vec::new(), warnings)
+        let mut stack = parse(&text).map_err(toml_error)?;
+        // Secret files are relative to the stack file.
+        let base = path.parent().unwrap_or(Path::new("."));
+        for s in stack.services.values_mut() {
+            for file in s.secrets.values_mut() {
+                let p = base.join(&*file);
+                *file = p
+                    .canonicalize()
+                    .map_err(|e| toml_error(format!("secret file `{}`: {e}", p.display())))?
+                    .display()
+                    .to_string();
+            }
+        }
+        (stack, Vec::new(), Vec::new(), warnings)
     };
     stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
     let graph = stack.graph().map_err(|source| StackError::Graph { path: path.into(), source })?;
@@ -246,7 +291,7 @@ pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) 
 fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackService {
     let first = s.ports.first();
     let port = first.map(|(_, container)| *container);
-    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}")));
+    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}"))).filter(|_| !s.job);
     if s.ports.len() > 1 {
         notes.push(format!(
             "service `{}`: only the first port ({}) is routed; Hoist gives a service one front door",
@@ -261,18 +306,44 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
             s.build.as_deref().unwrap_or(".")
         ));
     }
-    let probe = s.healthcheck.as_ref().and_then(|h| {
+    if s.job {
+        notes.push(format!(
+            "service `{}`: `restart: \"no\"`: a job, run once per stack rollout; `service_completed_successfully` waits for its exit 0",
+            s.name
+        ));
+        if s.healthcheck.is_some() {
+            notes.push(format!("service `{}`: healthcheck not used: a job is judged by its exit code", s.name));
+        }
+    }
+    // A healthcheck runs where Compose runs it: inside the container, as
+    // its own health check. One that is an HTTP GET of the service's port
+    // is also Hoist's probe (the same test, seen from outside).
+    let probe = s.healthcheck.as_ref().filter(|_| !s.job).and_then(|h| {
+        let shown = h.test.join(" ");
+        let inside = format!(
+            "service `{}`: healthcheck `{shown}` runs inside the container as its own health check (on the local-process platform, which has none, the service is ready once it runs)",
+            s.name
+        );
         let Some(port) = port else {
-            notes.push(format!(
-                "service `{}`: healthcheck dropped: it runs inside the container and the service has no port to probe",
-                s.name
-            ));
+            notes.push(inside);
             return None;
         };
         let (probe, note) = healthcheck::translate(&s.name, h, port);
-        notes.push(note);
-        Some(probe)
+        if matches!(probe.kind, hoist_probe::ProbeKind::Http { .. }) {
+            notes.push(note);
+            Some(probe)
+        } else {
+            notes.push(inside);
+            None
+        }
     });
+    let mut runtime = s.runtime.clone();
+    if s.job {
+        runtime.healthcheck = None;
+    }
+    if runtime.healthcheck.as_ref().is_some_and(|h| h.disable) {
+        notes.push(format!("service `{}`: healthcheck disabled, the image's own too", s.name));
+    }
     StackService {
         image: s.image.clone(),
         command: s.command.clone(),
@@ -282,6 +353,9 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         probe,
         depends_on: s.depends_on.clone(),
         volumes: s.volumes.clone(),
+        job: s.job,
+        runtime,
+        secrets: s.secrets.clone(),
         ..StackService { replicas: 1, ..StackService::default() }
     }
 }
@@ -306,6 +380,15 @@ impl StackService {
         });
         if !self.volumes.is_empty() {
             what["volumes"] = serde_json::json!(self.volumes);
+        }
+        if self.job {
+            what["job"] = serde_json::json!(true);
+        }
+        if !self.runtime.is_empty() {
+            what["runtime"] = serde_json::json!(self.runtime);
+        }
+        if !self.secrets.is_empty() {
+            what["secrets"] = serde_json::json!(self.secrets);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])

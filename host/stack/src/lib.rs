@@ -4,12 +4,16 @@
 //! the import of Docker Compose files.
 
 pub mod compose;
+mod compose_runtime;
+mod compose_secrets;
 pub mod definition;
 mod dotenv;
 pub mod graph;
 pub mod healthcheck;
 pub mod interpolate;
+pub mod runtime;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
 pub use definition::{Loaded, StackDef, StackError, StackService, load};
 pub use graph::{Condition, Graph, GraphError, Timing};
+pub use runtime::{InstanceHealth, Runtime};

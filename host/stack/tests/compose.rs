@@ -51,13 +51,12 @@ fn unsupported_keys_are_reported_by_name_and_line() {
     let found: Vec<String> = imported.unsupported.iter().map(|u| u.to_string()).collect();
     let text = std::fs::read_to_string(example()).unwrap();
     let line_of = |needle: &str| text.lines().position(|l| l.trim_start().starts_with(needle)).unwrap() + 1;
-    for (service, key) in [("api", "restart"), ("worker", "deploy")] {
-        let line = line_of(&format!("{key}:"));
-        let want = format!("line {line}: service `{service}`: `{key}` is not imported by Hoist");
-        assert!(found.contains(&want), "missing `{want}` in {found:#?}");
-    }
-    // Volumes are imported (service and top level alike).
-    assert_eq!(found.len(), 2, "{found:#?}");
+    let line = line_of("replicas:");
+    let want = format!("line {line}: service `worker`: `deploy.replicas` is not imported by Hoist");
+    assert!(found.contains(&want), "missing `{want}` in {found:#?}");
+    // Volumes are imported (service and top level alike), and
+    // `restart: unless-stopped` is what Hoist does anyway.
+    assert_eq!(found.len(), 1, "{found:#?}");
     let postgres = imported.services.iter().find(|s| s.name == "postgres").unwrap();
     assert_eq!(postgres.volumes, ["pgdata:/var/lib/postgresql/data"]);
 }
@@ -75,10 +74,17 @@ fn a_cycle_is_named() {
 fn loading_a_compose_file_names_the_stack_and_says_what_each_healthcheck_became() {
     let loaded = hoist_stack::load(&example()).unwrap();
     assert_eq!(loaded.stack.name, "shop", "the top-level `name:` wins over the directory");
+    // `redis-cli ping` cannot run from outside: it is the container's
+    // own health check, and no weaker TCP probe stands in for it.
     let redis = &loaded.stack.services["redis"];
-    assert!(matches!(redis.probe.as_ref().map(|p| &p.kind), Some(hoist_probe::ProbeKind::Tcp)));
+    assert_eq!(redis.probe, None);
+    let health = redis.runtime.healthcheck.as_ref().unwrap();
+    assert_eq!(health.test, ["redis-cli", "ping"]);
     assert!(
-        loaded.notes.iter().any(|n| n.contains("`redis`") && n.contains("TCP probe of port 6379")),
+        loaded
+            .notes
+            .iter()
+            .any(|n| n.contains("`redis`") && n.contains("runs inside the container as its own health check")),
         "{:#?}",
         loaded.notes
     );
@@ -137,4 +143,27 @@ services:
     .unwrap();
     let err = import(&file).unwrap_err().to_string();
     assert!(err.contains(":5:") && err.contains("HOIST_TEST_PW_UNSET") && err.contains("set it in .env"), "{err}");
+}
+
+#[test]
+fn restart_no_makes_a_job_and_other_policies_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yml");
+    std::fs::write(
+        &file,
+        "services:\n  migrate:\n    image: x\n    restart: \"no\"\n    healthcheck:\n      test: [\"CMD\", \"true\"]\n  api:\n    image: x\n    restart: on-failure\n    depends_on:\n      migrate:\n        condition: service_completed_successfully\n",
+    )
+    .unwrap();
+    let loaded = hoist_stack::load(&file).unwrap();
+    assert!(loaded.stack.services["migrate"].job, "{:#?}", loaded.stack);
+    assert!(loaded.stack.services["migrate"].probe.is_none(), "a job has no probe");
+    assert!(!loaded.stack.services["api"].job);
+    let found: Vec<String> = loaded.unsupported.iter().map(|u| u.to_string()).collect();
+    assert_eq!(found, ["line 9: service `api`: `restart: on-failure` is not imported by Hoist"]);
+    assert!(loaded.notes.iter().any(|n| n.contains("`migrate`: `restart: \"no\"`: a job")), "{:#?}", loaded.notes);
+    assert!(loaded.notes.iter().any(|n| n.contains("judged by its exit code")), "{:#?}", loaded.notes);
+    let toml = hoist_stack::definition::to_toml(&loaded.stack).unwrap();
+    assert!(toml.contains("job = true"), "{toml}");
+    // And back: `job = true` in stack TOML.
+    assert!(hoist_stack::definition::parse(&toml).unwrap().services["migrate"].job);
 }

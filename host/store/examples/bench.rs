@@ -49,7 +49,7 @@ fn run(store: &Store, steps: u64) -> Result<f64, StoreError> {
             observed: json!({"r1": {"replicas": 3, "ready": 3}, "verdict": "pass"}),
             commands: vec![],
         };
-        let records: Vec<_> = ["decide", "apply", "evaluate"]
+        let records: Vec<_> = [DecisionKind::Decide, DecisionKind::Apply, DecisionKind::Evaluate]
             .iter()
             .map(|kind| DecisionRecord {
                 seq: 0,
@@ -58,7 +58,7 @@ fn run(store: &Store, steps: u64) -> Result<f64, StoreError> {
                 service: "web".into(),
                 environment: "production".into(),
                 at_ms: n,
-                kind: (*kind).into(),
+                kind: *kind,
                 plugin: Some("canary".into()),
                 plugin_digest: Some("sha256:00".into()),
                 input: json!({"step": n, "observed": {"r1": {"ready": 3}}}),

@@ -17,7 +17,7 @@ pub(crate) fn opt_int(v: Option<u64>, what: &str) -> Result<Option<i64>, Failure
     v.map(|v| int(v, what)).transpose()
 }
 
-fn corrupt(idx: usize, ty: Type, msg: String) -> rusqlite::Error {
+pub(crate) fn corrupt(idx: usize, ty: Type, msg: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(idx, ty, msg.into())
 }
 

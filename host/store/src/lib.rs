@@ -36,6 +36,7 @@ mod codec;
 mod commands;
 mod commit;
 mod error;
+mod kind;
 mod locks;
 mod log;
 mod phase;
@@ -53,6 +54,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use commands::{Command, CommandKind, NewCommand};
 pub use error::StoreError;
+pub use kind::DecisionKind;
 pub use locks::{Lock, LockOutcome};
 pub use log::{DecisionRecord, LogFilter};
 pub use phase::Phase;

@@ -5,9 +5,11 @@ use rusqlite::{Row, ToSql, Transaction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::codec::{get_json, get_opt_u64, get_u64, int, json};
+use crate::DecisionKind;
+use crate::codec::{corrupt, get_json, get_opt_u64, get_u64, int, json};
 use crate::error::Failure;
 use crate::{Store, StoreError};
+use rusqlite::types::Type;
 
 /// One entry of the audit/decision log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,8 +27,8 @@ pub struct DecisionRecord {
     pub environment: String,
     /// When, ms since the epoch.
     pub at_ms: u64,
-    /// `admit`, `decide`, `evaluate`, `apply`, `operator`, `error`, ….
-    pub kind: String,
+    /// What it is about.
+    pub kind: DecisionKind,
     /// The plugin that decided, if one did.
     pub plugin: Option<String>,
     /// Its sha256.
@@ -49,7 +51,7 @@ pub struct DecisionRecord {
 impl DecisionRecord {
     /// A record of `kind` about a service, everything else empty: what the
     /// engine fills in for records no plugin made (a heal, a scale).
-    pub fn new(service: &str, environment: &str, at_ms: u64, kind: &str) -> Self {
+    pub fn new(service: &str, environment: &str, at_ms: u64, kind: DecisionKind) -> Self {
         Self {
             seq: 0,
             rollout_id: None,
@@ -57,7 +59,7 @@ impl DecisionRecord {
             service: service.into(),
             environment: environment.into(),
             at_ms,
-            kind: kind.into(),
+            kind,
             plugin: None,
             plugin_digest: None,
             input: Value::Null,
@@ -80,7 +82,7 @@ pub struct LogFilter {
     /// Only this environment's.
     pub environment: Option<String>,
     /// Only this kind.
-    pub kind: Option<String>,
+    pub kind: Option<DecisionKind>,
     /// Only records with a seq greater than this (for paging and tailing).
     pub after_seq: Option<u64>,
     /// At most this many, oldest first.
@@ -98,7 +100,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<DecisionRecord> {
         service: row.get(3)?,
         environment: row.get(4)?,
         at_ms: get_u64(row, 5)?,
-        kind: row.get(6)?,
+        kind: {
+            let name: String = row.get(6)?;
+            DecisionKind::parse(&name)
+                .ok_or_else(|| corrupt(6, Type::Text, format!("unknown decision kind `{name}` in column 6")))?
+        },
         plugin: row.get(7)?,
         plugin_digest: row.get(8)?,
         input: get_json(row, 9)?,
@@ -139,7 +145,7 @@ pub(crate) fn insert_record(
                 r.service,
                 r.environment,
                 int(r.at_ms, "at_ms")?,
-                r.kind,
+                r.kind.as_str(),
                 r.plugin,
                 r.plugin_digest,
                 json(&r.input),
@@ -180,7 +186,7 @@ impl Store {
                 narrow("environment =", Box::new(v.clone()));
             }
             if let Some(v) = &filter.kind {
-                narrow("kind =", Box::new(v.clone()));
+                narrow("kind =", Box::new(v.as_str()));
             }
             if let Some(v) = filter.after_seq {
                 narrow("seq >", Box::new(int(v, "after_seq")?));

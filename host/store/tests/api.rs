@@ -42,7 +42,7 @@ fn record(kind: &str, at: u64) -> DecisionRecord {
         service: "web".into(),
         environment: "production".into(),
         at_ms: at,
-        kind: kind.into(),
+        kind: DecisionKind::parse(kind).unwrap(),
         plugin: Some("canary".into()),
         plugin_digest: Some("sha256:abc".into()),
         input: json!({"observed": {"r2": {"ready": 1}}}),
@@ -251,7 +251,7 @@ fn decision_log_filters() {
     assert_eq!(all[0].error.as_deref(), Some("denied"));
     assert_eq!(all[0].operator.as_deref(), Some("alice"));
     let f = |filter: LogFilter| s.decision_log(&filter).unwrap().into_iter().map(|r| r.seq).collect::<Vec<_>>();
-    assert_eq!(f(LogFilter { kind: Some("decide".into()), ..Default::default() }), [b, c]);
+    assert_eq!(f(LogFilter { kind: Some(DecisionKind::Decide), ..Default::default() }), [b, c]);
     assert_eq!(
         f(LogFilter { service: Some("web".into()), environment: Some("production".into()), ..Default::default() }),
         [a, b]
@@ -435,7 +435,9 @@ fn store_is_shared_across_threads() {
             let s = s.clone();
             std::thread::spawn(move || {
                 for i in 0..25 {
-                    s.append_record(&record(&format!("t{t}"), i)).unwrap();
+                    let mut rec = record("decide", i);
+                    rec.service = format!("t{t}");
+                    s.append_record(&rec).unwrap();
                 }
             })
         })

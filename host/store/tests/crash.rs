@@ -114,7 +114,7 @@ fn writer_loop(path: &Path) -> ! {
             observed: json!({"n": n, "padding": padding}),
             commands,
         };
-        let records: Vec<_> = ["decide", "apply", "evaluate"]
+        let records: Vec<_> = [DecisionKind::Decide, DecisionKind::Apply, DecisionKind::Evaluate]
             .iter()
             .map(|kind| DecisionRecord {
                 seq: 0,
@@ -123,7 +123,7 @@ fn writer_loop(path: &Path) -> ! {
                 service: service.into(),
                 environment: env.into(),
                 at_ms: clock,
-                kind: (*kind).into(),
+                kind: *kind,
                 plugin: Some("canary".into()),
                 plugin_digest: Some("sha256:00".into()),
                 input: json!({"n": n}),

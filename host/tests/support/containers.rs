@@ -49,3 +49,19 @@ pub fn containers(service: &str) -> Vec<String> {
 pub fn revisions_and_states(service: &str) -> Vec<(String, String)> {
     containers_of(service).into_iter().map(|c| (c.revision, c.state)).collect()
 }
+
+/// The ids of every container (all states) of `service` in environment
+/// `env`: for tests whose services carry real names (`api`, `postgres`)
+/// in an environment of their own.
+pub fn in_environment(service: &str, env: &str) -> Vec<String> {
+    let out = docker(&[
+        "ps",
+        "-aq",
+        "--no-trunc",
+        "--filter",
+        &format!("label=hoist.service={service}"),
+        "--filter",
+        &format!("label=hoist.environment={env}"),
+    ]);
+    String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect()
+}

@@ -42,6 +42,23 @@ impl Drop for Containers {
     }
 }
 
+/// Removes every container of an environment (`hoist.environment` label):
+/// for tests whose services carry real names (`postgres`), in an
+/// environment of their own.
+pub struct EnvironmentContainers(pub String);
+
+impl Drop for EnvironmentContainers {
+    fn drop(&mut self) {
+        let out = docker(&["ps", "-aq", "--filter", &format!("label=hoist.environment={}", self.0)]);
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            let _ = docker(&args);
+        }
+    }
+}
+
 /// Removes a Docker network.
 pub struct Network(pub String);
 

@@ -68,3 +68,39 @@ pub fn any_local_image() -> String {
         .map(str::to_owned)
         .expect("no local image: run `cargo xtask images` first")
 }
+
+pub const BUSYBOX: &str = "hoist-busybox:e2e";
+
+/// Builds `hoist-busybox:e2e` once per test process: Debian's static
+/// busybox (`apt-get install busybox-static`) `FROM scratch`
+/// (`tests/docker/busybox.Dockerfile`), the stand-in for data services.
+pub fn build_busybox() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    require_engine();
+    if let Err(e) = BUILT.get_or_init(busybox) {
+        panic!("{e}");
+    }
+}
+
+fn busybox() -> Result<(), String> {
+    let binary = Path::new("/bin/busybox");
+    if !binary.exists() {
+        return Err("/bin/busybox is missing: `apt-get install -y busybox-static` (see .ci/run)".into());
+    }
+    let context = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::copy(binary, context.path().join("busybox")).map_err(|e| e.to_string())?;
+    let dockerfile = root().join("tests/docker/busybox.Dockerfile");
+    let out = docker(&[
+        "build",
+        "-q",
+        "-t",
+        BUSYBOX,
+        "-f",
+        &dockerfile.display().to_string(),
+        &context.path().display().to_string(),
+    ]);
+    if !out.status.success() {
+        return Err(format!("docker build of {BUSYBOX} failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use hoist_sdk::platform::{PlatformError, RevisionSpec};
 use hoist_sdk::types::Instance;
 
 use crate::config::Config;
-use crate::labels;
+use crate::{labels, runtime};
 
 pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
     let config = Config::parse(&spec.config)?;
@@ -54,8 +54,13 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
 
 /// The revision's volumes as the engine's binds: a named volume gets the
 /// stack's (or service's) prefix so two stacks never share one; a host path
-/// is mounted as is.
+/// is mounted as is; a secret (`hoist.secret`, `FILE:TARGET`) read-only.
 fn mounts(spec: &RevisionSpec) -> Vec<String> {
+    let secrets = spec.extensions.iter().filter(|(k, _)| k == "hoist.secret").map(|(_, v)| format!("{v}:ro"));
+    volume_mounts(spec).into_iter().chain(secrets).collect()
+}
+
+fn volume_mounts(spec: &RevisionSpec) -> Vec<String> {
     let owner = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map_or(spec.service.as_str(), |(_, v)| v);
     spec.extensions
         .iter()
@@ -88,6 +93,7 @@ fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index
     }
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
+    labels.extend(runtime::labels(spec));
     ContainerSpec {
         name: labels::container_name(&spec.service, &spec.environment, &spec.revision, index),
         image: image.to_owned(),
@@ -102,6 +108,7 @@ fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index
             .map(|_| ("hoist.alias".to_string(), spec.service.clone()))
             .into_iter()
             .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
+            .chain(runtime::extensions(spec))
             .collect(),
     }
 }
@@ -135,15 +142,18 @@ fn run_all(spec: &RevisionSpec, containers: &[ContainerSpec]) -> Result<Vec<Cont
     }
 }
 
-/// Stops and removes the containers in one host call; one that is already
-/// gone is fine.
+/// Stops and removes the containers, one host call per stop grace period
+/// (a service may set its own); one that is already gone is fine.
 pub fn remove_all(containers: &[ContainerInfo], timeout_secs: u32) -> Result<(), PlatformError> {
-    if containers.is_empty() {
-        return Ok(());
+    let mut by_grace: std::collections::BTreeMap<u32, Vec<&ContainerInfo>> = std::collections::BTreeMap::new();
+    for c in containers {
+        by_grace.entry(runtime::stop_secs(&c.labels, timeout_secs)).or_default().push(c);
     }
-    let ids: Vec<String> = containers.iter().map(|c| c.id.clone()).collect();
-    for (container, result) in containers.iter().zip(docker::remove_containers(&ids, timeout_secs)) {
-        result.map_err(|e| capability(&format!("removing container `{}`", container.name), &e))?;
+    for (grace, group) in by_grace {
+        let ids: Vec<String> = group.iter().map(|c| c.id.clone()).collect();
+        for (container, result) in group.iter().zip(docker::remove_containers(&ids, grace)) {
+            result.map_err(|e| capability(&format!("removing container `{}`", container.name), &e))?;
+        }
     }
     Ok(())
 }

@@ -40,7 +40,12 @@ pub fn to_instance(container: &ContainerInfo, port: Option<u16>) -> Instance {
             Health::Other(what) => InstanceState::Other(what.clone()),
         },
         "created" | "restarting" => InstanceState::Starting,
-        "exited" | "dead" => InstanceState::Exited(container.state.clone()),
+        // `exit code N` when the engine says (as the process platform does),
+        // so a job's success is told from its failure.
+        "exited" | "dead" => match &container.health {
+            Health::Other(how) if how.starts_with("exit code ") => InstanceState::Exited(how.clone()),
+            _ => InstanceState::Exited(container.state.clone()),
+        },
         "removing" => InstanceState::Stopping,
         other => InstanceState::Other(other.to_owned()),
     };

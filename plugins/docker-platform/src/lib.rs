@@ -18,6 +18,7 @@
 mod config;
 mod ensure;
 mod labels;
+mod runtime;
 
 pub use config::Config;
 pub use labels::container_name;
@@ -43,7 +44,7 @@ impl Platform for DockerPlatform {
         let found = docker::list_containers(&labels::selector(&service, &environment, None))
             .map_err(|e| ensure::capability("listing containers", &e))?;
         // The instance address is the first published port: the service port.
-        Ok(found.iter().map(|c| labels::to_instance(c, None)).collect())
+        Ok(found.iter().map(|c| with_output(labels::to_instance(c, None), c)).collect())
     }
 
     fn remove(service: String, environment: String, revision: String, config: String) -> Result<(), PlatformError> {
@@ -52,6 +53,23 @@ impl Platform for DockerPlatform {
             .map_err(|e| ensure::capability("listing containers", &e))?;
         ensure::remove_all(&found, config.stop_timeout_secs)
     }
+}
+
+/// The most output an exited instance reports (its last lines).
+const OUTPUT_LINES: u32 = 50;
+const OUTPUT_BYTES: usize = 4000;
+
+/// An exited instance carries its last lines of output as extension
+/// `output` (what a one-shot job printed, or why a service died).
+fn with_output(mut instance: Instance, container: &docker::ContainerInfo) -> Instance {
+    if matches!(instance.state, hoist_sdk::types::InstanceState::Exited(_))
+        && let Ok(text) = docker::container_logs(&container.id, OUTPUT_LINES)
+    {
+        let start = text.len().saturating_sub(OUTPUT_BYTES);
+        let start = (start..text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+        instance.extensions.push(("output".to_owned(), text[start..].to_owned()));
+    }
+    instance
 }
 
 hoist_sdk::export_platform!(DockerPlatform);

@@ -8,6 +8,11 @@ use crate::testing::builders::revision;
 use crate::testing::sim::Sim;
 use crate::types::{PluginError, Revision, TimestampMs, Verdict, Weight};
 
+/// How long a strategy waiting for ready instances waits before it is
+/// asked again anyway — the engine's default `ready_recheck_ms`, so a
+/// strategy behaves here as it does under `hoist simulate` and live.
+pub const READY_RECHECK_MS: u64 = 30_000;
+
 /// Replicas, readiness and traffic at one moment.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
@@ -97,7 +102,9 @@ impl Run {
 /// disappear (newest first), `set-weights` applies at once, `run-analysis`
 /// yields the next scripted verdict (default pass) after its duration, and
 /// `wait` advances virtual time. Operator commands are delivered at the
-/// first call at or after their time, and a wait ends early for them.
+/// first call at or after their time, and a wait ends early for them —
+/// except abort, which, as under the engine, the host carries out without
+/// asking the strategy (the run ends `Rollback("aborted by operator")`).
 ///
 /// Defaults: service `web`, stable `r1` with `replicas` ready instances,
 /// candidate `r2`, instances ready after 1 s, start at time 1 000 000,
@@ -208,6 +215,24 @@ impl StrategyHarness {
         &self.candidate.id
     }
 
+    /// What the host does on an abort: all traffic and full size back on
+    /// the stable revision (if any), the candidate removed, rolled back.
+    /// Traffic moves only once a stable instance is ready, as the engine
+    /// moves it.
+    fn abort_actions(&self, stable_ready: bool) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if let Some(stable) = &self.stable {
+            if stable_ready {
+                actions.push(Action::SetWeights(vec![Weight { revision: stable.id.clone(), percent: 100 }]));
+            }
+            actions
+                .push(Action::Scale(crate::strategy::ScaleTo { revision: stable.id.clone(), replicas: self.replicas }));
+        }
+        actions.push(Action::Scale(crate::strategy::ScaleTo { revision: self.candidate.id.clone(), replicas: 0 }));
+        actions.push(Action::Rollback("aborted by operator".into()));
+        actions
+    }
+
     /// Run `S` until it completes, rolls back, fails or hits the step cap.
     pub fn run<S: Strategy>(&self) -> Run {
         let mut sim = Sim::new(self);
@@ -223,6 +248,29 @@ impl StrategyHarness {
             };
             sim.finish_analysis(now);
             let observed = sim.snapshot(now);
+            // Abort is the host's, as under the engine: the strategy is not
+            // asked; traffic and size go back to the stable revision and the
+            // candidate is removed.
+            if command == Some(OperatorCommand::Abort) {
+                let actions =
+                    self.abort_actions(observed.ready_of(self.stable.as_ref().map_or("", |r| r.id.as_str())) > 0);
+                for action in &actions {
+                    match action {
+                        Action::Scale(s) => sim.scale(&s.revision, s.replicas, now),
+                        Action::SetWeights(w) => sim.weights = w.clone(),
+                        _ => {}
+                    }
+                }
+                steps.push(Step {
+                    at_ms: now,
+                    observed,
+                    applied: sim.snapshot(now),
+                    command,
+                    actions,
+                    status: "aborted by operator".into(),
+                });
+                return Run { outcome: Outcome::Rollback("aborted by operator".into()), steps };
+            }
             let ctx = Context {
                 rollout_id: "rollout-1".to_owned(),
                 service: "web".to_owned(),
@@ -281,9 +329,12 @@ impl StrategyHarness {
             let next = match wait {
                 None => Some(now),
                 Some(WaitFor::Duration(d)) => Some(now.saturating_add(d.max(1))),
+                // As under the engine: asked again when the instances are
+                // ready, or after `READY_RECHECK_MS` if they are not yet.
                 Some(WaitFor::Ready(t)) => Some(
                     sim.ready_time(&t.revision, t.count)
-                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now)),
+                        .map_or(now.saturating_add(self.progress_deadline_ms), |at| at.max(now))
+                        .min(now.saturating_add(READY_RECHECK_MS)),
                 ),
                 Some(WaitFor::Operator(_)) => None,
             };

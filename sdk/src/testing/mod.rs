@@ -31,6 +31,6 @@ pub use builders::{
 pub use capture::{LogLine, advance_ms, clear_logs, logged, logs, set_now_ms, take_logs};
 pub use docker::FakeDocker;
 pub(crate) use docker::docker_fake;
-pub use harness::{Outcome, Run, Snapshot, Step, StrategyHarness};
+pub use harness::{Outcome, READY_RECHECK_MS, Run, Snapshot, Step, StrategyHarness};
 pub use http::set_http_handler;
 pub use processes::FakeProcesses;

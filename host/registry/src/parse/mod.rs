@@ -4,6 +4,7 @@
 //! at once; only a TOML syntax error or a bad `version` stops early.
 
 mod checker;
+mod credentials;
 mod environment;
 mod hosts;
 mod json;

@@ -66,11 +66,17 @@ impl Checker<'_> {
         if let (Some(caps), Some(hosts)) = (&capabilities, &allow_hosts) {
             ok &= self.check_http(caps, hosts, raw.allow_hosts.as_ref(), &raw.capabilities, &here);
         }
+        let credentials = match &allow_hosts {
+            Some(hosts) => self.credentials(raw.credentials.as_deref().unwrap_or(&[]), hosts, &here),
+            None => None,
+        };
+        ok &= credentials.is_some();
         let limits = kind.and_then(|k| self.limits(raw.limits.as_ref(), Limits::default_for(k)));
         let config = self.config(raw.config.as_ref());
 
         if let (true, Some(name), Some(kind), Some(source), Some(capabilities)) = (ok, name, kind, source, capabilities)
-            && let (Some(allow_hosts), Some(limits), Some(config)) = (allow_hosts, limits, config)
+            && let (Some(allow_hosts), Some(credentials), Some(limits), Some(config)) =
+                (allow_hosts, credentials, limits, config)
         {
             let decl = PluginDecl {
                 name: name.clone(),
@@ -79,6 +85,7 @@ impl Checker<'_> {
                 sha256,
                 capabilities,
                 allow_hosts,
+                credentials,
                 limits,
                 config,
                 location: self.map.location(key.span().start),
@@ -151,8 +158,9 @@ impl Checker<'_> {
                         self.error(
                             item.span(),
                             format!(
-                                "capability `{cap}` cannot be granted to a {kind} plugin: the `{}` world imports only log and clock; remove it",
-                                kind.world()
+                                "capability `{cap}` cannot be granted to a {kind} plugin: the `{}` world imports only {}; remove it",
+                                kind.world(),
+                                kind.importable()
                             ),
                         );
                         ok = false;

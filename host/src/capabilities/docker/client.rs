@@ -13,8 +13,8 @@ use std::sync::Arc;
 use bollard::Docker;
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, EndpointSettings, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, PortBinding,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings, HostConfig,
+    NetworkCreateRequest, NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -128,7 +128,7 @@ impl DockerClient {
                 EndpointSettings { aliases: Some(aliases.clone()), ..EndpointSettings::default() },
             )])),
         });
-        let body = ContainerCreateBody {
+        let mut body = ContainerCreateBody {
             networking_config,
             image: Some(spec.image.clone()),
             cmd: (!spec.cmd.is_empty()).then(|| spec.cmd.clone()),
@@ -146,6 +146,7 @@ impl DockerClient {
             }),
             ..ContainerCreateBody::default()
         };
+        super::settings::apply(&spec.extensions, &mut body)?;
         let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
         let created = docker
             .create_container(Some(options), body)
@@ -292,9 +293,16 @@ pub(super) fn health_of(c: &ContainerInspectResponse) -> Health {
 }
 
 fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
-    let health = health_of(&c);
+    let inspected_health = health_of(&c);
     let config = c.config.unwrap_or_default();
     let state = c.state.unwrap_or_default();
+    // An exited container has no health to speak of: its exit code, which
+    // tells a job that succeeded from one that failed, rides there.
+    let exited = matches!(state.status, Some(ContainerStateStatusEnum::EXITED));
+    let health = match state.exit_code {
+        Some(code) if exited => Health::Other(format!("exit code {code}")),
+        _ => inspected_health,
+    };
     let mut ports = Vec::new();
     for (key, bindings) in c.network_settings.and_then(|n| n.ports).unwrap_or_default() {
         let Some(container_port) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else { continue };

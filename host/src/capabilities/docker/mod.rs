@@ -11,6 +11,7 @@
 mod batch;
 mod client;
 mod events;
+mod settings;
 mod swarm;
 mod tasks;
 
@@ -32,7 +33,7 @@ pub(super) const UNIT: Unit = Unit {
     capability: Capability::Docker,
     worlds: Worlds::Platform,
     link: |linker| wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s),
-    lend: |runtime, call| call.docker = Some(runtime.docker.clone()),
+    lend: |runtime, _, call| call.docker = Some(runtime.docker.clone()),
 };
 
 fn not_granted() -> DockerError {

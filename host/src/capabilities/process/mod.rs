@@ -28,7 +28,7 @@ pub(super) const UNIT: Unit = Unit {
     capability: Capability::Process,
     worlds: Worlds::Platform,
     link: |linker| wit::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s),
-    lend: |runtime, call| call.processes = Some(runtime.processes.clone()),
+    lend: |runtime, _, call| call.processes = Some(runtime.processes.clone()),
 };
 
 impl Host for HostState {

@@ -1,17 +1,17 @@
 //! The strategy's decision: its context built from the rollout, its
 //! answer recorded, its actions turned into the stored intent.
 
-use hoist_store::{Phase, Rollout, Step};
+use hoist_store::{DecisionKind, Phase, Rollout, Step};
 use serde_json::Value;
 
 use super::{Pass, StepCtx, Tick, begin_rollback, failed_outcome};
 use crate::engine::analysis::verdict_of;
-use crate::engine::memory::{Memory, PendingAnalysis, Wait};
+use crate::engine::memory::{Memory, PendingAnalysis, StrategyCommand, Wait};
 use crate::engine::observe::Observed;
-use crate::engine::{Engine, EngineError};
+use crate::engine::{CallFailure, Engine, EngineError};
 use crate::runtime::bindings::base::hoist::plugin::types::Revision;
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{
-    Action, AnalysisResult, Context, Observation, OperatorCommand, WaitFor,
+    Action, AnalysisResult, Context, Observation, WaitFor,
 };
 
 impl Engine {
@@ -20,26 +20,19 @@ impl Engine {
         let strategy = self.strategy_for(&r.environment, &r.strategy)?.clone();
         let ctx = self.context(&r, &mem, observed, &strategy.config, now)?;
         let input = serde_json::to_value(&ctx).unwrap_or(Value::Null);
-        let answer = strategy.plugin.decide_async(&ctx).await;
-        if let Ok(called) = &answer {
-            self.stats.plugin_time(called.elapsed);
+        let called = strategy.plugin.decide(&ctx).await;
+        if let Some(elapsed) = called.elapsed {
+            self.stats.plugin_time(elapsed);
         }
-        let printed = match &answer {
-            Ok(called) => called.output.to_record(),
-            Err(fault) => fault.output.to_record(),
-        };
-        let rec = pass.record(&r, now, "decide", input, Value::Null);
-        rec.plugin_output = printed;
-        rec.plugin = Some(strategy.plugin.name.to_string());
-        rec.plugin_digest = Some(strategy.plugin.digest.clone());
-        rec.operator = mem.command.clone().map(|_| "operator".to_string());
-        let decision = match answer {
-            Ok(called) => match called.value {
-                Ok(d) => Ok(d),
-                Err(e) => Err(format!("strategy `{}` refused: {e:?}", r.strategy)),
-            },
-            Err(e) => Err(e.to_string()),
-        };
+        let rec = pass.record(&r, now, DecisionKind::Decide, input, Value::Null);
+        rec.plugin_output = called.printed;
+        rec.plugin = Some(strategy.plugin.name().to_string());
+        rec.plugin_digest = Some(strategy.plugin.digest().to_string());
+        rec.operator = mem.command.map(|_| "operator".to_string());
+        let decision = called.outcome.map_err(|failure| match failure {
+            CallFailure::Refused(e) => format!("strategy `{}` refused: {e}", r.strategy),
+            CallFailure::Fault(e) => e,
+        });
         let decision = match decision {
             Ok(d) => d,
             Err(err) => {
@@ -147,13 +140,7 @@ impl Engine {
             Ok(Revision { id: id.into(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
         };
         let (_, replicas) = self.spec_of(&r.service, &r.environment, &r.candidate)?;
-        let command = mem.command.as_deref().map(|c| match c {
-            "promote" => OperatorCommand::Promote,
-            "promote-full" => OperatorCommand::PromoteFull,
-            "skip-step" => OperatorCommand::SkipStep,
-            "abort" => OperatorCommand::Abort,
-            other => OperatorCommand::Other(other.to_string()),
-        });
+        let command = mem.command.map(StrategyCommand::to_wit);
         Ok(Context {
             rollout_id: r.id.clone(),
             service: r.service.clone(),

@@ -1,7 +1,7 @@
 //! Ending a step: completing the rollout, ending it, failing one that
 //! cannot be read or observed, and storing what the step did.
 
-use hoist_store::{Phase, Rollout, Step};
+use hoist_store::{DecisionKind, Phase, Rollout, Step};
 use serde_json::{Value, json};
 
 use super::{Pass, StepCtx, Tick, begin_rollback};
@@ -24,18 +24,18 @@ impl Engine {
             &r.environment,
             &[Weight { revision: r.candidate.clone(), percent: 100 }],
         ) {
-            pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err);
+            pass.record(&r, now, DecisionKind::Apply, json!({ "weights": mem.weights }), Value::Null).error = Some(err);
         }
         for revision in revisions_other_than(observed, &mem, &r.candidate) {
             self.traffic.drain(&r.service, &r.environment, &revision).await;
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &revision).await {
-                pass.record(&r, now, "apply", json!({ "remove": revision }), Value::Null).error = Some(err);
+                pass.record(&r, now, DecisionKind::Apply, json!({ "remove": revision }), Value::Null).error = Some(err);
             }
             mem.replicas.remove(&revision);
         }
         r.phase = Phase::Completed;
         r.reason = None;
-        pass.record(&r, now, "complete", json!({ "stable": r.candidate }), Value::Null);
+        pass.record(&r, now, DecisionKind::Complete, json!({ "stable": r.candidate }), Value::Null);
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::Done(Phase::Completed))
     }
@@ -52,7 +52,7 @@ impl Engine {
         mem.rollback = None;
         r.phase = phase;
         r.status = format!("{phase}: {reason}");
-        pass.record(&r, now, phase.as_str(), Value::Null, Value::Null).reason = Some(reason.clone());
+        pass.record(&r, now, DecisionKind::ended(phase), Value::Null, Value::Null).reason = Some(reason.clone());
         r.reason = Some(reason);
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::Done(phase))
@@ -69,7 +69,7 @@ impl Engine {
     ) -> Result<Tick, EngineError> {
         let reason = err.to_string();
         let mut pass = Pass::default();
-        pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(reason.clone());
+        pass.record(&r, now, DecisionKind::Error, Value::Null, Value::Null).error = Some(reason.clone());
         r.phase = Phase::Failed;
         r.status = format!("failed: {reason}; its instances were left as they are");
         r.reason = Some(reason);
@@ -120,7 +120,7 @@ impl Engine {
         };
         // Once per distinct error, not once per poll of an outage.
         if !r.status.ends_with(&err) && !r.status.contains(&format!("({err})")) {
-            pass.record(&r, now, "error", Value::Null, Value::Null).error = Some(err);
+            pass.record(&r, now, DecisionKind::Error, Value::Null, Value::Null).error = Some(err);
         }
         r.status = status;
         self.persist(&mut r, &mem, now, None, pass)?;

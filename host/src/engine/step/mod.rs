@@ -15,10 +15,10 @@ mod rollback;
 use reconcile::note_ended;
 pub(super) use rollback::{begin_rollback, failed_outcome};
 
-use hoist_store::{CommandKind, DecisionRecord, Phase, Rollout};
+use hoist_store::{CommandKind, DecisionKind, DecisionRecord, Phase, Rollout};
 use serde_json::{Value, json};
 
-use super::memory::{Memory, Wait};
+use super::memory::{Memory, StrategyCommand, Wait};
 use super::observe::Observed;
 use super::ports::PlatformFault;
 use super::{Engine, EngineError};
@@ -53,7 +53,7 @@ impl Pass {
         &mut self,
         r: &Rollout,
         now: u64,
-        kind: &str,
+        kind: DecisionKind,
         input: Value,
         output: Value,
     ) -> &mut DecisionRecord {
@@ -64,7 +64,7 @@ impl Pass {
             service: r.service.clone(),
             environment: r.environment.clone(),
             at_ms: now,
-            kind: kind.into(),
+            kind,
             plugin: None,
             plugin_digest: None,
             input,
@@ -108,8 +108,13 @@ impl Engine {
         pass.commands = commands.iter().map(|c| c.seq).collect();
         let woke = !commands.is_empty();
         for c in &commands {
-            let rec =
-                pass.record(&r, now, "operator", json!({ "verb": c.kind.name(), "arg": c.kind.arg() }), Value::Null);
+            let rec = pass.record(
+                &r,
+                now,
+                DecisionKind::Operator,
+                json!({ "verb": c.kind.name(), "arg": c.kind.arg() }),
+                Value::Null,
+            );
             rec.operator = Some(c.operator.clone());
             rec.reason = c.reason.clone();
             let who = &c.operator;
@@ -134,9 +139,9 @@ impl Engine {
                         r.phase = Phase::Running;
                     }
                 }
-                CommandKind::Promote | CommandKind::PromoteFull | CommandKind::SkipStep => {
-                    mem.command = Some(c.kind.name().to_string());
-                }
+                CommandKind::Promote => mem.command = Some(StrategyCommand::Promote),
+                CommandKind::PromoteFull => mem.command = Some(StrategyCommand::PromoteFull),
+                CommandKind::SkipStep => mem.command = Some(StrategyCommand::SkipStep),
                 _ => {}
             }
         }

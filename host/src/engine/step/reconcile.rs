@@ -1,7 +1,7 @@
 //! Making the platform and traffic match the stored intent, and judging
 //! the platform faults met doing it.
 
-use hoist_store::Rollout;
+use hoist_store::{DecisionKind, Rollout};
 use serde_json::{Value, json};
 
 use super::Pass;
@@ -44,7 +44,7 @@ impl Engine {
             if observed.weights != want
                 && let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &want)
             {
-                let rec = pass.record(r, now, "apply", json!({ "weights": mem.weights }), Value::Null);
+                let rec = pass.record(r, now, DecisionKind::Apply, json!({ "weights": mem.weights }), Value::Null);
                 rec.error = Some(err);
             }
         }
@@ -62,7 +62,13 @@ impl Engine {
             Err(e) => Err(PlatformFault::Failed(e.to_string())),
         };
         if let Err(err) = result {
-            let rec = pass.record(r, now, "apply", json!({ "scale": revision, "replicas": replicas }), Value::Null);
+            let rec = pass.record(
+                r,
+                now,
+                DecisionKind::Apply,
+                json!({ "scale": revision, "replicas": replicas }),
+                Value::Null,
+            );
             rec.error = Some(err.to_string());
             pass.faults.push((revision.to_string(), err));
         }
@@ -95,7 +101,7 @@ pub(in crate::engine) fn note_ended(r: &Rollout, mem: &Memory, observed: &Observ
         if mem.replicas.get(&i.revision).is_some_and(|n| *n > 0) {
             let state = crate::engine::observe::state_text(&i.state);
             let input = json!({ "revision": i.revision, "instance": i.id, "state": state });
-            pass.record(r, now, "instance", input, Value::Null).reason =
+            pass.record(r, now, DecisionKind::Instance, input, Value::Null).reason =
                 Some(format!("instance {} of {} has {state}; the platform replaces it", i.id, i.revision));
         }
     }

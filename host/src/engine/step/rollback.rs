@@ -1,7 +1,7 @@
 //! The host's own paths: rolling back to the stable revision (an abort,
 //! a failed verdict, a deadline), and `rollback --to` fast-tracked.
 
-use hoist_store::{Phase, Rollout};
+use hoist_store::{DecisionKind, Phase, Rollout};
 use serde_json::{Value, json};
 
 use super::{StepCtx, Tick};
@@ -17,16 +17,13 @@ impl Engine {
         let StepCtx { mut r, mut mem, observed, now, mut pass } = cx;
         let Some(mut rb) = mem.rollback.clone() else { return Ok(self.next(&r, &mem, now)) };
         mem.analysis = None;
-        let outcome = match rb.outcome.as_str() {
-            "aborted" => Phase::Aborted,
-            "failed" => Phase::Failed,
-            _ => Phase::RolledBack,
-        };
+        let outcome = rb.outcome;
         let Some(stable) = r.stable.clone() else {
             // A first deployment has nothing to return to: remove it, and
             // its front door with it.
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
-                pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
+                pass.record(&r, now, DecisionKind::Apply, json!({ "remove": r.candidate }), Value::Null).error =
+                    Some(err);
             }
             self.traffic.detach(&r.service, &r.environment);
             mem.replicas.clear();
@@ -39,8 +36,14 @@ impl Engine {
         if observed.needs_ensure(&stable, replicas) {
             let (spec, _) = self.spec_of(&r.service, &r.environment, &stable)?;
             if let Err(err) = self.platform.ensure(&spec, replicas).await {
-                pass.record(&r, now, "apply", json!({ "scale": stable, "replicas": replicas }), Value::Null).error =
-                    Some(err.to_string());
+                pass.record(
+                    &r,
+                    now,
+                    DecisionKind::Apply,
+                    json!({ "scale": stable, "replicas": replicas }),
+                    Value::Null,
+                )
+                .error = Some(err.to_string());
             }
         }
         if !rb.switched && ready >= 1 {
@@ -49,18 +52,26 @@ impl Engine {
             match self.traffic.set_weights(&r.service, &r.environment, &weights) {
                 Ok(()) => {
                     rb.switched = true;
-                    pass.record(&r, now, "rollback", json!({ "weights": { stable.as_str(): 100 } }), Value::Null)
-                        .reason = Some(rb.reason.clone());
+                    pass.record(
+                        &r,
+                        now,
+                        DecisionKind::Rollback,
+                        json!({ "weights": { stable.as_str(): 100 } }),
+                        Value::Null,
+                    )
+                    .reason = Some(rb.reason.clone());
                 }
                 Err(err) => {
-                    pass.record(&r, now, "apply", json!({ "weights": mem.weights }), Value::Null).error = Some(err)
+                    pass.record(&r, now, DecisionKind::Apply, json!({ "weights": mem.weights }), Value::Null).error =
+                        Some(err)
                 }
             }
         }
         if rb.switched && ready >= replicas {
             self.traffic.drain(&r.service, &r.environment, &r.candidate).await;
             if let Err(err) = self.platform.remove(&r.service, &r.environment, &r.candidate).await {
-                pass.record(&r, now, "apply", json!({ "remove": r.candidate }), Value::Null).error = Some(err);
+                pass.record(&r, now, DecisionKind::Apply, json!({ "remove": r.candidate }), Value::Null).error =
+                    Some(err);
                 mem.rollback = Some(rb);
                 self.persist(&mut r, &mem, now, None, pass)?;
                 return Ok(Tick::At(now + self.config.poll_ms));
@@ -93,8 +104,8 @@ impl Engine {
             && let Err(err) = self.platform.ensure(&spec, replicas).await
         {
             let err = err.to_string();
-            pass.record(&r, now, "apply", json!({ "scale": target, "replicas": replicas }), Value::Null).error =
-                Some(err.clone());
+            pass.record(&r, now, DecisionKind::Apply, json!({ "scale": target, "replicas": replicas }), Value::Null)
+                .error = Some(err.clone());
             error = Some(err);
         }
         let ready = observed.ready(&target);
@@ -106,8 +117,14 @@ impl Engine {
             mem.weights = vec![(target.clone(), 100)];
             let weights = [Weight { revision: target.clone(), percent: 100 }];
             if let Err(err) = self.traffic.set_weights(&r.service, &r.environment, &weights) {
-                pass.record(&r, now, "apply", json!({ "weights": { target.as_str(): 100 } }), Value::Null).error =
-                    Some(err.clone());
+                pass.record(
+                    &r,
+                    now,
+                    DecisionKind::Apply,
+                    json!({ "weights": { target.as_str(): 100 } }),
+                    Value::Null,
+                )
+                .error = Some(err.clone());
                 error = Some(err);
             }
         }
@@ -126,9 +143,8 @@ pub(in crate::engine) fn begin_rollback(mem: &mut Memory, reason: String, outcom
         started_ms: now,
         switched: false,
         outcome: match outcome {
-            Phase::Aborted => "aborted".into(),
-            Phase::Failed => "failed".into(),
-            _ => "rolled-back".into(),
+            Phase::Aborted | Phase::Failed => outcome,
+            _ => Phase::RolledBack,
         },
     });
     mem.analysis = None;
