@@ -11,6 +11,7 @@
 //! - `blue_green`: the switch under continuous load fails no request.
 //! - `killed`: a candidate container killed mid-rollout is recorded and
 //!   replaced.
+//! - `healed`: a container killed at rest is replaced on the engine's event.
 //! - `abort`: abort leaves no container of the candidate; v1 keeps serving.
 //! - `engine_outage`: the engine unreachable mid-rollout (through a proxy,
 //!   see `engine_outage.rs`) is reported and retried, and the rollout ends
@@ -28,6 +29,8 @@ mod canary;
 mod deploy;
 #[path = "docker/engine_outage.rs"]
 mod engine_outage;
+#[path = "docker/healed.rs"]
+mod healed;
 #[path = "docker/killed.rs"]
 mod killed;
 #[path = "docker/proxy.rs"]

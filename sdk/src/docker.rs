@@ -87,6 +87,21 @@ pub fn ensure_swarm_network(name: &str) -> Result<(), DockerError> {
     imp::ensure_swarm_network(name)
 }
 
+/// Create, start and inspect each container, concurrently on the host (at
+/// most 8 at a time): one call costs about one container start. Results are
+/// in the order of `specs`; a failing spec fails alone, and a container
+/// created but not started is removed. At most 1000 specs a call.
+pub fn run_containers(specs: &[ContainerSpec]) -> Vec<Result<ContainerInfo, DockerError>> {
+    imp::run_containers(specs)
+}
+
+/// Stop (SIGTERM, then SIGKILL after `timeout_secs`) and remove each
+/// container, concurrently on the host; one already gone is fine. Results
+/// are in the order of `ids`. At most 1000 ids a call.
+pub fn remove_containers(ids: &[String], timeout_secs: u32) -> Vec<Result<(), DockerError>> {
+    imp::remove_containers(ids, timeout_secs)
+}
+
 #[cfg(target_family = "wasm")]
 use crate::bindings::platform::hoist::plugin::docker as imp;
 #[cfg(not(target_family = "wasm"))]

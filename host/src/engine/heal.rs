@@ -66,6 +66,12 @@ impl Healing {
         self.lock().get(&(service.to_string(), environment.to_string())).cloned()
     }
 
+    /// The earliest time after `now` a service waits for to be replaced
+    /// (its backoff), so the at-rest loop wakes then rather than at its poll.
+    pub fn next_due(&self, now_ms: u64) -> Option<u64> {
+        self.lock().values().map(|h| h.next_at_ms).filter(|t| *t > now_ms).min()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), HealState>> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use hoist_registry::Registry;
 use hoist_store::Store;
 
+use super::changes::InstanceChanges;
 use super::driver::Driver;
 use super::plugin_platform::PluginPlatform;
 use super::probed_platform::ProbedPlatform;
@@ -19,8 +20,10 @@ use crate::catalog::{self, Declared};
 use crate::engine::{Configured, Engine, EngineConfig, SystemClock};
 use crate::runtime::Runtime;
 
-/// How often services at rest are observed.
-pub const AT_REST_MS: u64 = 1_000;
+/// How often services at rest are observed when nothing wakes the
+/// reconciler: a safety net, since a probe's readiness change, a process
+/// exit, an engine event and a backoff ending each wake it at once.
+pub const AT_REST_MS: u64 = 10_000;
 /// How often instance logs are checked against their cap.
 const ROTATE_EVERY: Duration = Duration::from_secs(10);
 
@@ -30,6 +33,11 @@ pub struct ControlPlane {
     pub runtime: Arc<Runtime>,
     /// Bytes of output kept per instance log (plus one rotated copy).
     pub instance_log_cap: Option<u64>,
+    /// What wakes the driver and the at-rest reconciler.
+    pub changes: Arc<InstanceChanges>,
+    /// Whether an environment runs on the Docker engine (its event stream
+    /// is then watched).
+    watches_docker: bool,
 }
 
 /// What a control plane is built from.
@@ -64,7 +72,12 @@ impl ControlPlane {
             }
         };
         let driver = tokio::spawn(plane.driver.clone().run(stopped()));
-        let at_rest = tokio::spawn(watch_at_rest(plane.driver.engine.clone(), stopped()));
+        let at_rest = tokio::spawn(watch_at_rest(plane.driver.engine.clone(), plane.changes.clone(), stopped()));
+        let events = plane.watches_docker.then(|| {
+            let (docker, changes, stop) =
+                (plane.runtime.capabilities().docker().clone(), plane.changes.clone(), stopped());
+            tokio::spawn(async move { docker.watch_events(|event| on_engine_event(&changes, &event), stop).await })
+        });
         let rotation = plane.instance_log_cap.map(|cap| {
             let table = plane.runtime.capabilities().processes().clone();
             let stop = stopped();
@@ -92,6 +105,9 @@ impl ControlPlane {
         let _ = stop_tx.send(true);
         let _ = driver.await;
         let _ = at_rest.await;
+        if let Some(task) = events {
+            let _ = task.await;
+        }
         if let Some(task) = rotation {
             let _ = task.await;
         }
@@ -99,16 +115,33 @@ impl ControlPlane {
     }
 }
 
-/// Watches services at rest until `stop` resolves.
-async fn watch_at_rest(engine: Arc<Engine>, stop: impl std::future::Future<Output = ()>) {
+/// Watches services at rest until `stop` resolves: at once when an
+/// instance changes, when a backoff ends, else every [`AT_REST_MS`].
+async fn watch_at_rest(
+    engine: Arc<Engine>,
+    changes: Arc<InstanceChanges>,
+    stop: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(stop);
     loop {
         engine.watch_at_rest().await;
+        let now = engine.clock.now_ms();
+        let wait = engine.healing.next_due(now).map_or(AT_REST_MS, |due| due.saturating_sub(now).min(AT_REST_MS));
         tokio::select! {
             _ = &mut stop => return,
-            _ = tokio::time::sleep(Duration::from_millis(AT_REST_MS)) => {}
+            () = changes.changed_at_rest() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait.max(1))) => {}
         }
     }
+}
+
+/// A container of a Hoist service changed on the engine.
+fn on_engine_event(changes: &InstanceChanges, event: &crate::capabilities::docker::ContainerEvent) {
+    if event.action == "oom" {
+        let name = event.attributes.get("name").map_or(event.container.as_str(), String::as_str);
+        tracing::warn!(container = %name, "container OOM-killed by the engine (memory limit reached)");
+    }
+    changes.mark_labelled(event.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str())));
 }
 
 /// Builds the control plane; must run inside a tokio runtime.
@@ -116,8 +149,10 @@ pub fn build(config: Config<'_>) -> anyhow::Result<ControlPlane> {
     let Config { runtime, registry, store, engine: config, instance_log_cap } = config;
     let mut envs = BTreeMap::new();
     let mut platforms = BTreeMap::new();
+    let mut watches_docker = false;
     for env in registry.environments.keys() {
         let resolved = registry.environment(env.as_str())?;
+        watches_docker |= resolved.platform.capabilities.contains(&hoist_registry::Capability::Docker);
         envs.insert(env.to_string(), catalog::env_plugins(&runtime, registry, env.as_str())?);
         let platform = Declared::InEnvironment(&resolved.platform).load(&runtime)?;
         platforms.insert(
@@ -125,10 +160,17 @@ pub fn build(config: Config<'_>) -> anyhow::Result<ControlPlane> {
             Configured { plugin: Arc::new(platform), config: resolved.platform.config_json() },
         );
     }
+    let changes = Arc::new(InstanceChanges::default());
     let platform = ProbedPlatform::new(
         PluginPlatform { plugins: platforms, clock: SystemClock },
         tokio::runtime::Handle::current(),
+        changes.clone(),
     );
+    // A local process that exits wakes its rollout or the reconciler at once.
+    let sink = changes.clone();
+    runtime.capabilities().processes().on_exit(Arc::new(move |labels: &[(String, String)]| {
+        sink.mark_labelled(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }));
     let traffic = Arc::new(RouterTraffic::new());
     // A restarted control plane gives every known service its front door
     // and probes back before it resumes rollouts.
@@ -154,7 +196,6 @@ pub fn build(config: Config<'_>) -> anyhow::Result<ControlPlane> {
             platform.declare(&rev.service, &rev.environment, &rev.id, probe);
         }
     }
-    let readiness = platform.changes();
     let engine = Arc::new(Engine {
         store,
         clock: Arc::new(SystemClock),
@@ -166,5 +207,12 @@ pub fn build(config: Config<'_>) -> anyhow::Result<ControlPlane> {
         stats: Default::default(),
         healing: Default::default(),
     });
-    Ok(ControlPlane { driver: Driver::with_readiness(engine, readiness), traffic, runtime, instance_log_cap })
+    Ok(ControlPlane {
+        driver: Driver::with_changes(engine, changes.clone()),
+        traffic,
+        runtime,
+        instance_log_cap,
+        changes,
+        watches_docker,
+    })
 }

@@ -1,7 +1,8 @@
 //! Drives every active rollout in real time: each is stepped when the time
 //! it asked for comes, at once when an operator command or a new
 //! deployment pokes the driver, and at once when one of its service's
-//! instances changes readiness (no waiting for the next poll).
+//! instances changes: readiness, an exit, an engine event (no waiting for
+//! the next poll).
 //!
 //! Each step runs as a task of its own (a step mostly waits on the platform
 //! or on a plugin call in the call pool), and the loop reacts to each one as
@@ -17,7 +18,7 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use tokio::sync::Notify;
 
-use super::probed_platform::ReadinessChanges;
+use super::changes::InstanceChanges;
 use crate::engine::ports::BoxFuture;
 use crate::engine::schedule::{Schedule, Stepped};
 use crate::engine::{Engine, EngineError, Tick};
@@ -29,7 +30,7 @@ const CONCURRENT_STEPS: usize = 16;
 pub struct Driver {
     pub engine: Arc<Engine>,
     poke: Notify,
-    readiness: Option<Arc<ReadinessChanges>>,
+    changes: Option<Arc<InstanceChanges>>,
     /// Rollouts whose steps keep failing inside Hoist (the store's disk
     /// full, say): the last error and how many in a row.
     faults: std::sync::Mutex<BTreeMap<String, (String, u32)>>,
@@ -44,13 +45,13 @@ type Step = BoxFuture<'static, (String, Result<Tick, EngineError>)>;
 
 impl Driver {
     pub fn new(engine: Arc<Engine>) -> Arc<Self> {
-        Arc::new(Self { engine, poke: Notify::new(), readiness: None, faults: Default::default() })
+        Arc::new(Self { engine, poke: Notify::new(), changes: None, faults: Default::default() })
     }
 
-    /// A driver that also steps a rollout when its instances change
-    /// readiness, as reported by Hoist's probes.
-    pub fn with_readiness(engine: Arc<Engine>, readiness: Arc<ReadinessChanges>) -> Arc<Self> {
-        Arc::new(Self { engine, poke: Notify::new(), readiness: Some(readiness), faults: Default::default() })
+    /// A driver that also steps a rollout at once when its instances
+    /// change: readiness from Hoist's probes, a process exit, an engine event.
+    pub fn with_changes(engine: Arc<Engine>, changes: Arc<InstanceChanges>) -> Arc<Self> {
+        Arc::new(Self { engine, poke: Notify::new(), changes: Some(changes), faults: Default::default() })
     }
 
     /// Why rollout `id` cannot take its next step, once its steps have
@@ -138,9 +139,9 @@ impl Driver {
                     schedule.finished(&id, stepped, now);
                 }
                 _ = self.poke.notified() => schedule.poke(self.engine.clock.now_ms()),
-                _ = readiness_changed(self.readiness.as_deref()) => {
-                    // Step the rollouts of the services whose readiness changed.
-                    let changed = self.readiness.as_deref().map(ReadinessChanges::take).unwrap_or_default();
+                _ = instances_changed(self.changes.as_deref()) => {
+                    // Step the rollouts of the services whose instances changed.
+                    let changed = self.changes.as_deref().map(InstanceChanges::take).unwrap_or_default();
                     schedule.changed(&changed, self.engine.clock.now_ms());
                 }
                 _ = tokio::time::sleep(Duration::from_millis(sleep_ms)) => {}
@@ -212,8 +213,8 @@ fn panic_message(join: tokio::task::JoinError) -> String {
     }
 }
 
-async fn readiness_changed(readiness: Option<&ReadinessChanges>) {
-    match readiness {
+async fn instances_changed(changes: Option<&InstanceChanges>) {
+    match changes {
         Some(r) => r.changed().await,
         None => std::future::pending().await,
     }

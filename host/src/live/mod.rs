@@ -3,6 +3,7 @@
 //! metrics, the driver that steps rollouts in real time, and the wiring of
 //! it all into one control plane (`ControlPlane::run`).
 
+pub mod changes;
 pub mod control_plane;
 pub mod driver;
 pub mod plugin_platform;

@@ -2,12 +2,14 @@
 //! a running process is not a ready one. Each instance with an address is
 //! probed as its revision's spec says; it counts as ready once its probe's
 //! success threshold is met, and as unready after its failure threshold.
-//! Every change of readiness is reported through [`ReadinessChanges`], so
+//! Every change of readiness is reported through [`InstanceChanges`], so
 //! the driver steps the rollouts waiting for it at once instead of at their
 //! next poll.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
+
+use super::changes::InstanceChanges;
 
 use hoist_probe::{ProbeSpec, Prober};
 
@@ -19,49 +21,29 @@ pub struct ProbedPlatform<P: Platform> {
     prober: Mutex<Prober>,
     /// Probe spec per (service, environment, revision).
     specs: Mutex<BTreeMap<(String, String, String), ProbeSpec>>,
-    changes: Arc<ReadinessChanges>,
+    changes: Arc<InstanceChanges>,
 }
 
-/// The (service, environment) pairs whose instances changed readiness since
-/// the last [`take`](Self::take), and a wake-up for whoever waits on them.
-#[derive(Default)]
-pub struct ReadinessChanges {
-    changed: Mutex<BTreeSet<(String, String)>>,
-    notify: tokio::sync::Notify,
-}
-
-impl ReadinessChanges {
-    /// Resolves after a change (at once if one came since the last call).
-    pub async fn changed(&self) {
-        self.notify.notified().await;
-    }
-
-    pub fn take(&self) -> BTreeSet<(String, String)> {
-        std::mem::take(&mut *self.changed.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// `target` is a prober id, `service/environment/instance`.
-    fn mark(&self, target: &str) {
-        let mut parts = target.splitn(3, '/');
-        if let (Some(service), Some(environment)) = (parts.next(), parts.next()) {
-            self.changed.lock().unwrap_or_else(|p| p.into_inner()).insert((service.into(), environment.into()));
-            self.notify.notify_one();
-        }
+/// `target` is a prober id, `service/environment/instance`.
+fn mark(changes: &InstanceChanges, target: &str) {
+    let mut parts = target.splitn(3, '/');
+    if let (Some(service), Some(environment)) = (parts.next(), parts.next()) {
+        changes.mark(service, environment);
     }
 }
 
 impl<P: Platform> ProbedPlatform<P> {
     /// Must be created inside a tokio runtime (probes run on it).
-    pub fn new(inner: P, runtime: tokio::runtime::Handle) -> Self {
-        let changes = Arc::new(ReadinessChanges::default());
+    /// Readiness changes are reported to `changes`.
+    pub fn new(inner: P, runtime: tokio::runtime::Handle, changes: Arc<InstanceChanges>) -> Self {
         let mut prober = Prober::new(runtime);
         let sink = changes.clone();
-        prober.on_change(Arc::new(move |target: &str| sink.mark(target)));
+        prober.on_change(Arc::new(move |target: &str| mark(&sink, target)));
         Self { inner, prober: Mutex::new(prober), specs: Mutex::new(BTreeMap::new()), changes }
     }
 
     /// Where readiness changes are reported.
-    pub fn changes(&self) -> Arc<ReadinessChanges> {
+    pub fn changes(&self) -> Arc<InstanceChanges> {
         self.changes.clone()
     }
 

@@ -38,16 +38,16 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
         }
     }
     drop_list.sort_by_key(|c| std::cmp::Reverse(labels::index(c)));
-    for c in &drop_list {
-        remove(c, config.stop_timeout_secs)?;
-    }
+    remove_all(&drop_list, config.stop_timeout_secs)?;
 
     let used: BTreeSet<u32> = keep.iter().map(labels::index).collect();
-    let mut free = (0u32..).filter(|i| !used.contains(i));
-    while keep.len() < replicas as usize {
-        let Some(index) = free.next() else { break };
-        keep.push(create(spec, image, network.as_deref(), index)?);
-    }
+    let missing = (replicas as usize).saturating_sub(keep.len());
+    let specs: Vec<ContainerSpec> = (0u32..)
+        .filter(|i| !used.contains(i))
+        .take(missing)
+        .map(|index| container_spec(spec, image, network.as_deref(), index))
+        .collect();
+    keep.extend(run_all(spec, &specs)?);
     keep.sort_by_key(labels::index);
     Ok(keep.iter().map(|c| labels::to_instance(c, spec.port)).collect())
 }
@@ -83,7 +83,7 @@ fn network_of(spec: &RevisionSpec, config: &Config) -> Option<String> {
     })
 }
 
-fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -> Result<ContainerInfo, PlatformError> {
+fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -> ContainerSpec {
     let mut env = spec.env.clone();
     env.push(("HOIST_SERVICE".to_owned(), spec.service.clone()));
     env.push(("HOIST_REVISION".to_owned(), spec.revision.clone()));
@@ -94,9 +94,8 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
     labels.extend(runtime::labels(spec));
-    let name = labels::container_name(&spec.service, &spec.environment, &spec.revision, index);
-    let container = ContainerSpec {
-        name: name.clone(),
+    ContainerSpec {
+        name: labels::container_name(&spec.service, &spec.environment, &spec.revision, index),
         image: image.to_owned(),
         cmd: spec.command.clone(),
         env,
@@ -111,34 +110,52 @@ fn create(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -
             .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
             .chain(runtime::extensions(spec))
             .collect(),
-    };
-    let what = format!("service `{}` revision {}", spec.service, spec.revision);
-    let id = match docker::create_container(&container) {
-        Ok(id) => id,
-        Err(DockerError::ImageNotFound(msg)) => return Err(PlatformError::InvalidSpec(format!("{what}: {msg}"))),
-        Err(DockerError::Unreachable(msg)) => return Err(PlatformError::Unavailable(msg)),
-        Err(e) => return Err(capability(&format!("creating container `{name}` for {what}"), &e)),
-    };
-    if let Err(e) = docker::start_container(&id) {
-        // Do not leave a created, never-started container behind.
-        let _ = docker::remove_container(&id);
-        return Err(capability(&format!("starting container `{name}` for {what}"), &e));
     }
-    docker::inspect_container(&id).map_err(|e| capability(&format!("inspecting container `{name}`"), &e))
 }
 
-/// Stop and remove a container; one that is already gone is fine.
-pub fn remove(container: &ContainerInfo, timeout_secs: u32) -> Result<(), PlatformError> {
-    if labels::running(container) {
-        match docker::stop_container(&container.id, runtime::stop_secs(&container.labels, timeout_secs)) {
-            Ok(()) | Err(DockerError::NotFound(_)) => {}
-            Err(e) => return Err(capability(&format!("stopping container `{}`", container.name), &e)),
+/// Creates and starts the containers in one host call (the host runs them
+/// concurrently). The ones that started are kept even when another fails:
+/// they are found by label next time; the first failure is the error.
+fn run_all(spec: &RevisionSpec, containers: &[ContainerSpec]) -> Result<Vec<ContainerInfo>, PlatformError> {
+    if containers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let what = format!("service `{}` revision {}", spec.service, spec.revision);
+    let mut started = Vec::new();
+    let mut first_error = None;
+    for (container, result) in containers.iter().zip(docker::run_containers(containers)) {
+        match result {
+            Ok(info) => started.push(info),
+            Err(e) if first_error.is_none() => {
+                first_error = Some(match e {
+                    DockerError::ImageNotFound(msg) => PlatformError::InvalidSpec(format!("{what}: {msg}")),
+                    DockerError::Unreachable(msg) => PlatformError::Unavailable(msg),
+                    e => capability(&format!("running container `{}` for {what}", container.name), &e),
+                });
+            }
+            Err(_) => {}
         }
     }
-    match docker::remove_container(&container.id) {
-        Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
-        Err(e) => Err(capability(&format!("removing container `{}`", container.name), &e)),
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(started),
     }
+}
+
+/// Stops and removes the containers, one host call per stop grace period
+/// (a service may set its own); one that is already gone is fine.
+pub fn remove_all(containers: &[ContainerInfo], timeout_secs: u32) -> Result<(), PlatformError> {
+    let mut by_grace: std::collections::BTreeMap<u32, Vec<&ContainerInfo>> = std::collections::BTreeMap::new();
+    for c in containers {
+        by_grace.entry(runtime::stop_secs(&c.labels, timeout_secs)).or_default().push(c);
+    }
+    for (grace, group) in by_grace {
+        let ids: Vec<String> = group.iter().map(|c| c.id.clone()).collect();
+        for (container, result) in group.iter().zip(docker::remove_containers(&ids, grace)) {
+            result.map_err(|e| capability(&format!("removing container `{}`", container.name), &e))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn capability(what: &str, error: &DockerError) -> PlatformError {

@@ -51,10 +51,7 @@ impl Platform for DockerPlatform {
         let config = Config::parse(&config)?;
         let found = docker::list_containers(&labels::selector(&service, &environment, Some(&revision)))
             .map_err(|e| ensure::capability("listing containers", &e))?;
-        for c in &found {
-            ensure::remove(c, config.stop_timeout_secs)?;
-        }
-        Ok(())
+        ensure::remove_all(&found, config.stop_timeout_secs)
     }
 }
 

@@ -264,6 +264,36 @@ pub(crate) mod docker_fake {
     pub(crate) fn ensure_swarm_network(name: &str) -> Result<(), DockerError> {
         FakeDocker::current().ensure_swarm_network(name)
     }
+    /// One after another: the host's concurrency is not the plugin's logic.
+    pub(crate) fn run_containers(specs: &[ContainerSpec]) -> Vec<Result<ContainerInfo, DockerError>> {
+        let fake = FakeDocker::current();
+        specs
+            .iter()
+            .map(|spec| {
+                let id = fake.create_container(spec)?;
+                if let Err(e) = fake.start_container(&id) {
+                    let _ = fake.remove_container(&id);
+                    return Err(e);
+                }
+                fake.inspect_container(&id)
+            })
+            .collect()
+    }
+    pub(crate) fn remove_containers(ids: &[String], timeout_secs: u32) -> Vec<Result<(), DockerError>> {
+        let fake = FakeDocker::current();
+        ids.iter()
+            .map(|id| {
+                match fake.stop_container(id, timeout_secs) {
+                    Ok(()) | Err(DockerError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                match fake.remove_container(id) {
+                    Ok(()) | Err(DockerError::NotFound(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

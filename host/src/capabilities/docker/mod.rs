@@ -4,9 +4,13 @@
 //! The unit keeps one lazily connected [`DockerClient`] for the runtime
 //! and lends it to the calls of plugins granted `docker`: containers, logs,
 //! images and networks in `client.rs`, Swarm services and swarm-scoped
-//! networks in `swarm.rs`, Swarm tasks in `tasks.rs`.
+//! networks in `swarm.rs`, Swarm tasks in `tasks.rs`, and the batch calls
+//! that run or remove many containers concurrently in `batch.rs`; the
+//! engine's event stream, for the live control plane, in `events.rs`.
 
+mod batch;
 mod client;
+mod events;
 mod settings;
 mod swarm;
 mod tasks;
@@ -19,7 +23,9 @@ use crate::runtime::bindings::platform::hoist::plugin::docker::{
 use crate::runtime::host_state::HostState;
 use crate::runtime::kinds::Capability;
 
+pub use batch::{BATCH_CONCURRENCY, MAX_BATCH, bounded};
 pub use client::DockerClient;
+pub use events::ContainerEvent;
 
 use super::{Unit, Worlds};
 
@@ -85,5 +91,17 @@ impl Host for HostState {
     }
     async fn ensure_swarm_network(&mut self, name: String) -> Result<(), DockerError> {
         self.docker()?.ensure_swarm_network(&name).await
+    }
+    async fn run_containers(&mut self, specs: Vec<ContainerSpec>) -> Vec<Result<ContainerInfo, DockerError>> {
+        match self.docker() {
+            Ok(client) => client.run_containers(specs).await,
+            Err(e) => specs.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+    async fn remove_containers(&mut self, ids: Vec<String>, timeout_secs: u32) -> Vec<Result<(), DockerError>> {
+        match self.docker() {
+            Ok(client) => client.remove_containers(ids, timeout_secs).await,
+            Err(e) => ids.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! The unit keeps one [`ProcessTable`] for the runtime (`table.rs`) and
 //! lends it to the calls of plugins granted `process`; a durable table's
-//! children carry a token a restarted host adopts them by (`token.rs`).
+//! children carry a token a restarted host adopts them by (`token.rs`); an
+//! exit is told to listeners at once through a pidfd (`exits.rs`).
 
+mod exits;
 mod table;
 mod token;
 
@@ -17,6 +19,7 @@ use crate::runtime::bindings::platform::hoist::plugin::process::{
 use crate::runtime::host_state::HostState;
 use crate::runtime::kinds::Capability;
 
+pub use exits::ExitListener;
 pub use table::ProcessTable;
 
 use super::{Unit, Worlds};

@@ -50,6 +50,8 @@ pub struct ProcessTable {
     saved: Option<std::path::PathBuf>,
     /// The token id its children carry (durable tables only).
     token: Option<String>,
+    /// Who hears of an exit at once (`exits.rs`).
+    exits: super::exits::Exits,
 }
 
 impl ProcessTable {
@@ -254,10 +256,32 @@ impl ProcessTable {
         let info =
             ProcessInfo { id: id.clone(), pid, labels: req.labels, port, state: ProcessState::Running, started_at_ms };
         tracing::info!(pid, program = %req.program, port, "spawned process");
-        table.insert(id, Tracked { info: info.clone(), child: Some(child), adopted: false });
+        table.insert(id.clone(), Tracked { info: info.clone(), child: Some(child), adopted: false });
         drop(table);
         self.save();
+        self.watch(pid, id, info.labels.clone());
         Ok(info)
+    }
+
+    /// Calls `listener` with a process's labels as soon as it exits (not
+    /// when the table stops it), from now on and for the processes already
+    /// tracked. Call it inside a tokio runtime.
+    pub fn on_exit(&self, listener: super::exits::ExitListener) {
+        self.exits.listen(listener);
+        // `watch` only reads the table once the process has exited.
+        let table = self.lock();
+        for (id, t) in table.iter().filter(|(_, t)| matches!(t.info.state, ProcessState::Running)) {
+            self.watch(t.info.pid, id.clone(), t.info.labels.clone());
+        }
+    }
+
+    fn watch(&self, pid: u32, id: String, labels: Vec<(String, String)>) {
+        let table = self.inner.clone();
+        self.exits.watch(pid, labels, move || {
+            // Gone from the table, or its child taken by `stop`: expected.
+            let table = table.lock().unwrap_or_else(|p| p.into_inner());
+            table.get(&id).is_none_or(|t| t.child.is_none() && !t.adopted)
+        });
     }
 
     /// SIGTERM to the process group, SIGKILL after `grace`; then forget it.
