@@ -9,17 +9,16 @@ use crate::deploy::{deploy, registry, service};
 use crate::support::containers::containers_of;
 use crate::support::engine::docker;
 use crate::support::guards::Containers;
-use crate::support::images::IMAGE;
+use crate::support::images::{IMAGE, build_image};
 use crate::support::plane::Plane;
 use crate::support::ports::free_port;
 
 #[test]
 #[ignore = "Docker tier: needs a Docker engine; `cargo xtask test` runs it (see README, Tests)"]
 fn a_container_killed_at_rest_is_replaced_on_the_engines_event() {
-    // The demo image as it is on the engine (`cargo xtask images`): this
-    // test needs it to serve, not to be this tree's build.
+    build_image();
     let present = docker(&["image", "inspect", IMAGE]);
-    assert!(present.status.success(), "{IMAGE} is not on the engine: run `cargo xtask images`");
+    assert!(present.status.success(), "{IMAGE} is not on the engine after building it");
     let service = service("heal");
     let _cleanup = Containers::of(&service);
     let dir = tempfile::tempdir().unwrap();
