@@ -51,21 +51,15 @@ impl Engine {
                 Err(CallFailure::Refused(e) | CallFailure::Fault(e)) => (Value::Null, Some(e), None),
             };
             records.push(DecisionRecord {
-                seq: 0,
                 rollout_id: Some(rollout.id.clone()),
-                step: None,
-                service: rollout.service.clone(),
-                environment: rollout.environment.clone(),
-                at_ms: now,
-                kind: DecisionKind::Admit,
                 plugin: Some(name.clone()),
                 plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&request).unwrap_or(Value::Null),
                 output,
                 error: error.clone(),
-                operator: None,
                 reason: Some(reason.to_string()),
                 plugin_output: printed,
+                ..DecisionRecord::new(&rollout.service, &rollout.environment, now, DecisionKind::Admit)
             });
             // A failing admission policy fails closed: production stays as it is.
             let this = match (verdict, error) {

@@ -71,21 +71,15 @@ impl Engine {
                 }
             };
             records.push(DecisionRecord {
-                seq: 0,
                 rollout_id: Some(rollout.id.clone()),
-                step: None,
-                service: rollout.service.clone(),
-                environment: rollout.environment.clone(),
-                at_ms: now,
-                kind: DecisionKind::Evaluate,
                 plugin: Some(name),
                 plugin_digest: Some(policy.plugin.digest().to_string()),
                 input: serde_json::to_value(&input).unwrap_or(Value::Null),
                 output,
                 error,
-                operator: None,
                 reason: Some(format!("analysis `{}`", pending.name)),
                 plugin_output: printed,
+                ..DecisionRecord::new(&rollout.service, &rollout.environment, now, DecisionKind::Evaluate)
             });
         }
         let result = if !fails.is_empty() {

@@ -425,21 +425,11 @@ impl Engine {
         rollout.updated_at_ms = now;
         self.store.save_rollout(&rollout)?;
         self.store.append_record(&hoist_store::DecisionRecord {
-            seq: 0,
             rollout_id: Some(rollout.id.clone()),
-            step: None,
-            service: service.into(),
-            environment: environment.into(),
-            at_ms: now,
-            kind: DecisionKind::Operator,
-            plugin: None,
-            plugin_digest: None,
             input: serde_json::json!({ "verb": "rollback", "to": revision }),
-            output: serde_json::Value::Null,
-            error: None,
             operator: Some(operator.into()),
             reason: Some(reason.into()),
-            plugin_output: None,
+            ..hoist_store::DecisionRecord::new(service, environment, now, DecisionKind::Operator)
         })?;
         Ok(rollout)
     }

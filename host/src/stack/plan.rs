@@ -325,21 +325,11 @@ pub(super) fn record(
     reason: &str,
 ) -> Result<(), StackError> {
     engine.store.append_record(&DecisionRecord {
-        seq: 0,
         rollout_id: Some(rollout.id.clone()),
-        step: None,
-        service: service.into(),
-        environment: rollout.environment.clone(),
-        at_ms: engine.clock.now_ms(),
-        kind: DecisionKind::Stack,
-        plugin: None,
-        plugin_digest: None,
         input,
-        output: serde_json::Value::Null,
-        error: None,
         operator: Some(rollout.requested_by.clone()),
         reason: Some(reason.into()),
-        plugin_output: None,
+        ..DecisionRecord::new(service, &rollout.environment, engine.clock.now_ms(), DecisionKind::Stack)
     })?;
     Ok(())
 }

@@ -58,21 +58,10 @@ impl Pass {
         output: Value,
     ) -> &mut DecisionRecord {
         self.records.push(DecisionRecord {
-            seq: 0,
             rollout_id: Some(r.id.clone()),
-            step: None,
-            service: r.service.clone(),
-            environment: r.environment.clone(),
-            at_ms: now,
-            kind,
-            plugin: None,
-            plugin_digest: None,
             input,
             output,
-            error: None,
-            operator: None,
-            reason: None,
-            plugin_output: None,
+            ..DecisionRecord::new(&r.service, &r.environment, now, kind)
         });
         let last = self.records.len() - 1;
         &mut self.records[last]
