@@ -13,31 +13,7 @@ use support::containers::in_environment;
 use support::guards::{EnvironmentContainers, Network};
 use support::images::{BUSYBOX, IMAGE, build_busybox, build_image};
 use support::plane::Plane;
-
-fn registry(env: &str) -> String {
-    format!(
-        r#"version = 1
-[plugins.rolling]
-kind = "strategy"
-source = "builtin:rolling"
-config = {{ max-surge = 1, max-unavailable = 0, progress-deadline-ms = 30000 }}
-
-[plugins.recreate]
-kind = "strategy"
-source = "builtin:recreate"
-
-[plugins.docker]
-kind = "platform"
-source = "builtin:docker"
-capabilities = ["docker"]
-config = {{ stop-timeout-secs = 1 }}
-
-[environments.{env}]
-platform = "docker"
-strategy = "rolling"
-"#
-    )
-}
+use support::stacks::docker_registry as registry;
 
 /// db → migrate (a job that needs db by name, runs 1.5 s, prints its mark,
 /// exits `exit`) → api (needs the migration done and db reachable).

@@ -19,32 +19,8 @@ use support::http::get;
 use support::images::{BUSYBOX, IMAGE, build_busybox, build_image};
 use support::plane::Plane;
 use support::ports::free_port;
+use support::stacks::docker_registry as registry;
 use support::wait::eventually;
-
-fn registry(env: &str) -> String {
-    format!(
-        r#"version = 1
-[plugins.rolling]
-kind = "strategy"
-source = "builtin:rolling"
-config = {{ max-surge = 1, max-unavailable = 0, progress-deadline-ms = 30000 }}
-
-[plugins.recreate]
-kind = "strategy"
-source = "builtin:recreate"
-
-[plugins.docker]
-kind = "platform"
-source = "builtin:docker"
-capabilities = ["docker"]
-config = {{ stop-timeout-secs = 1 }}
-
-[environments.{env}]
-platform = "docker"
-strategy = "rolling"
-"#
-    )
-}
 
 /// The data services: name and real port.
 const STORES: [(&str, u16); 4] = [("postgres", 5432), ("qdrant", 6333), ("neo4j", 7687), ("redis", 6379)];

@@ -17,29 +17,9 @@ use support::engine::docker;
 use support::guards::{EnvironmentContainers, Network};
 use support::images::{BUSYBOX, build_busybox};
 use support::plane::Plane;
+use support::stacks::docker_registry as registry;
 
 const VALUE: &str = "hunter2-b9f4e1d7-never-shown";
-
-fn registry(env: &str) -> String {
-    format!(
-        r#"version = 1
-[plugins.rolling]
-kind = "strategy"
-source = "builtin:rolling"
-config = {{ max-surge = 1, max-unavailable = 0, progress-deadline-ms = 30000 }}
-
-[plugins.docker]
-kind = "platform"
-source = "builtin:docker"
-capabilities = ["docker"]
-config = {{ stop-timeout-secs = 1 }}
-
-[environments.{env}]
-platform = "docker"
-strategy = "rolling"
-"#
-    )
-}
 
 const COMPOSE: &str = r#"name: sec
 services:

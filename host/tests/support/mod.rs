@@ -15,5 +15,6 @@ pub mod load;
 pub mod plane;
 pub mod ports;
 pub mod procs;
+pub mod stacks;
 pub mod swarm;
 pub mod wait;
