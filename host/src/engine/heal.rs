@@ -106,6 +106,13 @@ impl Engine {
             RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| clean_exit(how)),
             RestartPolicy::No => false,
         };
+        // The current revision was read before the instances were listed:
+        // read it again, so instances stopped by a stack rollback (which
+        // makes the service not current before it stops them) are not
+        // replaced and left orphaned.
+        if wanted && self.store.current(&rev.service, &rev.environment).ok().flatten().is_none_or(|c| c.id != rev.id) {
+            return;
+        }
         let state = {
             let mut all = self.healing.lock();
             let state = all.entry(key.clone()).or_default();
