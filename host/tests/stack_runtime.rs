@@ -1,6 +1,8 @@
 //! Compose runtime settings on the real Docker engine, read back with
-//! `docker inspect`: user, working directory, limits (memory, cpus, pids),
-//! stop grace period, labels, entrypoint and a shell-quoted command, and a
+//! `docker inspect`: user, working directory, limits (memory, cpus, pids)
+//! and the memory reservation, stop signal and grace period, init,
+//! capabilities, extra hosts, labels, a read-only root with a writable
+//! tmpfs, entrypoint and a shell-quoted command, and a
 //! healthcheck run inside the container as its own — so an api with no
 //! published port is healthy (and its dependent waits for that) — or
 //! disabled. The Docker tier: `#[ignore]`d by a plain `cargo test`, run
@@ -28,6 +30,12 @@ services:
     cpus: 0.5
     pids_limit: 64
     stop_grace_period: 3s
+    stop_signal: SIGINT
+    init: true
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    extra_hosts: ["metadata:10.9.9.9"]
+    mem_reservation: 32m
     labels:
       team: search
     healthcheck:
@@ -39,6 +47,8 @@ services:
     image: BUSYBOX
     entrypoint: /bin/env GREETING=hello
     command: sh -c "mkdir -p /w && echo \"$$GREETING 'a b'\" > /w/out && exec sleep 1000"
+    read_only: true
+    tmpfs: /w
     deploy:
       resources:
         limits:
@@ -89,6 +99,12 @@ fn runtime_settings_reach_the_container_and_its_healthcheck_runs_inside() {
     assert_eq!(api["HostConfig"]["Memory"], 64 << 20);
     assert_eq!(api["HostConfig"]["NanoCpus"], 500_000_000);
     assert_eq!(api["HostConfig"]["PidsLimit"], 64);
+    assert_eq!(api["Config"]["StopSignal"], "SIGINT");
+    assert_eq!(api["HostConfig"]["Init"], true);
+    assert_eq!(api["HostConfig"]["CapAdd"], serde_json::json!(["NET_ADMIN"]));
+    assert_eq!(api["HostConfig"]["CapDrop"], serde_json::json!(["MKNOD"]));
+    assert_eq!(api["HostConfig"]["ExtraHosts"], serde_json::json!(["metadata:10.9.9.9"]));
+    assert_eq!(api["HostConfig"]["MemoryReservation"], 32 << 20);
     let published = &api["HostConfig"]["PortBindings"];
     assert!(published.as_object().is_none_or(|p| p.is_empty()), "no port published: {published}");
 
@@ -102,7 +118,11 @@ fn runtime_settings_reach_the_container_and_its_healthcheck_runs_inside() {
     assert_eq!(b["Config"]["Healthcheck"]["Test"], serde_json::json!(["NONE"]));
     assert_eq!(b["HostConfig"]["Memory"], 32 << 20, "deploy.resources.limits.memory");
     assert_eq!(b["HostConfig"]["PidsLimit"], 20, "deploy.resources.limits.pids");
+    assert_eq!(b["HostConfig"]["ReadonlyRootfs"], true);
+    assert!(b["HostConfig"]["Tmpfs"].get("/w").is_some(), "{:#}", b["HostConfig"]);
     let id = b["Id"].as_str().unwrap();
     let out = docker(&["exec", id, "cat", "/w/out"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello 'a b'");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hello 'a b'", "the tmpfs is writable");
+    let out = docker(&["exec", id, "touch", "/elsewhere"]);
+    assert!(!out.status.success(), "the root is read-only");
 }

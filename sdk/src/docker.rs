@@ -53,6 +53,12 @@ pub fn ensure_network(name: &str) -> Result<(), DockerError> {
     imp::ensure_network(name)
 }
 
+/// Remove a network Hoist created once no container is on it: `Ok` when
+/// it does not exist, `Conflict` while containers use it.
+pub fn remove_network(name: &str) -> Result<(), DockerError> {
+    imp::remove_network(name)
+}
+
 /// Create a replicated Swarm service; returns its id. Ports must be empty
 /// (Swarm cannot publish on 127.0.0.1 only); see the record's extensions.
 pub fn create_service(spec: &ServiceSpec) -> Result<String, DockerError> {

@@ -51,7 +51,7 @@ fn generate(rng: &mut Rng, fail: bool) -> Generated {
         );
         startup.insert(name.clone(), if fail && i == failing { NEVER } else { rng.range(100, 4_000) });
     }
-    Generated { def: StackDef { version: 1, name: "gen".into(), services }, startup }
+    Generated { def: StackDef { version: 1, name: "gen".into(), services, networks: Default::default() }, startup }
 }
 
 fn registry(dir: &std::path::Path) -> std::path::PathBuf {
@@ -273,7 +273,12 @@ fn removed_count(r: &StackRollout) -> usize {
 
 fn one_service_stack(name: &str) -> StackDef {
     let db = StackService { command: vec!["svc".into()], replicas: 1, ..StackService::default() };
-    StackDef { version: 1, name: name.into(), services: BTreeMap::from([("db".to_string(), db)]) }
+    StackDef {
+        version: 1,
+        name: name.into(),
+        services: BTreeMap::from([("db".to_string(), db)]),
+        networks: Default::default(),
+    }
 }
 
 #[test]

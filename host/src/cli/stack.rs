@@ -17,6 +17,8 @@ pub enum StackCommand {
     /// table / JSON); keys Hoist does not import are listed by line.
     Import {
         file: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
         #[arg(long, value_enum, default_value_t)]
         output: ImportOutput,
     },
@@ -25,6 +27,8 @@ pub enum StackCommand {
     /// order. FILE is a stack TOML or a Compose file.
     Deploy {
         file: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
         #[arg(long)]
         env: String,
         #[arg(long, default_value = "")]
@@ -74,6 +78,26 @@ pub enum StackCommand {
     },
 }
 
+/// How the stack file is read, as `docker compose` reads it.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ReadArgs {
+    /// Activate a profile (repeatable; `COMPOSE_PROFILES` adds more): the
+    /// services of other profiles are left out.
+    #[arg(long = "profile")]
+    pub profiles: Vec<String>,
+    /// Read variables from this file instead of the `.env` beside the
+    /// stack file (repeatable; the shell's environment still wins).
+    #[arg(long = "env-file")]
+    pub env_files: Vec<PathBuf>,
+}
+
+impl ReadArgs {
+    fn load(&self, file: &Path) -> Result<hoist_stack::Loaded, hoist_stack::StackError> {
+        let options = hoist_stack::LoadOptions { profiles: self.profiles.clone(), env_files: self.env_files.clone() };
+        hoist_stack::load_with(file, &options)
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, ValueEnum, PartialEq, Eq)]
 pub enum ImportOutput {
     #[default]
@@ -84,8 +108,10 @@ pub enum ImportOutput {
 
 pub fn run(cli: &Cli, cmd: &StackCommand) -> anyhow::Result<bool> {
     match cmd {
-        StackCommand::Import { file, output } => import(file, *output),
-        StackCommand::Deploy { file, env, reason, wait, output } => deploy(cli, file, env, reason, *wait, *output),
+        StackCommand::Import { file, read, output } => import(file, read, *output),
+        StackCommand::Deploy { file, read, env, reason, wait, output } => {
+            deploy(cli, file, read, env, reason, *wait, *output)
+        }
         StackCommand::Status { stack, env, output } => status(cli, stack, env, *output),
         StackCommand::History { stack, env, output } => history(cli, stack, env, *output),
         StackCommand::Rollback { stack, env, reason, wait } => unwind(cli, stack, env, reason, *wait, "rollback"),
@@ -93,8 +119,8 @@ pub fn run(cli: &Cli, cmd: &StackCommand) -> anyhow::Result<bool> {
     }
 }
 
-fn import(file: &Path, output: ImportOutput) -> anyhow::Result<bool> {
-    let loaded = hoist_stack::load(file)?;
+fn import(file: &Path, read: &ReadArgs, output: ImportOutput) -> anyhow::Result<bool> {
+    let loaded = read.load(file)?;
     for u in &loaded.unsupported {
         eprintln!("warning: {}: {u}", file.display());
     }
@@ -140,8 +166,16 @@ fn import(file: &Path, output: ImportOutput) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-fn deploy(cli: &Cli, file: &Path, env: &str, reason: &str, wait: bool, output: Output) -> anyhow::Result<bool> {
-    let loaded = hoist_stack::load(file)?;
+fn deploy(
+    cli: &Cli,
+    file: &Path,
+    read: &ReadArgs,
+    env: &str,
+    reason: &str,
+    wait: bool,
+    output: Output,
+) -> anyhow::Result<bool> {
+    let loaded = read.load(file)?;
     for u in &loaded.unsupported {
         eprintln!("warning: {}: {u}", file.display());
     }

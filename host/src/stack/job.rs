@@ -29,7 +29,7 @@ pub async fn start(engine: &Engine, r: &StackRollout, name: &str, def: &StackSer
     for v in old {
         engine.platform.remove(name, &r.environment, v).await.map_err(|e| format!("removing run {v}: {e}"))?;
     }
-    let spec = service_spec(&r.stack, def);
+    let spec = service_spec(&r.definition, def);
     let revision_spec = RevisionSpec {
         service: name.into(),
         environment: r.environment.clone(),

@@ -6,6 +6,7 @@ use hoist_stack::{StackDef, StackService};
 use hoist_store::{DecisionKind, DecisionRecord};
 
 use super::{ServiceRun, ServiceState, StackKind, StackPhase, StackRollout};
+use crate::engine::heal::RestartPolicy;
 use crate::engine::{Engine, EngineError, ServiceSpec};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +39,7 @@ pub fn strategy_of(s: &StackService) -> Option<String> {
 }
 
 /// What the engine deploys for a service of the stack.
-pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
+pub fn service_spec(stack: &StackDef, s: &StackService) -> ServiceSpec {
     ServiceSpec {
         image: s.image.clone(),
         command: s.command.clone(),
@@ -47,8 +48,12 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
         replicas: s.replicas,
         router: s.router.clone(),
         probe: s.readiness(),
-        restart: Default::default(),
-        stack: Some(stack.to_string()),
+        restart: match s.restart {
+            hoist_stack::Restart::Always => RestartPolicy::Always,
+            hoist_stack::Restart::OnFailure => RestartPolicy::OnFailure,
+            hoist_stack::Restart::No => RestartPolicy::No,
+        },
+        stack: Some(stack.name.clone()),
         volumes: s.volumes.clone(),
         // A secret travels as the path of its file, never its value.
         extensions: s
@@ -58,6 +63,12 @@ pub fn service_spec(stack: &str, s: &StackService) -> ServiceSpec {
             .chain(s.secrets.iter().map(|(target, file)| {
                 let at = if target.starts_with('/') { target.clone() } else { format!("/run/secrets/{target}") };
                 ("hoist.secret".to_string(), format!("{file}:{at}"))
+            }))
+            // The stack networks it joins (none: the stack's default one).
+            .chain(s.networks.iter().map(|(name, join)| {
+                let internal = stack.networks.get(name).is_some_and(|n| n.internal);
+                let json = serde_json::json!({ "name": name, "aliases": join.aliases, "internal": internal });
+                ("hoist.network".to_string(), json.to_string())
             }))
             .collect(),
     }
@@ -133,8 +144,7 @@ pub fn deploy(
         let current = engine.store.current(name, environment)?;
         let same = current.as_ref().is_some_and(|c| {
             c.version == version
-                && serde_json::from_value::<ServiceSpec>(c.spec.clone())
-                    .is_ok_and(|spec| spec == service_spec(&def.name, s))
+                && serde_json::from_value::<ServiceSpec>(c.spec.clone()).is_ok_and(|spec| spec == service_spec(def, s))
         });
         let in_flight = active.iter().any(|r| &r.service == name && r.environment == environment);
         let unchanged = same && !in_flight;

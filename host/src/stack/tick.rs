@@ -155,7 +155,7 @@ async fn start_ready(engine: &Engine, r: &mut StackRollout, now: u64) -> Result<
             service: name.clone(),
             environment: r.environment.clone(),
             version: r.services.get(&name).map(|s| s.version.clone()).unwrap_or_default(),
-            spec: service_spec(&r.stack, &def),
+            spec: service_spec(&r.definition, &def),
             strategy: super::plan::strategy_of(&def),
             requested_by: format!("stack:{}", r.id),
             reason: format!("stack rollout {}: {why}", r.id),

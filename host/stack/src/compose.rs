@@ -68,6 +68,16 @@ pub struct ImportedService {
     pub runtime: crate::runtime::Runtime,
     /// Secrets mounted read-only: target (`/run/secrets/TARGET`) → file.
     pub secrets: BTreeMap<String, String>,
+    /// `deploy.replicas`.
+    pub replicas: Option<u32>,
+    /// From `deploy.update_config.order`.
+    pub strategy: Option<String>,
+    /// `restart: on-failure`, `deploy.restart_policy`.
+    pub restart: crate::definition::Restart,
+    /// `networks:`, with their aliases.
+    pub networks: BTreeMap<String, crate::definition::ServiceNetwork>,
+    /// `profiles:`: deployed only when one of them is active.
+    pub profiles: Vec<String>,
 }
 
 /// What an import produced.
@@ -77,13 +87,20 @@ pub struct Imported {
     pub name: Option<String>,
     pub services: Vec<ImportedService>,
     pub graph: Graph,
+    /// The top-level `networks`.
+    pub networks: BTreeMap<String, crate::definition::NetworkDef>,
     pub unsupported: Vec<Unsupported>,
     /// Variables used without a value (substituted empty, as Compose does).
     pub warnings: Vec<String>,
 }
 
-/// Imports `path`.
+/// Imports `path`, its variables from the `.env` beside it.
 pub fn import(path: &Path) -> Result<Imported, ComposeError> {
+    import_with(path, &[])
+}
+
+/// Imports `path`, its variables from `env_files` (`--env-file`) when given.
+pub fn import_with(path: &Path, env_files: &[PathBuf]) -> Result<Imported, ComposeError> {
     let text = hoist_files::text(path).map_err(|source| ComposeError::Read { path: path.into(), source })?;
     let mut doc: Value =
         serde_yaml::from_str(&text).map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
@@ -92,7 +109,8 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let invalid = |line: usize, message: String| ComposeError::Invalid { path: path.into(), line, message };
     // `<<: *base` merge keys, then `${VAR}` from the shell over `.env`.
     doc.apply_merge().map_err(|source| ComposeError::Yaml { path: path.into(), source })?;
-    let vars = Vars::beside(base).map_err(|e| ComposeError::Read { path: e.path.clone(), source: e.into_io() })?;
+    let vars = Vars::from_files(base, env_files)
+        .map_err(|e| ComposeError::Read { path: e.path.clone(), source: e.into_io() })?;
     let mut unset = Vec::new();
     substitute(&mut doc, &vars, &mut unset).map_err(|(found, message)| invalid(lines.containing(&found), message))?;
     let warnings = unset
@@ -105,8 +123,12 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
         return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
     };
     let secrets = crate::compose_secrets::declared(&doc, base).map_err(|m| invalid(lines.top("secrets"), m))?;
+    let (networks, ignored) = crate::compose_networks::declared(&doc).map_err(|m| invalid(lines.top("networks"), m))?;
     let mut out = Vec::new();
-    let mut unsupported = Vec::new();
+    let mut unsupported: Vec<Unsupported> = ignored
+        .into_iter()
+        .map(|key| Unsupported { service: "(top level)".into(), key, line: lines.top("networks") })
+        .collect();
     for (name, body) in services {
         let name = name.as_str().unwrap_or_default().to_string();
         let at = lines.service(&name);
@@ -131,11 +153,16 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                         .map_err(|m| invalid(line, format!("service `{name}`: command: {m}")))?
                 }
                 "deploy" => {
-                    let ignored = crate::compose_runtime::deploy(&mut svc.runtime, value)
+                    let deploy = crate::compose_deploy::read(&mut svc.runtime, value)
                         .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?;
-                    for key in ignored {
-                        let last = key.rsplit('.').next().unwrap_or(&key).to_string();
-                        unsupported.push(Unsupported { service: name.clone(), line: lines.key(line, &last), key });
+                    svc.replicas = deploy.replicas.or(svc.replicas);
+                    svc.strategy = deploy.strategy.or(svc.strategy.take());
+                    svc.restart = deploy.restart.unwrap_or(svc.restart);
+                    for key in deploy.ignored {
+                        // Each segment under the one before: `reservations.cpus`
+                        // is not the `cpus` of `limits`.
+                        let at = key.split('.').skip(1).fold(line, |from, segment| lines.key(from, segment));
+                        unsupported.push(Unsupported { service: name.clone(), line: at, key });
                     }
                 }
                 "ports" => {
@@ -180,6 +207,12 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                 }
                 "volumes" => {
                     for v in value.as_sequence().into_iter().flatten() {
+                        if v.get("type").and_then(Value::as_str) == Some("tmpfs") {
+                            svc.runtime.tmpfs.push(
+                                tmpfs_volume(v).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?,
+                            );
+                            continue;
+                        }
                         svc.volumes
                             .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
                     }
@@ -192,6 +225,16 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                     Some("no") => svc.job = true,
                     // Hoist replaces an exited instance whatever its exit.
                     Some("always" | "unless-stopped") => {}
+                    Some(r) if r == "on-failure" || r.starts_with("on-failure:") => {
+                        svc.restart = crate::definition::Restart::OnFailure;
+                        if r != "on-failure" {
+                            unsupported.push(Unsupported {
+                                service: name.clone(),
+                                key: format!("restart: {r} (the retry limit; Hoist backs off up to 5 min instead)"),
+                                line,
+                            });
+                        }
+                    }
                     _ => unsupported.push(Unsupported {
                         service: name.clone(),
                         key: format!("restart: {}", scalar(value).unwrap_or_default()),
@@ -199,6 +242,31 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
                     }),
                 },
                 "container_name" => {}
+                "profiles" => {
+                    svc.profiles = value
+                        .as_sequence()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| p.as_str().map(str::to_string))
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| invalid(line, format!("service `{name}`: `profiles` must be a list of names")))?
+                }
+                "networks" => {
+                    svc.networks = crate::compose_networks::service(value)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
+                }
+                // Documentation in Compose too: on the stack's network every
+                // port of an instance is reachable by its service's name.
+                "expose" => {}
+                "network_mode" => {
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "service `{name}`: `network_mode: {}` cannot be honoured: Hoist puts every service on its stack's network (where others reach it by name); remove it, and publish the port with `ports`",
+                            scalar(value).unwrap_or_default()
+                        ),
+                    ));
+                }
                 other
                     if crate::compose_runtime::key(&mut svc.runtime, other, value)
                         .map_err(|m| invalid(line, format!("service `{name}`: {m}")))? => {}
@@ -217,6 +285,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
             && key != "name"
             && key != "volumes"
             && key != "secrets"
+            && key != "networks"
             && !key.starts_with("x-")
         {
             unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });
@@ -225,7 +294,7 @@ pub fn import(path: &Path) -> Result<Imported, ComposeError> {
     let deps = out.iter().map(|s| (s.name.clone(), s.depends_on.clone())).collect();
     let graph = Graph::new(deps).map_err(|source| ComposeError::Graph { path: path.into(), source })?;
     let name = doc.get("name").and_then(Value::as_str).map(str::to_string);
-    Ok(Imported { name, services: out, graph, unsupported, warnings })
+    Ok(Imported { name, services: out, graph, networks, unsupported, warnings })
 }
 
 /// Interpolates every string value (not keys) of `v`; an error carries the
@@ -285,6 +354,21 @@ fn volume(v: &Value, base: &Path) -> Result<String, String> {
         return Err(format!("target `{target}` is not an absolute path"));
     }
     Ok(format!("{source}:{target}{}", if read_only { ":ro" } else { "" }))
+}
+
+/// A long-syntax `type: tmpfs` volume as `TARGET[:size=BYTES]`.
+fn tmpfs_volume(v: &Value) -> Result<String, String> {
+    let target = v.get("target").and_then(Value::as_str).ok_or("of type tmpfs has no `target`")?;
+    if !target.starts_with('/') {
+        return Err(format!("target `{target}` is not an absolute path"));
+    }
+    match v.get("tmpfs").and_then(|t| t.get("size")).and_then(scalar) {
+        Some(size) => {
+            let bytes = crate::runtime::bytes(&size).ok_or_else(|| format!("tmpfs size `{size}` is not a size"))?;
+            Ok(format!("{target}:size={bytes}"))
+        }
+        None => Ok(target.to_string()),
+    }
 }
 
 pub(crate) fn scalar(v: &Value) -> Option<String> {

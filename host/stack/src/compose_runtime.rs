@@ -1,6 +1,9 @@
 //! The Compose keys that say how a service's instances run, read into its
-//! [`Runtime`]: `user`, `working_dir`, `entrypoint`, `mem_limit`, `cpus`,
-//! `pids_limit`, `stop_grace_period`, `labels` and `deploy.resources.limits`.
+//! [`Runtime`]: `user`, `working_dir`, `entrypoint`, `mem_limit`,
+//! `mem_reservation`, `cpus`, `pids_limit`, `stop_signal`,
+//! `stop_grace_period`, `labels`, `init`, `cap_add`, `cap_drop`,
+//! `extra_hosts`, `read_only`, `tmpfs`, and `deploy.resources` (`limits`,
+//! and the memory of `reservations`).
 
 use serde_yaml::Value;
 
@@ -22,35 +25,55 @@ pub fn key(rt: &mut Runtime, key: &str, value: &Value) -> Result<bool, String> {
                 Some(crate::compose::duration_ms(&s).ok_or_else(|| format!("`{key}: {s}` is not a duration (10s)"))?);
         }
         "labels" => rt.labels.extend(crate::compose::env_pairs(value)),
+        "mem_reservation" => rt.memory_reservation = Some(size(value, key)?),
+        "stop_signal" => rt.stop_signal = Some(text(value, key)?),
+        "init" => rt.init = Some(flag(value, key)?),
+        "read_only" => rt.read_only = flag(value, key)?,
+        "cap_add" => rt.cap_add.extend(list(value, key)?),
+        "cap_drop" => rt.cap_drop.extend(list(value, key)?),
+        "tmpfs" => rt.tmpfs.extend(list(value, key)?),
+        "extra_hosts" => {
+            // A list of `HOST:IP` (or `HOST=IP`), or a mapping HOST: IP.
+            let hosts: Vec<String> = match value {
+                Value::Mapping(m) => m
+                    .iter()
+                    .map(|(h, ip)| Ok(format!("{}:{}", text(h, key)?, text(ip, key)?)))
+                    .collect::<Result<_, String>>()?,
+                _ => list(value, key)?
+                    .into_iter()
+                    .map(|h| match h.split_once('=') {
+                        Some((name, ip)) if !name.contains(':') => format!("{name}:{ip}"),
+                        _ => h,
+                    })
+                    .collect(),
+            };
+            rt.extra_hosts.extend(hosts);
+        }
         _ => return Ok(false),
     }
     Ok(true)
 }
 
-/// `deploy:`: `resources.limits` (cpus, memory, pids) are honoured; the
-/// names of the keys that are not are returned (`deploy.replicas`, …).
-pub fn deploy(rt: &mut Runtime, value: &Value) -> Result<Vec<String>, String> {
+/// `deploy.resources`: `limits` (cpus, memory, pids) and the memory of
+/// `reservations` are honoured; the names of the keys that are not are
+/// returned (`deploy.resources.reservations.cpus`, …).
+pub fn resources(rt: &mut Runtime, value: &Value) -> Result<Vec<String>, String> {
     let mut ignored = Vec::new();
-    for (k, v) in value.as_mapping().into_iter().flatten() {
-        let k = k.as_str().unwrap_or_default();
-        if k != "resources" {
-            ignored.push(format!("deploy.{k}"));
-            continue;
+    for (rk, rv) in value.as_mapping().into_iter().flatten() {
+        let rk = rk.as_str().unwrap_or_default();
+        for (lk, lv) in rv.as_mapping().into_iter().flatten() {
+            let lk = lk.as_str().unwrap_or_default();
+            let name = format!("deploy.resources.{rk}.{lk}");
+            match (rk, lk) {
+                ("limits", "cpus") => rt.cpus = Some(number(lv, &name)?),
+                ("limits", "memory") => rt.memory = Some(size(lv, &name)?),
+                ("limits", "pids") => rt.pids = Some(number(lv, &name)? as i64),
+                ("reservations", "memory") => rt.memory_reservation = Some(size(lv, &name)?),
+                _ => ignored.push(name),
+            }
         }
-        for (rk, rv) in v.as_mapping().into_iter().flatten() {
-            let rk = rk.as_str().unwrap_or_default();
-            if rk != "limits" {
-                ignored.push(format!("deploy.resources.{rk}"));
-                continue;
-            }
-            for (lk, lv) in rv.as_mapping().into_iter().flatten() {
-                match lk.as_str().unwrap_or_default() {
-                    "cpus" => rt.cpus = Some(number(lv, "deploy.resources.limits.cpus")?),
-                    "memory" => rt.memory = Some(size(lv, "deploy.resources.limits.memory")?),
-                    "pids" => rt.pids = Some(number(lv, "deploy.resources.limits.pids")? as i64),
-                    other => ignored.push(format!("deploy.resources.limits.{other}")),
-                }
-            }
+        if !matches!(rk, "limits" | "reservations") {
+            ignored.push(format!("deploy.resources.{rk}"));
         }
     }
     Ok(ignored)
@@ -84,6 +107,23 @@ pub fn words(v: &Value) -> Result<Vec<String>, String> {
 
 fn text(v: &Value, key: &str) -> Result<String, String> {
     crate::compose::scalar(v).ok_or_else(|| format!("`{key}` must be a string"))
+}
+
+fn flag(v: &Value, key: &str) -> Result<bool, String> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s == "true" || s == "false" => Ok(s == "true"),
+        _ => Err(format!("`{key}` must be true or false")),
+    }
+}
+
+/// A string or a list of strings.
+fn list(v: &Value, key: &str) -> Result<Vec<String>, String> {
+    match v {
+        Value::Sequence(items) => items.iter().map(|i| text(i, key)).collect(),
+        Value::Null => Ok(Vec::new()),
+        other => Ok(vec![text(other, key)?]),
+    }
 }
 
 fn number(v: &Value, key: &str) -> Result<f64, String> {

@@ -36,6 +36,28 @@ pub struct StackDef {
     pub version: u32,
     pub name: String,
     pub services: BTreeMap<String, StackService>,
+    /// Named networks besides the stack's `default` one (Compose's
+    /// top-level `networks`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, NetworkDef>,
+}
+
+/// A network of the stack: `[networks.back] internal = true`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDef {
+    /// No route out: its services reach each other, nothing else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
+}
+
+/// How a service joins one network: the DNS names it answers to there
+/// besides its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceNetwork {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 /// One service of a stack: what `hoist deploy` takes, plus its strategy and
@@ -94,6 +116,35 @@ pub struct StackService {
     /// Only the path is kept; the value is never read by Hoist.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub secrets: BTreeMap<String, String>,
+    /// When an exited instance is replaced at rest: `always` (default),
+    /// `on-failure` (unless it exited 0) or `no`.
+    #[serde(default, skip_serializing_if = "Restart::is_always")]
+    pub restart: Restart,
+    /// The stack networks it joins, `{ back = { aliases = ["primary"] } }`;
+    /// none: the stack's `default` network only. On each, it answers to
+    /// its name and its aliases.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub networks: BTreeMap<String, ServiceNetwork>,
+    /// Deployed only when one of these profiles is active (`--profile`,
+    /// `COMPOSE_PROFILES`); none: always.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+}
+
+/// When an exited instance of a service at rest is replaced.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    #[default]
+    Always,
+    OnFailure,
+    No,
+}
+
+impl Restart {
+    fn is_always(&self) -> bool {
+        *self == Restart::Always
+    }
 }
 
 fn one() -> u32 {
@@ -140,6 +191,9 @@ impl StackDef {
             return Err(format!("`version = {}` is not supported; this Hoist reads `version = 1`", self.version));
         }
         valid_name("stack", &self.name)?;
+        for net in self.networks.keys() {
+            valid_name("network", net)?;
+        }
         if self.services.is_empty() {
             return Err("the stack has no services; add a [services.NAME] table".into());
         }
@@ -162,6 +216,19 @@ impl StackDef {
                 if !Path::new(file).is_absolute() || file.contains(':') {
                     return Err(format!(
                         "service `{name}`: secret `{target}`: `{file}` is not an absolute path without `:`"
+                    ));
+                }
+            }
+            for (net, join) in &s.networks {
+                if net != "default" && !self.networks.contains_key(net) {
+                    return Err(format!(
+                        "service `{name}`: network `{net}` is not declared; add it under the top-level `networks`"
+                    ));
+                }
+                if let Some(a) = join.aliases.iter().find(|a| valid_name("alias", a).is_err() && !a.contains('.')) {
+                    return Err(format!(
+                        "service `{name}`: network `{net}`: alias `{}` is not a DNS name",
+                        a.escape_debug()
                     ));
                 }
             }
@@ -204,12 +271,26 @@ fn valid_name(what: &str, name: &str) -> Result<(), String> {
         .map_err(|e| format!("{what} name `{}` is not valid: {}", name.escape_debug(), e.reason))
 }
 
+/// How a stack file is read: its active profiles and env files.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--profile`, with those of `COMPOSE_PROFILES`.
+    pub profiles: Vec<String>,
+    /// `--env-file`: read instead of the `.env` beside the file.
+    pub env_files: Vec<PathBuf>,
+}
+
 /// Reads a stack from `stack.toml`, or from a Compose file (`.yml`/`.yaml`)
 /// named by its top-level `name:` or else after its directory.
 pub fn load(path: &Path) -> Result<Loaded, StackError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with profiles and env files.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, StackError> {
     let is_compose = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
     let (stack, unsupported, notes, warnings) = if is_compose {
-        let imported = compose::import(path)?;
+        let imported = compose::import_with(path, &options.env_files)?;
         // Compose's own rule: the top-level `name:`, else the directory.
         let name = imported.name.clone().map(|n| n.to_lowercase()).unwrap_or_else(|| {
             path.canonicalize()
@@ -222,7 +303,7 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
     } else {
         let text = hoist_files::text(path).map_err(|source| StackError::Read { path: path.into(), source })?;
         let toml_error = |message: String| StackError::Toml { path: path.into(), message };
-        let (text, warnings) = interpolate_toml(&text, path).map_err(toml_error)?;
+        let (text, warnings) = interpolate_toml(&text, path, &options.env_files).map_err(toml_error)?;
         let mut stack = parse(&text).map_err(toml_error)?;
         // Secret files are relative to the stack file.
         let base = path.parent().unwrap_or(Path::new("."));
@@ -238,16 +319,58 @@ pub fn load(path: &Path) -> Result<Loaded, StackError> {
         }
         (stack, Vec::new(), Vec::new(), warnings)
     };
-    stack.check().map_err(|message| StackError::Invalid { path: path.into(), message })?;
+    let mut stack = stack;
+    let invalid = |message: String| StackError::Invalid { path: path.into(), message };
+    let mut notes = notes;
+    notes.extend(select_profiles(&mut stack, &options.profiles).map_err(invalid)?);
+    stack.check().map_err(invalid)?;
     let graph = stack.graph().map_err(|source| StackError::Graph { path: path.into(), source })?;
     Ok(Loaded { stack, graph, unsupported, notes, warnings })
 }
 
+/// Leaves out the services of profiles that are not active (`--profile`
+/// and `COMPOSE_PROFILES`; `*` activates all), noting each; a service kept
+/// that depends on one left out is an error naming both.
+fn select_profiles(stack: &mut StackDef, profiles: &[String]) -> Result<Vec<String>, String> {
+    let from_env = std::env::var("COMPOSE_PROFILES").unwrap_or_default();
+    let active: Vec<&str> = profiles
+        .iter()
+        .map(String::as_str)
+        .chain(from_env.split(',').map(str::trim))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let all = active.contains(&"*");
+    let left_out: Vec<String> = stack
+        .services
+        .iter()
+        .filter(|(_, s)| !all && !s.profiles.is_empty() && !s.profiles.iter().any(|p| active.contains(&p.as_str())))
+        .map(|(n, _)| n.clone())
+        .collect();
+    let mut notes = Vec::new();
+    for name in &left_out {
+        if let Some(s) = stack.services.remove(name) {
+            notes.push(format!(
+                "service `{name}`: left out: its profiles ({}) are not active (`--profile NAME`)",
+                s.profiles.join(", ")
+            ));
+        }
+    }
+    for (name, s) in &stack.services {
+        if let Some(dep) = s.depends_on.keys().find(|d| left_out.contains(d)) {
+            return Err(format!(
+                "service `{name}` depends on `{dep}`, whose profile is not active; activate it with `--profile`"
+            ));
+        }
+    }
+    Ok(notes)
+}
+
 /// A stack TOML with `${VAR}` substituted in its string values, as in a
 /// Compose file: the shell's environment over the `.env` beside it.
-fn interpolate_toml(text: &str, path: &Path) -> Result<(String, Vec<String>), String> {
+fn interpolate_toml(text: &str, path: &Path, env_files: &[PathBuf]) -> Result<(String, Vec<String>), String> {
     let mut value: toml::Value = toml::from_str(text).map_err(|e| e.to_string())?;
-    let vars = crate::interpolate::Vars::beside(path.parent().unwrap_or(Path::new("."))).map_err(|e| e.to_string())?;
+    let vars = crate::interpolate::Vars::from_files(path.parent().unwrap_or(Path::new(".")), env_files)
+        .map_err(|e| e.to_string())?;
     let mut unset = Vec::new();
     fn walk(v: &mut toml::Value, vars: &crate::interpolate::Vars, unset: &mut Vec<String>) -> Result<(), String> {
         match v {
@@ -285,7 +408,7 @@ fn sanitize(name: &str) -> String {
 pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) {
     let mut notes = Vec::new();
     let services = imported.services.iter().map(|s| (s.name.clone(), service_from_compose(s, &mut notes))).collect();
-    (StackDef { version: 1, name: name.to_string(), services }, notes)
+    (StackDef { version: 1, name: name.to_string(), services, networks: imported.networks.clone() }, notes)
 }
 
 fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackService {
@@ -356,7 +479,12 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         job: s.job,
         runtime,
         secrets: s.secrets.clone(),
-        ..StackService { replicas: 1, ..StackService::default() }
+        replicas: s.replicas.unwrap_or(1),
+        strategy: s.strategy.clone(),
+        restart: s.restart,
+        networks: s.networks.clone(),
+        profiles: s.profiles.clone(),
+        ..StackService::default()
     }
 }
 
@@ -389,6 +517,12 @@ impl StackService {
         }
         if !self.secrets.is_empty() {
             what["secrets"] = serde_json::json!(self.secrets);
+        }
+        if self.restart != Restart::Always {
+            what["restart"] = serde_json::json!(self.restart);
+        }
+        if !self.networks.is_empty() {
+            what["networks"] = serde_json::json!(self.networks);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])

@@ -25,11 +25,24 @@ impl Vars {
 
     /// The shell's environment over the `.env` in `dir` (none is fine).
     pub fn beside(dir: &std::path::Path) -> Result<Self, hoist_files::FileError> {
-        let dotenv = match hoist_files::read_text(&dir.join(".env"), hoist_files::TEXT_CAP) {
-            Ok(text) => crate::dotenv::parse(&text),
-            Err(e) if e.is_not_found() => Vec::new(),
-            Err(e) => return Err(e),
-        };
+        Self::from_files(dir, &[])
+    }
+
+    /// The shell's environment over `env_files` (`--env-file`, in order,
+    /// a later one winning; each must exist), or, when none is given, over
+    /// the `.env` in `dir` (none is fine) — as Compose reads them.
+    pub fn from_files(dir: &std::path::Path, env_files: &[std::path::PathBuf]) -> Result<Self, hoist_files::FileError> {
+        let mut dotenv = Vec::new();
+        if env_files.is_empty() {
+            match hoist_files::read_text(&dir.join(".env"), hoist_files::TEXT_CAP) {
+                Ok(text) => dotenv = crate::dotenv::parse(&text),
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for file in env_files {
+            dotenv.extend(crate::dotenv::parse(&hoist_files::read_text(file, hoist_files::TEXT_CAP)?));
+        }
         Ok(Self::new(dotenv, std::env::vars()))
     }
 

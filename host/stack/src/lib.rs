@@ -4,6 +4,8 @@
 //! the import of Docker Compose files.
 
 pub mod compose;
+mod compose_deploy;
+mod compose_networks;
 mod compose_runtime;
 mod compose_secrets;
 pub mod definition;
@@ -14,6 +16,8 @@ pub mod interpolate;
 pub mod runtime;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
-pub use definition::{Loaded, StackDef, StackError, StackService, load};
+pub use definition::{
+    LoadOptions, Loaded, NetworkDef, Restart, ServiceNetwork, StackDef, StackError, StackService, load, load_with,
+};
 pub use graph::{Condition, Graph, GraphError, Timing};
 pub use runtime::{InstanceHealth, Runtime};

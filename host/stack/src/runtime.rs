@@ -1,11 +1,11 @@
 //! How a service's instances run: user, working directory, entrypoint,
-//! resource limits, stop grace period, labels and the instance's own
-//! health check — the `runtime` table of a stack service, read from
-//! Compose's `user`, `working_dir`, `entrypoint`, `mem_limit`, `cpus`,
-//! `pids_limit`, `deploy.resources.limits`, `stop_grace_period`, `labels`
-//! and `healthcheck`. They reach the platform as `hoist.*` extensions of
-//! the revision spec (see [`Runtime::extensions`]), so the plugin contract
-//! is unchanged; a platform that cannot honour one ignores it.
+//! resource limits and reservations, stop signal and grace period, labels,
+//! init, capabilities, extra hosts, a read-only root with tmpfs mounts, and
+//! the instance's own health check — the `runtime` table of a stack
+//! service, read from the Compose keys of the same names (see
+//! `compose_runtime.rs`). They reach the platform as `hoist.*` extensions
+//! of the revision spec (see [`Runtime::extensions`]), so the plugin
+//! contract is unchanged; a platform that cannot honour one ignores it.
 
 use std::collections::BTreeMap;
 
@@ -67,6 +67,30 @@ pub struct Runtime {
     pub labels: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healthcheck: Option<InstanceHealth>,
+    /// The signal that asks the instance to stop (`SIGTERM` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Runs an init process as PID 1, which reaps zombies and forwards signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<bool>,
+    /// Linux capabilities added to (`NET_ADMIN`) and dropped from (`ALL`)
+    /// the engine's default set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// More `/etc/hosts` entries, `HOST:IP`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<String>,
+    /// Memory the instance is guaranteed (a soft limit), in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_reservation: Option<u64>,
+    /// The root filesystem is read-only (volumes and tmpfs stay writable).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// In-memory filesystems, `PATH` or `PATH:OPTIONS` (`/run:size=64m`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
 }
 
 impl Runtime {
@@ -85,6 +109,23 @@ impl Runtime {
         if self.memory == Some(0) || self.pids.is_some_and(|p| p < 1) {
             return Err("`memory` and `pids` must be at least 1".into());
         }
+        if let Some(cap) = self.cap_add.iter().chain(&self.cap_drop).find(|c| !valid_capability(c)) {
+            return Err(format!("capability `{cap}` is not a capability name (NET_ADMIN, SYS_PTRACE, ALL)"));
+        }
+        if let Some(h) =
+            self.extra_hosts.iter().find(|h| h.split_once(':').is_none_or(|(n, ip)| n.is_empty() || ip.is_empty()))
+        {
+            return Err(format!("extra host `{h}`: write HOST:IP"));
+        }
+        if let Some(t) = self.tmpfs.iter().find(|t| !t.starts_with('/')) {
+            return Err(format!("tmpfs `{t}`: the mount point must be an absolute path"));
+        }
+        if self.stop_signal.as_deref().is_some_and(|s| s.is_empty() || s.contains(char::is_whitespace)) {
+            return Err("`stop_signal` must be a signal name (SIGINT) or number".into());
+        }
+        if self.memory_reservation == Some(0) {
+            return Err("`memory_reservation` must be at least 1".into());
+        }
         if let Some(h) = &self.healthcheck
             && !h.disable
             && h.test.is_empty()
@@ -98,7 +139,11 @@ impl Runtime {
     /// `hoist.user`, `hoist.working-dir`, `hoist.entrypoint` (a JSON list),
     /// `hoist.memory` (bytes), `hoist.cpus`, `hoist.pids`,
     /// `hoist.stop-grace-ms`, `hoist.label` (`KEY=VALUE`, one per label) and
-    /// `hoist.healthcheck` (JSON of [`InstanceHealth`]).
+    /// `hoist.healthcheck` (JSON of [`InstanceHealth`]), `hoist.stop-signal`,
+    /// `hoist.init` (`true`/`false`), `hoist.cap-add` and `hoist.cap-drop`
+    /// (one per capability), `hoist.extra-host` (`HOST:IP`, one each),
+    /// `hoist.memory-reservation` (bytes), `hoist.read-only` (`true`) and
+    /// `hoist.tmpfs` (`PATH[:OPTIONS]`, one each).
     pub fn extensions(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut put = |k: &str, v: String| out.push((format!("hoist.{k}"), v));
@@ -129,8 +174,37 @@ impl Runtime {
         if let Some(h) = &self.healthcheck {
             put("healthcheck", serde_json::json!(h).to_string());
         }
+        if let Some(s) = &self.stop_signal {
+            put("stop-signal", s.clone());
+        }
+        if let Some(i) = self.init {
+            put("init", i.to_string());
+        }
+        for c in &self.cap_add {
+            put("cap-add", c.clone());
+        }
+        for c in &self.cap_drop {
+            put("cap-drop", c.clone());
+        }
+        for h in &self.extra_hosts {
+            put("extra-host", h.clone());
+        }
+        if let Some(m) = self.memory_reservation {
+            put("memory-reservation", m.to_string());
+        }
+        if self.read_only {
+            put("read-only", "true".into());
+        }
+        for t in &self.tmpfs {
+            put("tmpfs", t.clone());
+        }
         out
     }
+}
+
+/// `NET_ADMIN`, `CAP_NET_ADMIN`, `ALL`: upper-case letters, digits and `_`.
+fn valid_capability(c: &str) -> bool {
+    !c.is_empty() && c.len() <= 64 && c.chars().all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
 }
 
 /// Compose sizes: `512m`, `1g`, `1.5gb`, `1024k`, `100000` (bytes).

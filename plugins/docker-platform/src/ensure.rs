@@ -7,7 +7,7 @@ use hoist_sdk::platform::{PlatformError, RevisionSpec};
 use hoist_sdk::types::Instance;
 
 use crate::config::Config;
-use crate::{labels, runtime};
+use crate::{labels, networks, runtime};
 
 pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, PlatformError> {
     let config = Config::parse(&spec.config)?;
@@ -17,10 +17,8 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
             spec.service
         )));
     };
-    let network = network_of(spec, &config);
-    if let Some(network) = &network {
-        docker::ensure_network(network).map_err(|e| capability(&format!("network `{network}`"), &e))?;
-    }
+    // The capability creates each network the containers join.
+    let joins = networks::joins(spec, &config)?;
     let selector = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     let mut found = docker::list_containers(&selector).map_err(|e| capability("listing containers", &e))?;
     found.sort_by_key(|c| (labels::index(c), c.name.clone()));
@@ -45,7 +43,7 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     let specs: Vec<ContainerSpec> = (0u32..)
         .filter(|i| !used.contains(i))
         .take(missing)
-        .map(|index| container_spec(spec, image, network.as_deref(), index))
+        .map(|index| container_spec(spec, image, &joins, index))
         .collect();
     keep.extend(run_all(spec, &specs)?);
     keep.sort_by_key(labels::index);
@@ -74,16 +72,7 @@ fn volume_mounts(spec: &RevisionSpec) -> Vec<String> {
         .collect()
 }
 
-/// The network a revision's containers join: the configured one, else the
-/// stack's own (`hoist-STACK-ENV`), else the engine's default bridge.
-fn network_of(spec: &RevisionSpec, config: &Config) -> Option<String> {
-    config.network.clone().or_else(|| {
-        let stack = spec.extensions.iter().find(|(k, _)| k == "hoist.stack").map(|(_, v)| v)?;
-        Some(format!("hoist-{stack}-{}", spec.environment))
-    })
-}
-
-fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index: u32) -> ContainerSpec {
+fn container_spec(spec: &RevisionSpec, image: &str, joins: &[networks::Join], index: u32) -> ContainerSpec {
     let mut env = spec.env.clone();
     env.push(("HOIST_SERVICE".to_owned(), spec.service.clone()));
     env.push(("HOIST_REVISION".to_owned(), spec.revision.clone()));
@@ -94,6 +83,7 @@ fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
     labels.extend(runtime::labels(spec));
+    labels.extend(networks::label(joins));
     ContainerSpec {
         name: labels::container_name(&spec.service, &spec.environment, &spec.revision, index),
         image: image.to_owned(),
@@ -101,12 +91,8 @@ fn container_spec(spec: &RevisionSpec, image: &str, network: Option<&str>, index
         env,
         labels,
         ports: spec.port.map(|p| PortBinding { container_port: p, host_port: 0 }).into_iter().collect(),
-        network: network.map(str::to_string),
-        // On a network, every instance answers to the service's name, so
-        // `db:5432` reaches `db` whatever its revision.
-        extensions: network
-            .map(|_| ("hoist.alias".to_string(), spec.service.clone()))
-            .into_iter()
+        network: joins.first().map(|j| j.network.clone()),
+        extensions: networks::extensions(joins)
             .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
             .chain(runtime::extensions(spec))
             .collect(),

@@ -4,9 +4,11 @@
 //!
 //! Config (JSON object, kebab-case): `stop-timeout-secs` (default 10) and
 //! `network` (optional; created when missing). Without one, the services of
-//! a stack share the stack's own network, `hoist-<stack>-<env>`; on either,
-//! every container answers to its service's name (a DNS alias), so `db:5432`
-//! reaches the `db` service across its revisions.
+//! a stack share the stack's own network, `hoist-<stack>-<env>`, and the
+//! named networks its file declares (`hoist-<stack>-<env>-<name>`, internal
+//! when declared so); on each, every container answers to its service's
+//! name and aliases (DNS), so `db:5432` reaches the `db` service across its
+//! revisions. A stack's networks are removed with its last container.
 //!
 //! A revision is a set of containers named
 //! `hoist-<service>-<env>-<rev>-<idx>` and labelled `hoist.service`,
@@ -18,6 +20,7 @@
 mod config;
 mod ensure;
 mod labels;
+mod networks;
 mod runtime;
 
 pub use config::Config;
@@ -51,7 +54,9 @@ impl Platform for DockerPlatform {
         let config = Config::parse(&config)?;
         let found = docker::list_containers(&labels::selector(&service, &environment, Some(&revision)))
             .map_err(|e| ensure::capability("listing containers", &e))?;
-        ensure::remove_all(&found, config.stop_timeout_secs)
+        ensure::remove_all(&found, config.stop_timeout_secs)?;
+        networks::release(found.iter().map(|c| c.labels.as_slice()));
+        Ok(())
     }
 }
 

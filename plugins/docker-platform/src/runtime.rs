@@ -1,13 +1,14 @@
 //! How a revision's containers run, from the revision spec's `hoist.*`
 //! extensions: the settings the docker capability applies (user, working
-//! directory, entrypoint, memory, cpus, pids, stop grace period, health
-//! check) are passed on as the container spec's extensions, and
-//! `hoist.label`s become the container's labels.
+//! directory, entrypoint, limits, stop signal and grace period, init,
+//! capabilities, extra hosts, read-only root, tmpfs, health check) are
+//! passed on as the container spec's extensions, and `hoist.label`s become
+//! the container's labels.
 
 use hoist_sdk::platform::RevisionSpec;
 
 /// The keys the docker capability applies to the container it creates.
-const FORWARDED: [&str; 8] = [
+const FORWARDED: [&str; 16] = [
     "hoist.user",
     "hoist.working-dir",
     "hoist.entrypoint",
@@ -16,6 +17,14 @@ const FORWARDED: [&str; 8] = [
     "hoist.pids",
     "hoist.stop-grace-ms",
     "hoist.healthcheck",
+    "hoist.stop-signal",
+    "hoist.init",
+    "hoist.cap-add",
+    "hoist.cap-drop",
+    "hoist.extra-host",
+    "hoist.memory-reservation",
+    "hoist.read-only",
+    "hoist.tmpfs",
 ];
 
 /// Label naming a container's stop grace period, read when it is stopped.

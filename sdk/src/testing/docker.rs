@@ -128,6 +128,13 @@ impl FakeDocker {
             if e.containers.values().any(|c| c.info.name == spec.name) {
                 return Err(DockerError::Conflict(format!("container name `{}` is in use", spec.name)));
             }
+            for (_, join) in spec.extensions.iter().filter(|(k, _)| k == "hoist.join") {
+                let network = serde_json::from_str::<serde_json::Value>(join)
+                    .ok()
+                    .and_then(|j| j["network"].as_str().map(str::to_owned))
+                    .ok_or_else(|| DockerError::Other(format!("container extension `hoist.join` = `{join}`")))?;
+                e.networks.insert(network);
+            }
             e.next_id += 1;
             let id = format!("c{}", e.next_id);
             let info = ContainerInfo {
@@ -207,6 +214,23 @@ impl FakeDocker {
         self.with(|e| e.networks.insert(name.to_owned()));
         Ok(())
     }
+
+    /// Removes `name` unless a container is on it (its `network`, or a
+    /// `hoist.join` naming it), as the engine refuses to.
+    pub fn remove_network(self, name: &str) -> Result<(), DockerError> {
+        self.reachable()?;
+        self.with(|e| {
+            let joined = |c: &Fake| {
+                c.spec.network.as_deref() == Some(name)
+                    || c.spec.extensions.iter().any(|(k, v)| k == "hoist.join" && v.contains(&format!("\"{name}\"")))
+            };
+            if e.containers.values().any(joined) {
+                return Err(DockerError::Conflict(format!("network `{name}` still has containers")));
+            }
+            e.networks.remove(name);
+            Ok(())
+        })
+    }
 }
 
 impl Default for FakeDocker {
@@ -245,6 +269,9 @@ pub(crate) mod docker_fake {
     }
     pub(crate) fn ensure_network(name: &str) -> Result<(), DockerError> {
         FakeDocker::current().ensure_network(name)
+    }
+    pub(crate) fn remove_network(name: &str) -> Result<(), DockerError> {
+        FakeDocker::current().remove_network(name)
     }
     pub(crate) fn create_service(spec: &ServiceSpec) -> Result<String, DockerError> {
         FakeDocker::current().create_service(spec)

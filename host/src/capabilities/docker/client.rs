@@ -13,8 +13,7 @@ use std::sync::Arc;
 use bollard::Docker;
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings, HostConfig,
-    NetworkCreateRequest, NetworkingConfig, PortBinding,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, HostConfig, NetworkingConfig, PortBinding,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -119,14 +118,24 @@ impl DockerClient {
             bindings
                 .insert(key, Some(vec![PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host_port) }]));
         }
-        // On a network, the instance answers to each `hoist.alias` name.
-        let aliases: Vec<String> =
-            spec.extensions.iter().filter(|(k, _)| k == "hoist.alias").map(|(_, v)| v.clone()).collect();
-        let networking_config = spec.network.as_ref().filter(|_| !aliases.is_empty()).map(|network| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network.clone(),
-                EndpointSettings { aliases: Some(aliases.clone()), ..EndpointSettings::default() },
-            )])),
+        // The networks it joins with its DNS aliases (`hoist.join`), or,
+        // from plugins that name one network, `network` and `hoist.alias`.
+        let mut joins = super::networks::joins(&spec.extensions)?;
+        if joins.is_empty()
+            && let Some(network) = &spec.network
+        {
+            let aliases: Vec<String> =
+                spec.extensions.iter().filter(|(k, _)| k == "hoist.alias").map(|(_, v)| v.clone()).collect();
+            if !aliases.is_empty() {
+                joins.push(super::networks::Join { network: network.clone(), aliases, internal: false });
+            }
+        }
+        for join in &joins {
+            self.ensure_network_with(&join.network, join.internal).await?;
+        }
+        let network = joins.first().map(|j| j.network.clone()).or_else(|| spec.network.clone());
+        let networking_config = joins.first().map(|first| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(first.network.clone(), super::networks::endpoint(&first.aliases))])),
         });
         let mut body = ContainerCreateBody {
             networking_config,
@@ -141,17 +150,34 @@ impl DockerClient {
                     spec.extensions.iter().filter(|(k, _)| k == "hoist.bind").map(|(_, v)| v.clone()).collect(),
                 ),
                 port_bindings: Some(bindings),
-                network_mode: spec.network.clone(),
+                network_mode: network,
                 ..HostConfig::default()
             }),
             ..ContainerCreateBody::default()
         };
         super::settings::apply(&spec.extensions, &mut body)?;
         let options = CreateContainerOptionsBuilder::new().name(&spec.name).build();
-        let created = docker
-            .create_container(Some(options), body)
-            .await
-            .map_err(|err| self.map(err, &format!("container `{}`", spec.name)))?;
+        let created = match docker.create_container(Some(options.clone()), body.clone()).await {
+            // Removed by a stack that just left it, between the ensure and
+            // the create: create it again, once.
+            Err(EngineError::DockerResponseServerError { status_code: 404, message })
+                if message.contains("network") && !joins.is_empty() =>
+            {
+                for join in &joins {
+                    self.ensure_network_with(&join.network, join.internal).await?;
+                }
+                docker.create_container(Some(options), body).await
+            }
+            other => other,
+        }
+        .map_err(|err| self.map(err, &format!("container `{}`", spec.name)))?;
+        for join in joins.iter().skip(1) {
+            if let Err(e) = self.connect(&created.id, join).await {
+                // Not left half-attached: the caller creates it again.
+                let _ = self.remove_container(&created.id).await;
+                return Err(e);
+            }
+        }
         Ok(created.id)
     }
 
@@ -233,30 +259,6 @@ impl DockerClient {
             Ok(_) => Ok(true),
             Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => Ok(false),
             Err(err) => Err(self.map(err, &format!("image `{image}`"))),
-        }
-    }
-
-    pub async fn ensure_network(&self, name: &str) -> Result<(), DockerError> {
-        // The engine accepts two networks of one name; the services of a
-        // stack starting together must not each create one.
-        static CREATING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-        let _one_at_a_time = CREATING.lock().await;
-        let docker = self.engine().await?;
-        match docker.inspect_network(name, None).await {
-            Ok(_) => return Ok(()),
-            Err(EngineError::DockerResponseServerError { status_code: 404, .. }) => {}
-            Err(err) => return Err(self.map(err, &format!("network `{name}`"))),
-        }
-        let request = NetworkCreateRequest {
-            name: name.to_string(),
-            labels: Some(HashMap::from([("hoist.network".to_string(), name.to_string())])),
-            ..NetworkCreateRequest::default()
-        };
-        match docker.create_network(request).await {
-            Ok(_) => Ok(()),
-            // Created concurrently.
-            Err(EngineError::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
-            Err(err) => Err(self.map(err, &format!("network `{name}`"))),
         }
     }
 }

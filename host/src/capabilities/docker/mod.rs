@@ -3,7 +3,7 @@
 //!
 //! The unit keeps one lazily connected [`DockerClient`] for the runtime
 //! and lends it to the calls of plugins granted `docker`: containers, logs,
-//! images and networks in `client.rs`, Swarm services and swarm-scoped
+//! images in `client.rs`, networks in `networks.rs`, Swarm services and swarm-scoped
 //! networks in `swarm.rs`, Swarm tasks in `tasks.rs`, and the batch calls
 //! that run or remove many containers concurrently in `batch.rs`; the
 //! engine's event stream, for the live control plane, in `events.rs`.
@@ -11,6 +11,7 @@
 mod batch;
 mod client;
 mod events;
+mod networks;
 mod settings;
 mod swarm;
 mod tasks;
@@ -73,6 +74,9 @@ impl Host for HostState {
     }
     async fn ensure_network(&mut self, name: String) -> Result<(), DockerError> {
         self.docker()?.ensure_network(&name).await
+    }
+    async fn remove_network(&mut self, name: String) -> Result<(), DockerError> {
+        self.docker()?.remove_network(&name).await
     }
     async fn create_service(&mut self, spec: ServiceSpec) -> Result<String, DockerError> {
         self.docker()?.create_service(spec).await
