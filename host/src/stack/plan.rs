@@ -64,6 +64,15 @@ pub fn service_spec(stack: &StackDef, s: &StackService) -> ServiceSpec {
                 let at = if target.starts_with('/') { target.clone() } else { format!("/run/secrets/{target}") };
                 ("hoist.secret".to_string(), format!("{file}:{at}"))
             }))
+            // A config file travels as its path, a config's content as is.
+            .chain(s.configs.iter().filter_map(|(target, c)| match (&c.file, &c.content) {
+                (Some(file), _) => Some(("hoist.config-file".to_string(), format!("{file}:{target}"))),
+                (None, Some(content)) => Some((
+                    "hoist.config-content".to_string(),
+                    serde_json::json!({ "path": target, "content": content }).to_string(),
+                )),
+                (None, None) => None,
+            }))
             // The stack networks it joins (none: the stack's default one).
             .chain(s.networks.iter().map(|(name, join)| {
                 let internal = stack.networks.get(name).is_some_and(|n| n.internal);

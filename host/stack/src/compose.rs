@@ -78,6 +78,8 @@ pub struct ImportedService {
     pub networks: BTreeMap<String, crate::definition::ServiceNetwork>,
     /// `profiles:`: deployed only when one of them is active.
     pub profiles: Vec<String>,
+    /// `configs:`, target → config.
+    pub configs: BTreeMap<String, crate::definition::ConfigFile>,
 }
 
 /// What an import produced.
@@ -123,6 +125,7 @@ pub fn import_with(path: &Path, env_files: &[PathBuf]) -> Result<Imported, Compo
         return Err(invalid(1, "no `services:` mapping; is this a Compose file?".into()));
     };
     let secrets = crate::compose_secrets::declared(&doc, base).map_err(|m| invalid(lines.top("secrets"), m))?;
+    let configs = crate::compose_configs::declared(&doc, base, &vars).map_err(|m| invalid(lines.top("configs"), m))?;
     let (networks, ignored) = crate::compose_networks::declared(&doc).map_err(|m| invalid(lines.top("networks"), m))?;
     let mut out = Vec::new();
     let mut unsupported: Vec<Unsupported> = ignored
@@ -217,6 +220,10 @@ pub fn import_with(path: &Path, env_files: &[PathBuf]) -> Result<Imported, Compo
                             .push(volume(v, base).map_err(|m| invalid(line, format!("service `{name}`: volume {m}")))?);
                     }
                 }
+                "configs" => {
+                    svc.configs = crate::compose_configs::service(value, &configs)
+                        .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
+                }
                 "secrets" => {
                     svc.secrets = crate::compose_secrets::service(value, &secrets)
                         .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?
@@ -286,6 +293,7 @@ pub fn import_with(path: &Path, env_files: &[PathBuf]) -> Result<Imported, Compo
             && key != "volumes"
             && key != "secrets"
             && key != "networks"
+            && key != "configs"
             && !key.starts_with("x-")
         {
             unsupported.push(Unsupported { service: "(top level)".into(), key: key.into(), line: lines.top(key) });

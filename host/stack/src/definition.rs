@@ -51,6 +51,19 @@ pub struct NetworkDef {
     pub internal: bool,
 }
 
+/// A configuration file of a service: exactly one of `file` and `content`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// The most bytes of a config given as `content`.
+pub const MAX_CONFIG_CONTENT: usize = 1 << 20;
+
 /// How a service joins one network: the DNS names it answers to there
 /// besides its own.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +138,11 @@ pub struct StackService {
     /// its name and its aliases.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub networks: BTreeMap<String, ServiceNetwork>,
+    /// Configuration files, `{ "/etc/app.yml" = { file = "app.yml" } }` (a
+    /// file relative to the stack file, mounted read-only) or `{ content =
+    /// "..." }` (written into each instance before it starts, 0444).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub configs: BTreeMap<String, ConfigFile>,
     /// Deployed only when one of these profiles is active (`--profile`,
     /// `COMPOSE_PROFILES`); none: always.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -219,6 +237,25 @@ impl StackDef {
                     ));
                 }
             }
+            for (target, c) in &s.configs {
+                if !target.starts_with('/') || target.contains(':') {
+                    return Err(format!("service `{name}`: config `{target}`: the target must be an absolute path"));
+                }
+                match (&c.file, &c.content) {
+                    (Some(f), None) if Path::new(f).is_absolute() && !f.contains(':') => {}
+                    (None, Some(text)) if text.len() <= MAX_CONFIG_CONTENT => {}
+                    (None, Some(_)) => {
+                        return Err(format!(
+                            "service `{name}`: config `{target}` is over {MAX_CONFIG_CONTENT} bytes; give it as a `file`"
+                        ));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "service `{name}`: config `{target}`: give exactly one of `file` (an absolute path without `:`) and `content`"
+                        ));
+                    }
+                }
+            }
             for (net, join) in &s.networks {
                 if net != "default" && !self.networks.contains_key(net) {
                     return Err(format!(
@@ -308,6 +345,14 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, StackErro
         // Secret files are relative to the stack file.
         let base = path.parent().unwrap_or(Path::new("."));
         for s in stack.services.values_mut() {
+            for file in s.configs.values_mut().filter_map(|c| c.file.as_mut()) {
+                let p = base.join(&*file);
+                *file = p
+                    .canonicalize()
+                    .map_err(|e| toml_error(format!("config file `{}`: {e}", p.display())))?
+                    .display()
+                    .to_string();
+            }
             for file in s.secrets.values_mut() {
                 let p = base.join(&*file);
                 *file = p
@@ -484,6 +529,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         restart: s.restart,
         networks: s.networks.clone(),
         profiles: s.profiles.clone(),
+        configs: s.configs.clone(),
         ..StackService::default()
     }
 }
@@ -523,6 +569,9 @@ impl StackService {
         }
         if !self.networks.is_empty() {
             what["networks"] = serde_json::json!(self.networks);
+        }
+        if !self.configs.is_empty() {
+            what["configs"] = serde_json::json!(self.configs);
         }
         let digest = sha2::Sha256::digest(what.to_string().as_bytes());
         format!("d-{}", &hex::encode(digest)[..12])

@@ -46,7 +46,7 @@ impl Vars {
         Ok(Self::new(dotenv, std::env::vars()))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 }

@@ -4,6 +4,7 @@
 //! the import of Docker Compose files.
 
 pub mod compose;
+mod compose_configs;
 mod compose_deploy;
 mod compose_networks;
 mod compose_runtime;
@@ -17,7 +18,8 @@ pub mod runtime;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
 pub use definition::{
-    LoadOptions, Loaded, NetworkDef, Restart, ServiceNetwork, StackDef, StackError, StackService, load, load_with,
+    ConfigFile, LoadOptions, Loaded, NetworkDef, Restart, ServiceNetwork, StackDef, StackError, StackService, load,
+    load_with,
 };
 pub use graph::{Condition, Graph, GraphError, Timing};
 pub use runtime::{InstanceHealth, Runtime};

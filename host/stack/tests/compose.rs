@@ -164,3 +164,44 @@ fn restart_no_makes_a_job_and_other_policies_are_said() {
     // And back: `job = true` in stack TOML.
     assert!(hoist_stack::definition::parse(&toml).unwrap().services["migrate"].job);
 }
+
+#[test]
+fn configs_of_every_source_are_imported_and_what_is_not_honoured_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("compose.yml");
+    std::fs::write(dir.path().join("app.yml"), "a: 1\n").unwrap();
+    std::fs::write(dir.path().join(".env"), "HOIST_TEST_GREETING=hi\n").unwrap();
+    std::fs::write(
+        &file,
+        "services:\n  api:\n    image: x\n    configs:\n      - app\n      - { source: inline, target: /etc/inline.conf }\n      - { source: env, target: /etc/env }\nconfigs:\n  app: { file: ./app.yml }\n  inline: { content: \"x = 1\" }\n  env: { environment: HOIST_TEST_GREETING }\n",
+    )
+    .unwrap();
+    let loaded = hoist_stack::load(&file).unwrap();
+    let configs = &loaded.stack.services["api"].configs;
+    let app = dir.path().join("app.yml").canonicalize().unwrap().display().to_string();
+    assert_eq!(configs["/app"], hoist_stack::ConfigFile { file: Some(app), content: None });
+    assert_eq!(configs["/etc/inline.conf"].content.as_deref(), Some("x = 1"));
+    assert_eq!(configs["/etc/env"].content.as_deref(), Some("hi"));
+    assert!(loaded.unsupported.is_empty(), "{:?}", loaded.unsupported);
+    let toml = hoist_stack::definition::to_toml(&loaded.stack).unwrap();
+    assert_eq!(hoist_stack::definition::parse(&toml).unwrap(), loaded.stack);
+
+    for (body, want) in [
+        ("configs:\n  c: { external: true }\n", ":5: config `c` has no `file`, `content` or `environment` source"),
+        ("configs:\n  c: { environment: HOIST_TEST_UNSET_VAR }\n", "variable `HOIST_TEST_UNSET_VAR` is not set"),
+    ] {
+        std::fs::write(&file, format!("services:\n  api:\n    image: x\n    configs: [c]\n{body}")).unwrap();
+        let err = hoist_stack::load(&file).unwrap_err().to_string();
+        assert!(err.contains(want), "{body}: {err}");
+    }
+    std::fs::write(&file, "services:\n  api:\n    image: x\n    configs: [nope]\n").unwrap();
+    let err = hoist_stack::load(&file).unwrap_err().to_string();
+    assert!(err.contains(":4: service `api`: config `nope` is not declared"), "{err}");
+    std::fs::write(
+        &file,
+        "services:\n  api:\n    image: x\n    configs: [{ source: c, mode: 0400 }]\nconfigs:\n  c: { content: x }\n",
+    )
+    .unwrap();
+    let err = hoist_stack::load(&file).unwrap_err().to_string();
+    assert!(err.contains("`mode` is not supported"), "{err}");
+}

@@ -52,9 +52,14 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
 
 /// The revision's volumes as the engine's binds: a named volume gets the
 /// stack's (or service's) prefix so two stacks never share one; a host path
-/// is mounted as is; a secret (`hoist.secret`, `FILE:TARGET`) read-only.
+/// is mounted as is; a secret (`hoist.secret`) or a config file
+/// (`hoist.config-file`), `FILE:TARGET`, read-only.
 fn mounts(spec: &RevisionSpec) -> Vec<String> {
-    let secrets = spec.extensions.iter().filter(|(k, _)| k == "hoist.secret").map(|(_, v)| format!("{v}:ro"));
+    let secrets = spec
+        .extensions
+        .iter()
+        .filter(|(k, _)| k == "hoist.secret" || k == "hoist.config-file")
+        .map(|(_, v)| format!("{v}:ro"));
     volume_mounts(spec).into_iter().chain(secrets).collect()
 }
 
@@ -94,6 +99,13 @@ fn container_spec(spec: &RevisionSpec, image: &str, joins: &[networks::Join], in
         network: joins.first().map(|j| j.network.clone()),
         extensions: networks::extensions(joins)
             .chain(mounts(spec).into_iter().map(|m| ("hoist.bind".to_string(), m)))
+            // A config's content is written into the container before it starts.
+            .chain(
+                spec.extensions
+                    .iter()
+                    .filter(|(k, _)| k == "hoist.config-content")
+                    .map(|(_, v)| ("hoist.file".to_string(), v.clone())),
+            )
             .chain(runtime::extensions(spec))
             .collect(),
     }

@@ -171,12 +171,16 @@ impl DockerClient {
             other => other,
         }
         .map_err(|err| self.map(err, &format!("container `{}`", spec.name)))?;
-        for join in joins.iter().skip(1) {
-            if let Err(e) = self.connect(&created.id, join).await {
-                // Not left half-attached: the caller creates it again.
-                let _ = self.remove_container(&created.id).await;
-                return Err(e);
+        let prepared = async {
+            for join in joins.iter().skip(1) {
+                self.connect(&created.id, join).await?;
             }
+            self.write_files(&created.id, &spec.extensions).await
+        };
+        if let Err(e) = prepared.await {
+            // Not left half-prepared: the caller creates it again.
+            let _ = self.remove_container(&created.id).await;
+            return Err(e);
         }
         Ok(created.id)
     }

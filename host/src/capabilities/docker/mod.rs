@@ -3,7 +3,8 @@
 //!
 //! The unit keeps one lazily connected [`DockerClient`] for the runtime
 //! and lends it to the calls of plugins granted `docker`: containers, logs,
-//! images in `client.rs`, networks in `networks.rs`, Swarm services and swarm-scoped
+//! images in `client.rs`, networks in `networks.rs`, files written into
+//! a container before it starts in `files.rs`, Swarm services and swarm-scoped
 //! networks in `swarm.rs`, Swarm tasks in `tasks.rs`, and the batch calls
 //! that run or remove many containers concurrently in `batch.rs`; the
 //! engine's event stream, for the live control plane, in `events.rs`.
@@ -11,6 +12,7 @@
 mod batch;
 mod client;
 mod events;
+mod files;
 mod networks;
 mod settings;
 mod swarm;
