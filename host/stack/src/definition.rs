@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 use hoist_probe::ProbeSpec;
 use serde::{Deserialize, Serialize};
 
-use crate::compose::{self, ComposeError, Imported, ImportedService, Unsupported};
+use crate::compose::{self, ComposeError, Unsupported};
+pub use crate::from_compose::from_compose;
 use crate::graph::{Condition, Graph, GraphError};
-use crate::healthcheck;
+use crate::profiles::select_profiles;
 
 /// A stack: services that depend on each other, deployed as one unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -373,43 +374,6 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, StackErro
     Ok(Loaded { stack, graph, unsupported, notes, warnings })
 }
 
-/// Leaves out the services of profiles that are not active (`--profile`
-/// and `COMPOSE_PROFILES`; `*` activates all), noting each; a service kept
-/// that depends on one left out is an error naming both.
-fn select_profiles(stack: &mut StackDef, profiles: &[String]) -> Result<Vec<String>, String> {
-    let from_env = std::env::var("COMPOSE_PROFILES").unwrap_or_default();
-    let active: Vec<&str> = profiles
-        .iter()
-        .map(String::as_str)
-        .chain(from_env.split(',').map(str::trim))
-        .filter(|p| !p.is_empty())
-        .collect();
-    let all = active.contains(&"*");
-    let left_out: Vec<String> = stack
-        .services
-        .iter()
-        .filter(|(_, s)| !all && !s.profiles.is_empty() && !s.profiles.iter().any(|p| active.contains(&p.as_str())))
-        .map(|(n, _)| n.clone())
-        .collect();
-    let mut notes = Vec::new();
-    for name in &left_out {
-        if let Some(s) = stack.services.remove(name) {
-            notes.push(format!(
-                "service `{name}`: left out: its profiles ({}) are not active (`--profile NAME`)",
-                s.profiles.join(", ")
-            ));
-        }
-    }
-    for (name, s) in &stack.services {
-        if let Some(dep) = s.depends_on.keys().find(|d| left_out.contains(d)) {
-            return Err(format!(
-                "service `{name}` depends on `{dep}`, whose profile is not active; activate it with `--profile`"
-            ));
-        }
-    }
-    Ok(notes)
-}
-
 /// A stack TOML with `${VAR}` substituted in its string values, as in a
 /// Compose file: the shell's environment over the `.env` beside it.
 fn interpolate_toml(text: &str, path: &Path, env_files: &[PathBuf]) -> Result<(String, Vec<String>), String> {
@@ -444,94 +408,6 @@ fn sanitize(name: &str) -> String {
         .collect();
     let s = s.trim_start_matches(|c: char| !c.is_ascii_lowercase()).to_string();
     if s.is_empty() { "stack".into() } else { s }
-}
-
-/// A Compose import as a stack. The first port becomes the service's port
-/// and its published side the router's front door on 127.0.0.1; a
-/// healthcheck becomes a probe of that port with the same timings: HTTP when
-/// it is an HTTP GET of the port, else TCP (see [`healthcheck`]).
-pub fn from_compose(imported: &Imported, name: &str) -> (StackDef, Vec<String>) {
-    let mut notes = Vec::new();
-    let services = imported.services.iter().map(|s| (s.name.clone(), service_from_compose(s, &mut notes))).collect();
-    (StackDef { version: 1, name: name.to_string(), services, networks: imported.networks.clone() }, notes)
-}
-
-fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackService {
-    let first = s.ports.first();
-    let port = first.map(|(_, container)| *container);
-    let router = first.and_then(|(published, _)| published.map(|p| format!("127.0.0.1:{p}"))).filter(|_| !s.job);
-    if s.ports.len() > 1 {
-        notes.push(format!(
-            "service `{}`: only the first port ({}) is routed; Hoist gives a service one front door",
-            s.name,
-            port.unwrap_or(0)
-        ));
-    }
-    if s.image.is_none() && s.build.is_some() {
-        notes.push(format!(
-            "service `{}`: built from `{}`; build and tag the image, then set `image`",
-            s.name,
-            s.build.as_deref().unwrap_or(".")
-        ));
-    }
-    if s.job {
-        notes.push(format!(
-            "service `{}`: `restart: \"no\"`: a job, run once per stack rollout; `service_completed_successfully` waits for its exit 0",
-            s.name
-        ));
-        if s.healthcheck.is_some() {
-            notes.push(format!("service `{}`: healthcheck not used: a job is judged by its exit code", s.name));
-        }
-    }
-    // A healthcheck runs where Compose runs it: inside the container, as
-    // its own health check. One that is an HTTP GET of the service's port
-    // is also Hoist's probe (the same test, seen from outside).
-    let probe = s.healthcheck.as_ref().filter(|_| !s.job).and_then(|h| {
-        let shown = h.test.join(" ");
-        let inside = format!(
-            "service `{}`: healthcheck `{shown}` runs inside the container as its own health check (on the local-process platform, which has none, the service is ready once it runs)",
-            s.name
-        );
-        let Some(port) = port else {
-            notes.push(inside);
-            return None;
-        };
-        let (probe, note) = healthcheck::translate(&s.name, h, port);
-        if matches!(probe.kind, hoist_probe::ProbeKind::Http { .. }) {
-            notes.push(note);
-            Some(probe)
-        } else {
-            notes.push(inside);
-            None
-        }
-    });
-    let mut runtime = s.runtime.clone();
-    if s.job {
-        runtime.healthcheck = None;
-    }
-    if runtime.healthcheck.as_ref().is_some_and(|h| h.disable) {
-        notes.push(format!("service `{}`: healthcheck disabled, the image's own too", s.name));
-    }
-    StackService {
-        image: s.image.clone(),
-        command: s.command.clone(),
-        env: s.env.iter().cloned().collect(),
-        port,
-        router,
-        probe,
-        depends_on: s.depends_on.clone(),
-        volumes: s.volumes.clone(),
-        job: s.job,
-        runtime,
-        secrets: s.secrets.clone(),
-        replicas: s.replicas.unwrap_or(1),
-        strategy: s.strategy.clone(),
-        restart: s.restart,
-        networks: s.networks.clone(),
-        profiles: s.profiles.clone(),
-        configs: s.configs.clone(),
-        ..StackService::default()
-    }
 }
 
 /// The stack as TOML (what `hoist stack import` prints).

@@ -9,11 +9,14 @@ mod compose_deploy;
 mod compose_networks;
 mod compose_runtime;
 mod compose_secrets;
+mod compose_values;
 pub mod definition;
 mod dotenv;
+mod from_compose;
 pub mod graph;
 pub mod healthcheck;
 pub mod interpolate;
+mod profiles;
 pub mod runtime;
 
 pub use compose::{ComposeError, Healthcheck, Imported, ImportedService, Unsupported, import};
