@@ -75,6 +75,8 @@ macro_rules! export_platform {
 
 /// The labels every platform puts on an instance so it can find it again
 /// (after a control-plane restart too) and tell revisions apart.
+pub mod dependencies;
+
 pub mod labels {
     pub const SERVICE: &str = "hoist.service";
     pub const ENVIRONMENT: &str = "hoist.environment";

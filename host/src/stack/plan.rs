@@ -73,6 +73,13 @@ pub fn service_spec(stack: &StackDef, s: &StackService) -> ServiceSpec {
                 )),
                 (None, None) => None,
             }))
+            // Where each dependency listens, for the platform to say how an
+            // instance reaches it (`HOIST_<NAME>_ADDR`, …).
+            .chain(s.depends_on.keys().filter_map(|dep| {
+                let d = stack.services.get(dep)?;
+                let json = serde_json::json!({ "service": dep, "port": d.port, "router": d.router });
+                Some(("hoist.dependency".to_string(), json.to_string()))
+            }))
             // The stack networks it joins (none: the stack's default one).
             .chain(s.networks.iter().map(|(name, join)| {
                 let internal = stack.networks.get(name).is_some_and(|n| n.internal);

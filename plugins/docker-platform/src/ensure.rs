@@ -85,6 +85,12 @@ fn container_spec(spec: &RevisionSpec, image: &str, joins: &[networks::Join], in
     if let Some(port) = spec.port {
         env.push(("PORT".to_owned(), port.to_string()));
     }
+    // On the stack's network a dependency is its service's name.
+    for dep in hoist_sdk::platform::dependencies::of(spec) {
+        if let Some(port) = dep.port.filter(|_| !joins.is_empty()) {
+            env.extend(hoist_sdk::platform::dependencies::env(spec, &dep.service, &dep.service, port));
+        }
+    }
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
     labels.extend(runtime::labels(spec));

@@ -53,6 +53,7 @@ fn spawn(spec: &RevisionSpec, program: &str, args: &[String], index: u32) -> Res
     env.push(("HOIST_SERVICE".to_owned(), spec.service.clone()));
     env.push(("HOIST_REVISION".to_owned(), spec.revision.clone()));
     env.push(("HOIST_INSTANCE".to_owned(), index.to_string()));
+    env.extend(dependency_env(spec));
     let mut labels = labels::selector(&spec.service, &spec.environment, Some(&spec.revision));
     labels.push((labels::INDEX.to_owned(), index.to_string()));
     let request = SpawnRequest {
@@ -75,6 +76,33 @@ fn spawn(spec: &RevisionSpec, program: &str, args: &[String], index: u32) -> Res
             process::describe(&other)
         )),
     })
+}
+
+/// Where each dependency is reached from a local process: its front door
+/// (stable across its revisions) when it has one, else a running instance
+/// of its newest revision (a snapshot: give the dependency a `router` to
+/// follow its updates).
+fn dependency_env(spec: &RevisionSpec) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for dep in hoist_sdk::platform::dependencies::of(spec) {
+        let at = dep
+            .router
+            .as_deref()
+            .and_then(|r| r.rsplit_once(':'))
+            .and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)));
+        let at = at.or_else(|| {
+            let mut running: Vec<ProcessInfo> = process::find(&labels::selector(&dep.service, &spec.environment, None))
+                .into_iter()
+                .filter(|p| p.state == ProcessState::Running && p.port.is_some())
+                .collect();
+            running.sort_by_key(|p| std::cmp::Reverse(p.started_at_ms));
+            running.first().and_then(|p| Some(("127.0.0.1".to_owned(), p.port?)))
+        });
+        if let Some((host, port)) = at {
+            env.extend(hoist_sdk::platform::dependencies::env(spec, &dep.service, &host, port));
+        }
+    }
+    env
 }
 
 /// Stop a process; one that is already gone is fine.

@@ -8,7 +8,9 @@
 //! `hoist.revision` and `hoist.index`, get a free loopback port in `PORT`
 //! and the variables `HOIST_SERVICE`, `HOIST_REVISION` and `HOIST_INSTANCE`
 //! (the index). A running process is reported `ready` at `127.0.0.1:PORT`;
-//! the host's probes decide whether it really serves.
+//! the host's probes decide whether it really serves. A stack service also
+//! gets `HOIST_<DEP>_HOST`, `_PORT` and `_ADDR` for each dependency: its
+//! front door when it has one, else a running instance.
 
 mod config;
 mod ensure;
