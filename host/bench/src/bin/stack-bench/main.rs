@@ -1,6 +1,9 @@
-//! `stack-bench`: a 30-service stack with a known critical path started on
-//! the local Docker engine by `hoist stack deploy --wait` and by `docker
-//! compose up --wait`, from the same Compose file, in the same run.
+//! `stack-bench`: the users' 9-service stack and a 30-service one, each
+//! with a known critical path and every service healthy only while it
+//! reaches its dependencies by name, started on the local Docker engine by
+//! `hoist stack deploy --wait` and by `docker compose up --wait`, from the
+//! same Compose file, alternating in the same run (`--stack nine|thirty`
+//! for one).
 //! Prints one `name value unit` line per figure (`cargo xtask bench`).
 //!
 //! Each run starts from a clean engine (this benchmark's containers and
@@ -28,69 +31,102 @@ fn main() -> anyhow::Result<()> {
     let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(3);
     let interval_ms: u64 = flag("--interval-ms").map(|n| n.parse()).transpose()?.unwrap_or(INTERVAL_MS);
     preflight(IMAGE)?;
-    let (compose, compose_version) = Compose::detect()?;
-    let services = topology::services("sbench");
-    let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
-    let critical = topology::critical_path_ms(&services)?;
-    let dir = tempfile::tempdir()?;
-    // In a directory named like the project: Hoist names the stack after it.
-    std::fs::create_dir(dir.path().join(PROJECT))?;
-    let file = dir.path().join(PROJECT).join("docker-compose.yml");
-    std::fs::write(&file, topology::compose_file(IMAGE, &services, interval_ms))?;
+    let compose = Compose::detect()?;
     // The `hoist` built beside this binary, unless `--hoist PATH`.
     let hoist = match flag("--hoist") {
         Some(path) => path.into(),
         None => std::env::current_exe()?.parent().context("no directory of the benchmark binary")?.join("hoist"),
     };
-
-    let clean = || -> anyhow::Result<()> {
-        compose.down(PROJECT, &file)?;
-        remove_services(&names)
-    };
-    // Removes everything of the benchmark also when a run fails.
-    let guard = Guard(&clean);
-    clean()?;
-    let mut hoist_times = Vec::new();
-    let mut compose_times = Vec::new();
-    let mut floors = Vec::new();
-    for run in 0..runs {
-        let took = compose.up(PROJECT, &file, services.len())?;
-        compose.down(PROJECT, &file)?;
-        compose_times.push(took);
-
-        let state = tempfile::tempdir()?;
-        let serve = hoist::Serve::start(&hoist, state.path())?;
-        let took = serve.deploy(&file)?;
-        if run == 0 {
-            report_lag(&serve.status(PROJECT)?, &services)?;
-        }
-        floors.push(topology::critical_path_with(&services, &docker::engine_start_ms(&names)?)? as f64);
-        drop(serve);
-        remove_services(&names)?;
-        hoist_times.push(took);
-        eprintln!("run {}: hoist {} ms, compose {} ms", run + 1, took.as_millis(), compose_times[run].as_millis());
+    let only = flag("--stack");
+    let bench = Bench { compose: &compose, hoist: &hoist, runs, interval_ms };
+    if only.as_deref().is_none_or(|s| s == "nine") {
+        bench.run(
+            "stack9",
+            "the users' 9 (postgres, qdrant, neo4j, redis → api, worker → prometheus → grafana, web)",
+            &topology::nine("s9"),
+        )?;
     }
-    drop(guard);
-
-    let hoist_ms = median_ms(&mut hoist_times);
-    let compose_ms = median_ms(&mut compose_times);
-    println!(
-        "# stack: {} services of {IMAGE} in 3 layers (service_healthy), healthcheck every {interval_ms} ms; median of {runs} runs; compose: {compose_version}",
-        services.len()
-    );
-    figure("stack_critical_path", critical as f64, "ms");
-    figure("stack_hoist_deploy", hoist_ms, "ms");
-    figure("stack_hoist_over_critical_path", hoist_ms / critical as f64, "ratio");
-    // The critical path again, each delay plus the time the engine took to
-    // start that container in Hoist's run: the floor on this engine.
-    floors.sort_by(f64::total_cmp);
-    let floor = floors.get(floors.len() / 2).copied().unwrap_or(f64::NAN);
-    figure("stack_critical_path_with_engine_start", floor, "ms");
-    figure("stack_hoist_over_engine_floor", hoist_ms / floor, "ratio");
-    figure("stack_compose_up", compose_ms, "ms");
-    figure("stack_compose_over_critical_path", compose_ms / critical as f64, "ratio");
-    figure("stack_hoist_over_compose", hoist_ms / compose_ms, "ratio");
+    if only.as_deref().is_none_or(|s| s == "thirty") {
+        bench.run("stack", "30 in 3 layers", &topology::services("sbench"))?;
+    }
     Ok(())
+}
+
+struct Bench<'a> {
+    compose: &'a (Compose, String),
+    hoist: &'a std::path::Path,
+    runs: usize,
+    interval_ms: u64,
+}
+
+impl Bench<'_> {
+    /// Runs Compose and Hoist in turn on `services`, printing figures
+    /// named `{label}_…`. Every service is healthy only while it reaches its
+    /// dependencies by name, so a run that completes proves discovery.
+    fn run(&self, label: &str, what: &str, services: &[topology::Service]) -> anyhow::Result<()> {
+        let (compose, compose_version) = self.compose;
+        let (runs, interval_ms) = (self.runs, self.interval_ms);
+        let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
+        let critical = topology::critical_path_ms(services)?;
+        let dir = tempfile::tempdir()?;
+        // In a directory named like the project: Hoist names the stack after it.
+        std::fs::create_dir(dir.path().join(PROJECT))?;
+        let file = dir.path().join(PROJECT).join("docker-compose.yml");
+        std::fs::write(&file, topology::compose_file(IMAGE, services, interval_ms))?;
+        let clean = || -> anyhow::Result<()> {
+            compose.down(PROJECT, &file)?;
+            remove_services(&names)
+        };
+        // Removes everything of the benchmark also when a run fails.
+        let guard = Guard(&clean);
+        clean()?;
+        let mut hoist_times = Vec::new();
+        let mut compose_times = Vec::new();
+        let mut floors = Vec::new();
+        for run in 0..runs {
+            let took = compose.up(PROJECT, &file, services.len())?;
+            compose.down(PROJECT, &file)?;
+            compose_times.push(took);
+
+            let state = tempfile::tempdir()?;
+            let serve = hoist::Serve::start(self.hoist, state.path())?;
+            let took = serve.deploy(&file)?;
+            if run == 0 {
+                report_lag(&serve.status(PROJECT)?, services)?;
+            }
+            floors.push(topology::critical_path_with(services, &docker::engine_start_ms(&names)?)? as f64);
+            drop(serve);
+            remove_services(&names)?;
+            hoist_times.push(took);
+            eprintln!(
+                "{label} run {}: hoist {} ms, compose {} ms",
+                run + 1,
+                took.as_millis(),
+                compose_times[run].as_millis()
+            );
+        }
+        drop(guard);
+
+        let hoist_ms = median_ms(&mut hoist_times);
+        let compose_ms = median_ms(&mut compose_times);
+        println!(
+            "# {label}: {what} services of {IMAGE}, service_healthy, each reaching its dependencies by name; healthcheck every {interval_ms} ms; median of {runs} runs; compose: {compose_version}"
+        );
+        let figure = |name: &str, value: f64, unit: &str| println!("{label}_{name} {value:.2} {unit}");
+        figure("critical_path", critical as f64, "ms");
+        figure("hoist_deploy", hoist_ms, "ms");
+        figure("hoist_over_critical_path", hoist_ms / critical as f64, "ratio");
+        // The critical path again, each delay plus the time the engine took
+        // to start that container in Hoist's run: the floor on this engine.
+        floors.sort_by(f64::total_cmp);
+        let floor = floors.get(floors.len() / 2).copied().unwrap_or(f64::NAN);
+        figure("critical_path_with_engine_start", floor, "ms");
+        figure("hoist_over_engine_floor", hoist_ms / floor, "ratio");
+        figure("compose_up", compose_ms, "ms");
+        figure("compose_over_critical_path", compose_ms / critical as f64, "ratio");
+        figure("hoist_over_compose", hoist_ms / compose_ms, "ratio");
+        Ok(())
+    }
 }
 
 /// How late Hoist started each service after its dependencies were
@@ -137,8 +173,4 @@ impl Drop for Guard<'_> {
 fn median_ms(v: &mut [Duration]) -> f64 {
     v.sort();
     v.get(v.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
-}
-
-fn figure(name: &str, value: f64, unit: &str) {
-    println!("{name} {value:.2} {unit}");
 }

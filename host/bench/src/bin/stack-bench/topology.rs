@@ -1,7 +1,10 @@
-//! The benchmark's stack: 30 services of the demo image in three layers
-//! (8 data services → 12 apps → 10 edge services), each depending on its
-//! layer below with `condition: service_healthy`, with fixed start-up delays
-//! (`DEMO_STARTUP_MS`), so the critical path is known in advance.
+//! The benchmark's stacks, of the demo image, each service depending on the
+//! layer below with `condition: service_healthy` and healthy only while it
+//! reaches every dependency by its service name (`DEMO_REQUIRE`), with fixed
+//! start-up delays (`DEMO_STARTUP_MS`), so the critical path is known in
+//! advance: the users' nine (postgres, qdrant, neo4j, redis → api, worker
+//! → prometheus → grafana, web) and a 30-service one (8 data services → 12
+//! apps → 10 edge services).
 
 use std::collections::BTreeMap;
 
@@ -37,6 +40,25 @@ pub fn services(prefix: &str) -> Vec<Service> {
     out
 }
 
+/// The users' stack: four data services → api and worker → prometheus
+/// (scraping both) → grafana, and web in front of api.
+pub fn nine(prefix: &str) -> Vec<Service> {
+    let n = |s: &str| format!("{prefix}-{s}");
+    let data = ["postgres", "qdrant", "neo4j", "redis"];
+    let mut out: Vec<Service> = data
+        .iter()
+        .zip([2000, 1500, 2600, 300])
+        .map(|(s, ms)| Service { name: n(s), startup_ms: ms, depends_on: vec![] })
+        .collect();
+    let all_data: Vec<String> = data.iter().map(|s| n(s)).collect();
+    out.push(Service { name: n("api"), startup_ms: 800, depends_on: all_data.clone() });
+    out.push(Service { name: n("worker"), startup_ms: 500, depends_on: all_data });
+    out.push(Service { name: n("prometheus"), startup_ms: 600, depends_on: vec![n("api"), n("worker")] });
+    out.push(Service { name: n("grafana"), startup_ms: 900, depends_on: vec![n("prometheus")] });
+    out.push(Service { name: n("web"), startup_ms: 200, depends_on: vec![n("api")] });
+    out
+}
+
 fn dedup(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v.dedup();
@@ -67,16 +89,20 @@ pub fn critical_path_with(services: &[Service], extra: &BTreeMap<String, u64>) -
     Ok(graph.critical_path(&timing))
 }
 
-/// The Compose file, as a Compose user writes it: image, environment, a
-/// loopback port, a healthcheck by the image's own `check` command every
-/// `interval_ms`, long-syntax `depends_on`.
+/// The Compose file, as a Compose user writes it: image, environment (its
+/// dependencies by name in `DEMO_REQUIRE`), a loopback port, a healthcheck
+/// by the image's own `check` command every `interval_ms`, long-syntax
+/// `depends_on`.
 /// No top-level `name:` (Compose v1 refuses it): the directory names the
 /// project for Hoist, `-p` for Compose.
 pub fn compose_file(image: &str, services: &[Service], interval_ms: u64) -> String {
     let mut text = "services:\n".to_string();
     for s in services {
+        let require: Vec<String> = s.depends_on.iter().map(|d| format!("{d}:8080")).collect();
+        let require =
+            if require.is_empty() { String::new() } else { format!("      DEMO_REQUIRE: \"{}\"\n", require.join(",")) };
         text.push_str(&format!(
-            "  {name}:\n    image: {image}\n    environment:\n      DEMO_VERSION: v1\n      DEMO_STARTUP_MS: \"{startup}\"\n    ports:\n      - \"127.0.0.1::8080\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: {interval_ms}ms\n      timeout: 1s\n      retries: 3\n      start_period: 30s\n",
+            "  {name}:\n    image: {image}\n    environment:\n      DEMO_VERSION: v1\n      DEMO_STARTUP_MS: \"{startup}\"\n{require}    ports:\n      - \"127.0.0.1::8080\"\n    healthcheck:\n      test: [\"CMD\", \"/hoist-demo\", \"check\"]\n      interval: {interval_ms}ms\n      timeout: 1s\n      retries: 3\n      start_period: 30s\n",
             name = s.name,
             startup = s.startup_ms,
         ));
