@@ -78,10 +78,10 @@ fn an_instance_killed_at_rest_is_replaced_and_recorded() {
     assert!(ok, "{status}");
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["healing"]["restarts"], 1, "{status}");
-    assert_eq!(status["healing"]["last_exit"], "killed by signal 9", "{status}");
+    assert_eq!(status["healing"]["last_exit"], "killed by SIGKILL", "{status}");
     let (ok, log) = plane.hoist(&["log", "web", "--env", "test"]);
     assert!(ok, "{log}");
-    assert!(log.contains("heal") && log.contains("killed by signal 9") && log.contains("replacing"), "{log}");
+    assert!(log.contains("heal") && log.contains("killed by SIGKILL") && log.contains("replacing"), "{log}");
     // Its replacement serves: the readiness count comes back to 3.
     wait_for("3 ready again", Duration::from_secs(20), || {
         let (_, s) = plane.hoist(&["status", "web", "--env", "test", "--output", "json"]);

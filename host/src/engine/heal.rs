@@ -81,10 +81,6 @@ fn backoff(attempts: u32) -> u64 {
     BACKOFF_START_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(BACKOFF_MAX_MS)
 }
 
-fn clean_exit(how: &str) -> bool {
-    how == "exit code 0"
-}
-
 impl Engine {
     /// Replaces the exited instances of `rev`, a service at rest, when its
     /// policy and backoff allow.
@@ -103,7 +99,7 @@ impl Engine {
         let missing = (spec.replicas as usize).saturating_sub(alive);
         let wanted = match spec.restart {
             RestartPolicy::Always => missing > 0,
-            RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| clean_exit(how)),
+            RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| crate::exits::succeeded(how)),
             RestartPolicy::No => false,
         };
         // The current revision was read before the instances were listed:
