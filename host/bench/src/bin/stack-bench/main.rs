@@ -5,7 +5,8 @@
 //!
 //! Each run starts from a clean engine (this benchmark's containers and
 //! Compose project removed) and ends clean again, also on error. Hoist's
-//! control plane is started before its clock runs.
+//! control plane is started before its clock runs. Quick mode
+//! (`HOIST_BENCH_QUICK=1`): 10 services, one run.
 
 mod docker;
 mod hoist;
@@ -14,6 +15,7 @@ mod topology;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use hoist_bench::{figure, sized};
 
 use crate::docker::{Compose, preflight, remove_services};
 
@@ -25,11 +27,11 @@ const INTERVAL_MS: u64 = 200;
 
 fn main() -> anyhow::Result<()> {
     let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
-    let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(3);
+    let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(sized(3, 1));
     let interval_ms: u64 = flag("--interval-ms").map(|n| n.parse()).transpose()?.unwrap_or(INTERVAL_MS);
     preflight(IMAGE)?;
     let (compose, compose_version) = Compose::detect()?;
-    let services = topology::services("sbench");
+    let services = topology::services("sbench", sized([8, 12, 10], [3, 4, 3]));
     let names: Vec<String> = services.iter().map(|s| s.name.clone()).collect();
     let critical = topology::critical_path_ms(&services)?;
     let dir = tempfile::tempdir()?;
@@ -137,8 +139,4 @@ impl Drop for Guard<'_> {
 fn median_ms(v: &mut [Duration]) -> f64 {
     v.sort();
     v.get(v.len() / 2).map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
-}
-
-fn figure(name: &str, value: f64, unit: &str) {
-    println!("{name} {value:.2} {unit}");
 }
