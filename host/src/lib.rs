@@ -7,6 +7,7 @@ pub mod capabilities;
 pub mod catalog;
 pub mod cli;
 pub mod engine;
+pub mod exits;
 pub mod live;
 pub mod names;
 pub mod runtime;

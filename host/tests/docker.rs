@@ -11,7 +11,8 @@
 //! - `blue_green`: the switch under continuous load fails no request.
 //! - `killed`: a candidate container killed mid-rollout is recorded and
 //!   replaced.
-//! - `healed`: a container killed at rest is replaced on the engine's event.
+//! - `healed`: a container killed at rest is replaced on the engine's event;
+//!   an OOM kill, a `docker kill` and an exit read apart in the heal records.
 //! - `abort`: abort leaves no container of the candidate; v1 keeps serving.
 //! - `engine_outage`: the engine unreachable mid-rollout (through a proxy,
 //!   see `engine_outage.rs`) is reported and retried, and the rollout ends

@@ -2,7 +2,8 @@
 //! after its rollout completed is replaced and serves again, recorded in the
 //! service's log and counted by `hoist status`; a service whose new
 //! instances keep crashing is restarted with growing gaps and shown as
-//! crash-looping, then recovers once it can run again.
+//! crash-looping, then recovers once it can run again; a control plane
+//! restarted while one backs off keeps the backoff (no restart storm).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -78,10 +79,10 @@ fn an_instance_killed_at_rest_is_replaced_and_recorded() {
     assert!(ok, "{status}");
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["healing"]["restarts"], 1, "{status}");
-    assert_eq!(status["healing"]["last_exit"], "killed by signal 9", "{status}");
+    assert_eq!(status["healing"]["last_exit"], "killed by SIGKILL", "{status}");
     let (ok, log) = plane.hoist(&["log", "web", "--env", "test"]);
     assert!(ok, "{log}");
-    assert!(log.contains("heal") && log.contains("killed by signal 9") && log.contains("replacing"), "{log}");
+    assert!(log.contains("heal") && log.contains("killed by SIGKILL") && log.contains("replacing"), "{log}");
     // Its replacement serves: the readiness count comes back to 3.
     wait_for("3 ready again", Duration::from_secs(20), || {
         let (_, s) = plane.hoist(&["status", "web", "--env", "test", "--output", "json"]);
@@ -137,6 +138,82 @@ fn a_crash_loop_backs_off_with_growing_gaps_and_recovers() {
 
     std::fs::remove_file(&flag).unwrap();
     wait_for("the service runs again", Duration::from_secs(60), || pids_with(&marker).len() == 1);
+    plane.stop_instances();
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[test]
+fn a_restarted_control_plane_keeps_the_backoff_of_a_crash_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut plane = Plane::start(dir.path(), REGISTRY);
+    let marker = format!("restartloop-{}", std::process::id());
+    let flag = dir.path().join("broken");
+    let script = format!("if [ -e {} ]; then exit 3; fi; exec {HOIST} demo-service --version {marker}", flag.display());
+    let (ok, out) = plane.hoist(&[
+        "deploy",
+        "db",
+        "--env",
+        "test",
+        "--version",
+        "v1",
+        "--probe-path",
+        "/healthz",
+        "--wait",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert!(ok, "{out}");
+    let first = pids_with(&marker);
+    assert_eq!(first.len(), 1);
+    std::fs::write(&flag, "").unwrap();
+    kill9(first[0]);
+
+    let heals = |plane: &Plane| -> Vec<serde_json::Value> {
+        let (_, log) = plane.hoist(&["log", "db", "--env", "test", "--output", "json"]);
+        let records: Vec<serde_json::Value> = serde_json::from_str(&log).unwrap_or_default();
+        records.into_iter().filter(|r| r["kind"] == "heal").collect()
+    };
+    // The fourth replacement waits 8 s for the fifth.
+    let mut last = serde_json::Value::Null;
+    wait_for("a backoff of 4 s or more", Duration::from_secs(40), || {
+        last = heals(&plane).pop().unwrap_or_default();
+        last["input"]["attempts"].as_u64() >= Some(4)
+    });
+    let (at, due) = (last["at_ms"].as_u64().unwrap(), last["input"]["next_at_ms"].as_u64().unwrap());
+    assert!(due - at >= 4_000, "{last}");
+
+    plane.kill9();
+    let plane = Plane::restart(dir.path());
+    let up = now_ms();
+    assert!(up + 1_000 < due, "the control plane took too long to restart for this test ({} ms left)", due - up);
+    std::thread::sleep(Duration::from_millis(1_000));
+    let storm: Vec<u64> =
+        heals(&plane).iter().filter_map(|r| r["at_ms"].as_u64()).filter(|t| (up..up + 1_000).contains(t)).collect();
+    assert!(storm.is_empty(), "replacements in the first second after the restart: {storm:?}");
+
+    let mut after = Vec::new();
+    wait_for("the next replacement", Duration::from_secs(30), || {
+        after = heals(&plane).into_iter().filter(|r| r["at_ms"].as_u64() > Some(at)).collect();
+        !after.is_empty()
+    });
+    let next = &after[0];
+    assert!(next["at_ms"].as_u64().unwrap() >= due, "not before the backoff said ({due}): {next}");
+    assert_eq!(next["input"]["attempts"].as_u64().unwrap(), last["input"]["attempts"].as_u64().unwrap() + 1, "{next}");
+    assert_eq!(next["input"]["restarts"].as_u64().unwrap(), last["input"]["restarts"].as_u64().unwrap() + 1, "{next}");
+    eprintln!(
+        "backoff {} ms; restarted control plane replaced {} ms after the last replacement",
+        due - at,
+        next["at_ms"].as_u64().unwrap() - at
+    );
+    let (_, status) = plane.hoist(&["status", "db", "--env", "test"]);
+    assert!(status.contains("CRASH-LOOPING"), "{status}");
+    let mut plane = plane;
+    plane.kill9();
     plane.stop_instances();
 }
 

@@ -1,13 +1,16 @@
 //! `hoist serve` end to end on real processes: a blue-green switch under
 //! continuous load loses no request, and a control plane killed with -9
 //! mid-rollout resumes on restart — adopting the instances it had started,
-//! with no duplicate and no orphan.
+//! with no duplicate and no orphan — and a candidate killed during a long
+//! canary step is seen at once (its exit wakes the driver; the watch is a
+//! 10 s safety net).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 
 use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::guards::Processes;
@@ -87,6 +90,40 @@ fn a_blue_green_switch_under_load_fails_no_request() {
         ok + failures.len() as u64,
         &failures[..failures.len().min(5)]
     );
+}
+
+#[test]
+fn a_candidate_killed_during_a_long_canary_step_is_seen_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("cw{}", std::process::id());
+    let _instances = Processes(marker.clone());
+    let canary = "{ initial-weight = 30, step-weight = 30, max-weight = 60, step-duration-ms = 60000 }";
+    let plane = start(dir.path(), "canary", canary);
+    let router = free_port();
+    deploy(&plane, "v1", &marker, router, true, 0);
+    let out = deploy(&plane, "v2", &marker, router, false, 0);
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    let v2 = format!("v2-{marker}");
+    let candidate = support::wait::eventually(30, "a ready candidate", || {
+        let s = plane.status("web");
+        let ready = s["observed"]["revisions"]["r2"]["ready"].as_u64().unwrap_or(0) >= 1;
+        ready.then(|| instances(&marker).into_iter().find(|p| cmdline(*p).contains(&v2))).flatten()
+    });
+    // Well into the step's 60 s wait, past any step the readiness caused.
+    std::thread::sleep(Duration::from_millis(1_500));
+    let killed = Instant::now();
+    assert!(Command::new("kill").args(["-9", &candidate.to_string()]).status().unwrap().success());
+    let seen = loop {
+        if plane.log_of(&id).contains("of r2 has exited (killed by SIGKILL)") {
+            break killed.elapsed();
+        }
+        assert!(killed.elapsed() < Duration::from_secs(20), "the exit is not in the log: {}", plane.log_of(&id));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    eprintln!("candidate kill -9 during a canary step → recorded in {:.2} s", seen.as_secs_f64());
+    assert!(seen < Duration::from_secs(3), "seen after {seen:?}: the exit event did not wake the driver");
+    let (ok, out) = plane.hoist(&["abort", &id]);
+    assert!(ok, "{out}");
 }
 
 #[test]

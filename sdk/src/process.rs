@@ -35,3 +35,51 @@ pub fn describe(error: &ProcessError) -> String {
         ProcessError::Other(s) => s.clone(),
     }
 }
+
+/// The name of Linux signal `signal` (`SIGKILL` for 9).
+pub fn signal_name(signal: i32) -> Option<&'static str> {
+    // The host names signals with the same table (`host/src/exits.rs`).
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    usize::try_from(signal).ok().and_then(|n| n.checked_sub(1)).and_then(|i| NAMES.get(i)).copied()
+}
+
+/// How a process a signal ended reads (`ProcessState::Signaled`): `killed
+/// by SIGKILL`, or `killed by signal N` for a signal without a name.
+pub fn killed_by(signal: i32) -> String {
+    match signal_name(signal) {
+        Some(name) => format!("killed by {name}"),
+        None => format!("killed by signal {signal}"),
+    }
+}

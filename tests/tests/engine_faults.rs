@@ -1,8 +1,8 @@
 //! The engine under faults, in virtual time, with the real plugins on the
 //! simulated platform: a deploy lock that holds through a one-hour canary
 //! step, an abort honoured while the platform cannot be observed, a
-//! progress deadline that passes while it cannot, and a stored intent that
-//! does not parse.
+//! progress deadline that passes while it cannot, a stored intent that
+//! does not parse, and heal records read back at start (one unreadable).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -235,4 +235,39 @@ async fn a_stored_intent_that_does_not_parse_stops_the_rollout_visibly() {
     let r = sim.rollout(&rollout.id);
     assert!(r.status.contains("the stored intent of rollout") && r.status.contains("cannot be read"), "{}", r.status);
     assert_eq!(r.intent, serde_json::json!({ "replicas": "not a map" }), "the bad document is kept for inspection");
+}
+
+#[tokio::test]
+async fn heal_records_rebuild_the_backoff_and_an_unreadable_one_holds_its_service() {
+    use hoist::engine::heal::{BACKOFF_MAX_MS, STABLE_AFTER_MS};
+    use hoist_store::{DecisionKind, DecisionRecord, LogFilter};
+    let sim = sim(EngineConfig::default());
+    let heal = |service: &str, at: u64, input: serde_json::Value| {
+        let record = DecisionRecord { input, ..DecisionRecord::new(service, "prod", at, DecisionKind::Heal) };
+        sim.engine.store.append_record(&record).unwrap()
+    };
+    let looping = |attempts: u32| serde_json::json!({ "revision": "r1", "missing": 1, "last_exit": "exit code 3", "restarts": 7, "attempts": attempts });
+    heal("web", 100_000, looping(3));
+    heal("web", 103_000, looping(4)); // the last one counts: next at 103 s + 8 s
+    heal("old", 10_000, looping(3)); // a minute past its backoff: stable since
+    let bad = heal("db", 104_000, serde_json::json!({ "restarts": "many" }));
+    sim.clock.set(105_000);
+    sim.engine.restore_healing().unwrap();
+
+    let web = sim.engine.healing.of("web", "prod").unwrap();
+    assert_eq!((web.restarts, web.attempts, web.next_at_ms), (7, 4, 111_000), "{web:?}");
+    assert_eq!(web.last_exit.as_deref(), Some("exit code 3"));
+    let old = sim.engine.healing.of("old", "prod").unwrap();
+    assert!(old.next_at_ms + STABLE_AFTER_MS <= 105_000 && old.attempts == 0, "{old:?}");
+    let db = sim.engine.healing.of("db", "prod").unwrap();
+    assert_eq!(db.next_at_ms, 105_000 + BACKOFF_MAX_MS, "held the longest backoff: {db:?}");
+    let errors = sim
+        .engine
+        .store
+        .decision_log(&LogFilter { service: Some("db".into()), kind: Some(DecisionKind::Error), ..Default::default() })
+        .unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    let message = errors[0].error.as_deref().unwrap_or_default();
+    assert!(message.contains(&format!("(seq {bad}) cannot be read")) && message.contains("`db`"), "{message}");
+    assert_eq!(sim.engine.healing.next_due(105_000), Some(111_000), "the at-rest watcher wakes for web's backoff");
 }

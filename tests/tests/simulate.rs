@@ -393,7 +393,7 @@ fn a_killed_instance_is_recorded_and_replaced_by_the_platform() {
     let o = run(&rt, &scenario("instance-killed"));
     assert_eq!(o.phase, "completed", "{:?}", o.reason);
     let event = o.timeline.iter().find(|e| e.kind == "instance").expect("the killed instance is recorded");
-    assert!(event.text.contains("of r2 has exited (killed by signal 9); the platform replaces it"), "{}", event.text);
+    assert!(event.text.contains("of r2 has exited (killed by SIGKILL); the platform replaces it"), "{}", event.text);
     assert!(event.at_ms <= 25_000, "killed at 20 s, seen at {} ms: the engine watches mid-step", event.at_ms);
     assert_all_on(&o, "r2", 4);
 }

@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask test` (every test tier), `cargo xtask bench`
-//! (the figures the README quotes), `cargo xtask plugins` (build the wasm
+//! (the figures the README quotes; `--quick` runs each benchmark once,
+//! small, so CI proves they still run), `cargo xtask plugins` (build the wasm
 //! plugins alone), `cargo xtask images` (the demo service's container image).
 
 use std::path::{Path, PathBuf};
@@ -12,13 +13,13 @@ fn main() -> anyhow::Result<()> {
     let root = root()?;
     match task.as_str() {
         "test" => test(&root),
-        "bench" => bench(&root),
+        "bench" => bench(&root, std::env::args().skip(2).any(|a| a == "--quick")),
         "images" => images(&root),
         "plugins" => {
             cargo(&root, &["build", "--release", "--target", "wasm32-wasip2", "--manifest-path", "plugins/Cargo.toml"])
         }
         _ => bail!(
-            "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)\n  images   build the demo service statically and `docker build` hoist-demo:e2e (no registry needed)"
+            "usage: cargo xtask <task>\n  test     run every test: host, registry, SDK, plugins (native), hostile suite, end-to-end\n  bench    build in release and print the benchmark figures; --quick: each once, small, in debug (CI)\n  plugins  build the wasm plugins (plugins/target/wasm32-wasip2/release)\n  images   build the demo service statically and `docker build` hoist-demo:e2e (no registry needed)"
         ),
     }
 }
@@ -48,49 +49,97 @@ fn test(root: &Path) -> anyhow::Result<()> {
     cargo(root, &["test", "--workspace", "--", "--include-ignored"])
 }
 
-fn bench(root: &Path) -> anyhow::Result<()> {
-    cargo(
-        root,
-        &["build", "--release", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"],
-    )?;
+/// Every benchmark, in release. `quick`: each once at a small size, in the
+/// debug profile (the test build's artifacts), so CI proves none has
+/// rotted in minutes; its figures are printed, not goals. Every benchmark
+/// runs even when one fails; any failure fails the task.
+fn bench(root: &Path, quick: bool) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let mut build = vec!["build", "-p", "hoist", "-p", "hoist-bench", "-p", "hoist-router", "--examples", "--bins"];
+    if !quick {
+        build.insert(1, "--release");
+    }
+    cargo(root, &build)?;
+    let bench = Bench { root, bin: root.join("target").join(if quick { "debug" } else { "release" }), quick };
+    let mut failed = Vec::new();
+    let mut check = |name: &str, result: anyhow::Result<()>| {
+        if let Err(e) = result {
+            eprintln!("error: {name}: {e:#}");
+            failed.push(name.to_string());
+        }
+    };
     // Plugins and the engine.
-    run(root, &root.join("target/release/hoist-bench"), &[])?;
+    check("hoist-bench", bench.run("hoist-bench", &[]));
     // What an idle `hoist serve` costs, with 0 and 20 services at rest.
-    run(root, &root.join("target/release/serve-idle"), &[])?;
+    check("serve-idle", bench.run("serve-idle", &[]));
     // The router against a direct connection, nginx and HAProxy (skipped
     // with a note when they are not installed).
-    run(root, &root.join("target/release/examples/router-bench"), &[])?;
+    check("router-bench", bench.run("examples/router-bench", &[]));
     // A failing verdict to all traffic on the stable revision, live.
-    let out = Command::new(root.join("target/release/hoist")).arg("demo").current_dir(root).output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    for line in text.lines().filter(|l| l.starts_with("verdict_to_stable_traffic")) {
-        println!("{line}");
-    }
-    if !out.status.success() {
-        bail!("hoist demo failed:\n{text}");
-    }
+    check("hoist demo", bench.demo());
     // Rolling update and rollback of 10 replicas: Hoist on containers vs
     // `docker service update` on Swarm, on the local engine.
-    let demo = static_demo(root)?;
-    let demo = demo.display().to_string();
-    run(root, &root.join("target/release/docker-rollout"), &[demo.as_str()])?;
+    let demo = static_demo(root).map(|path| path.display().to_string());
+    check("docker-rollout", demo.and_then(|demo| bench.run("docker-rollout", &[demo.as_str()])));
     // A 30-service stack on the same engine: Hoist against its critical
     // path and against Compose, from one Compose file (the image needs
     // `hoist-demo check`, so it is rebuilt from this tree).
-    images(root)?;
-    run(root, &root.join("target/release/stack-bench"), &[])
-}
-
-fn run(root: &Path, exe: &Path, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(exe)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("running {}", exe.display()))?;
-    if !status.success() {
-        bail!("{} failed ({status})", exe.display());
+    check("stack-bench", images(root).and_then(|()| bench.run("stack-bench", &[])));
+    eprintln!("benchmarks took {:.0} s", started.elapsed().as_secs_f64());
+    if !failed.is_empty() {
+        bail!("benchmarks failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// Where the benchmark binaries are, and whether they run quick.
+struct Bench<'a> {
+    root: &'a Path,
+    bin: PathBuf,
+    quick: bool,
+}
+
+impl Bench<'_> {
+    fn command(&self, name: &str) -> Command {
+        let mut command = Command::new(self.bin.join(name));
+        command.current_dir(self.root);
+        if self.quick {
+            command.env("HOIST_BENCH_QUICK", "1");
+        }
+        command
+    }
+
+    /// Runs benchmark `name` (a path under the profile's directory).
+    fn run(&self, name: &str, args: &[&str]) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        eprintln!("+ {} {}", self.bin.join(name).display(), args.join(" "));
+        let status = self.command(name).args(args).status().with_context(|| format!("running {name}"))?;
+        eprintln!("  ({name}: {:.1} s)", started.elapsed().as_secs_f64());
+        if !status.success() {
+            bail!("{name} failed ({status})");
+        }
+        Ok(())
+    }
+
+    /// `hoist demo`, printing its verdict line.
+    fn demo(&self) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        eprintln!("+ {} demo", self.bin.join("hoist").display());
+        let out = self.command("hoist").arg("demo").output().context("running hoist demo")?;
+        eprintln!("  (hoist demo: {:.1} s)", started.elapsed().as_secs_f64());
+        let text = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            bail!("hoist demo failed:\n{text}{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("verdict_to_stable_traffic")).collect();
+        if lines.is_empty() {
+            bail!("hoist demo printed no `verdict_to_stable_traffic` line:\n{text}");
+        }
+        for line in lines {
+            println!("{line}");
+        }
+        Ok(())
+    }
 }
 
 /// The demo service as a static binary in a `FROM scratch` image tagged

@@ -8,6 +8,9 @@
 //! - loading every builtin cold (compiling) and warm (compiled-code cache),
 //!   and a whole warm `hoist plugins list` process;
 //! - the same rolling logic as a child process answering JSON over a pipe.
+//!
+//! Quick mode (`HOIST_BENCH_QUICK=1`) takes a few hundred samples and 100
+//! rollouts instead.
 
 mod contexts;
 mod engine_load;
@@ -22,14 +25,24 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use hoist::builtins::BUILTINS;
 use hoist::runtime::{CacheSetting, Limits, Plugin, PluginSpec, Runtime};
+use hoist_bench::{figure, sized};
 use stats::Samples;
 
-const SAMPLES: usize = 20_000;
-const PROCESS_RUNS: usize = 20;
-/// Concurrent rollouts in the engine figure (the field's is 10).
-const ROLLOUTS: usize = 10_000;
+/// How many of each measurement.
+struct Size {
+    samples: usize,
+    /// Calls before sampling, so caches and branch predictors are warm.
+    warm_up: usize,
+    process_runs: usize,
+    /// Concurrent rollouts in the engine figure (the field's is 10).
+    rollouts: usize,
+}
 
 fn main() -> anyhow::Result<()> {
+    let size = sized(
+        Size { samples: 20_000, warm_up: 2_000, process_runs: 20, rollouts: 10_000 },
+        Size { samples: 300, warm_up: 30, process_runs: 3, rollouts: 100 },
+    );
     let cache = tempfile::tempdir()?;
     let (cold, warm) = load_builtins(cache.path())?;
     figure("load_builtins_cold", cold.as_secs_f64() * 1e3, "ms");
@@ -39,10 +52,10 @@ fn main() -> anyhow::Result<()> {
     let rolling = load(&runtime, "rolling")?;
     let ctx = contexts::host_context(&rolling)?;
 
-    for _ in 0..2_000 {
+    for _ in 0..size.warm_up {
         rolling.decide(&ctx)?;
     }
-    let fresh = Samples::collect(SAMPLES, || {
+    let fresh = Samples::collect(size.samples, || {
         let started = Instant::now();
         let called = rolling.decide(&ctx);
         let elapsed = started.elapsed();
@@ -51,11 +64,11 @@ fn main() -> anyhow::Result<()> {
     figure("fresh_decide_median", fresh.median_us(), "us");
     figure("fresh_decide_p99", fresh.p99_us(), "us");
 
-    let warm_calls = Samples::from(rolling.bench_decide_on_one_instance(&ctx, SAMPLES)?);
+    let warm_calls = Samples::from(rolling.bench_decide_on_one_instance(&ctx, size.samples)?);
     figure("warm_decide_median", warm_calls.median_us(), "us");
 
     let native_ctx = contexts::sdk_context()?;
-    let native = Samples::collect(SAMPLES, || {
+    let native = Samples::collect(size.samples, || {
         let ctx = native_ctx.clone();
         let started = Instant::now();
         let decision = <rolling::Rolling as hoist_sdk::strategy::Strategy>::decide(ctx);
@@ -64,12 +77,12 @@ fn main() -> anyhow::Result<()> {
     })?;
     figure("native_decide_median", native.median_us(), "us");
 
-    let pipe = pipe_decisions()?;
+    let pipe = pipe_decisions(&size)?;
     figure("pipe_decide_median", pipe.median_us(), "us");
     figure("pipe_decide_p99", pipe.p99_us(), "us");
     figure("pipe_over_wasm_fresh", pipe.median_us() / fresh.median_us(), "x");
 
-    let load = engine_load::run(&runtime, ROLLOUTS)?;
+    let load = engine_load::run(&runtime, size.rollouts)?;
     figure("engine_concurrent_rollouts", load.rollouts as f64, "rollouts");
     figure("engine_completed_rollouts", load.completed as f64, "rollouts");
     figure("engine_decisions", load.decisions as f64, "decisions");
@@ -82,18 +95,18 @@ fn main() -> anyhow::Result<()> {
 
     match hoist_binary() {
         Some(hoist) => {
-            let list = plugins_list_process(&hoist, cache.path())?;
+            let list = plugins_list_process(&hoist, cache.path(), size.process_runs)?;
             figure("plugins_list_warm_process_median", list.median_us() / 1e3, "ms");
+        }
+        // Quick mode proves every figure still runs: nothing is skipped.
+        None if hoist_bench::quick() => {
+            bail!("`hoist` is not built next to hoist-bench (cargo xtask bench --quick does)")
         }
         None => {
             eprintln!("skipping plugins_list_warm_process: build `hoist` in release first (cargo xtask bench does)")
         }
     }
     Ok(())
-}
-
-fn figure(name: &str, value: f64, unit: &str) {
-    println!("{name} {value:.2} {unit}");
 }
 
 fn spec(name: &str) -> anyhow::Result<PluginSpec> {
@@ -104,9 +117,14 @@ fn spec(name: &str) -> anyhow::Result<PluginSpec> {
         source_label: format!("builtin:{name}"),
         bytes: Arc::from(builtin.bytes),
         sha256: None,
-        // What the builtin platforms import between them; a grant a plugin
-        // does not import is never linked.
-        capabilities: vec![hoist::runtime::Capability::Process, hoist::runtime::Capability::Docker],
+        // What the builtins import between them (the platforms, the
+        // Prometheus metric provider); a grant a plugin does not import is
+        // never linked. No host is allowed: nothing is called.
+        capabilities: vec![
+            hoist::runtime::Capability::Process,
+            hoist::runtime::Capability::Docker,
+            hoist::runtime::Capability::Http,
+        ],
         http: Default::default(),
         limits: Limits::default_for(builtin.kind),
         environment: None,
@@ -144,7 +162,7 @@ fn hoist_binary() -> Option<PathBuf> {
 }
 
 /// Round trips to the rolling logic running as a child process.
-fn pipe_decisions() -> anyhow::Result<Samples> {
+fn pipe_decisions(size: &Size) -> anyhow::Result<Samples> {
     let Some(child_path) = sibling("rolling-pipe") else {
         bail!("rolling-pipe is not built next to hoist-bench; run `cargo xtask bench`");
     };
@@ -165,17 +183,17 @@ fn pipe_decisions() -> anyhow::Result<Samples> {
         }
         Ok(elapsed)
     };
-    for _ in 0..2_000 {
+    for _ in 0..size.warm_up {
         round_trip()?;
     }
-    let samples = Samples::collect(SAMPLES, round_trip)?;
+    let samples = Samples::collect(size.samples, round_trip)?;
     drop(stdin);
     child.wait()?;
     Ok(samples)
 }
 
 /// Wall time of whole `hoist plugins list` processes on a warm cache.
-fn plugins_list_process(hoist: &std::path::Path, cache: &std::path::Path) -> anyhow::Result<Samples> {
+fn plugins_list_process(hoist: &std::path::Path, cache: &std::path::Path, runs: usize) -> anyhow::Result<Samples> {
     let registry = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/registry.toml");
     let run = || -> anyhow::Result<Duration> {
         let started = Instant::now();
@@ -193,5 +211,5 @@ fn plugins_list_process(hoist: &std::path::Path, cache: &std::path::Path) -> any
         Ok(elapsed)
     };
     run()?;
-    Samples::collect(PROCESS_RUNS, run)
+    Samples::collect(runs, run)
 }

@@ -5,9 +5,10 @@
 //!
 //!     cargo run --release -p hoist-router --example bench
 //!
-//! Environment: BENCH_SECONDS (default 6 per target), BENCH_CONNECTIONS
-//! (default 32), BENCH_PROXY_THREADS (default 1: router worker threads,
-//! nginx worker processes, HAProxy threads).
+//! Environment: BENCH_SECONDS (default 6 per target; 1 in quick mode,
+//! `HOIST_BENCH_QUICK=1`), BENCH_CONNECTIONS (default 32),
+//! BENCH_PROXY_THREADS (default 1: router worker threads, nginx worker
+//! processes, HAProxy threads).
 
 use std::convert::Infallible;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -31,7 +32,8 @@ struct Figures {
 }
 
 fn main() -> Result<()> {
-    let seconds: u64 = env_or("BENCH_SECONDS", 6);
+    let quick = std::env::var_os("HOIST_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
+    let seconds: u64 = env_or("BENCH_SECONDS", if quick { 1 } else { 6 });
     let connections: u64 = env_or("BENCH_CONNECTIONS", 32);
     let proxy_threads: usize = env_or("BENCH_PROXY_THREADS", 1);
     let tool = if on_path("wrk") { Tool::Wrk } else { Tool::Builtin };

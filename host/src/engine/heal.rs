@@ -3,12 +3,13 @@
 //! platform per the service's restart policy, with a capped exponential
 //! backoff between attempts, so a crash loop is visible and cheap instead
 //! of a restart storm. Every replacement is a decision-log record with the
-//! reason.
+//! reason, and the backoff is rebuilt from those records when the control
+//! plane starts (`restore_healing`), so a restart does not reset it.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use hoist_store::{DecisionKind, DecisionRecord, Revision};
+use hoist_store::{DecisionKind, DecisionRecord, Revision, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -38,7 +39,7 @@ pub enum RestartPolicy {
 /// What healing knows about one service at rest.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HealState {
-    /// Instances replaced since the control plane started.
+    /// Instances replaced (counted on across control-plane restarts).
     pub restarts: u32,
     /// Replacements since the service was last stable.
     pub attempts: u32,
@@ -77,15 +78,88 @@ impl Healing {
     }
 }
 
+/// What a heal record's input says of the backoff (`Engine::heal` writes it).
+#[derive(Deserialize)]
+struct Recorded {
+    restarts: u32,
+    attempts: u32,
+    last_exit: String,
+    /// Records written before it was recorded have the record's time plus
+    /// the backoff.
+    #[serde(default)]
+    next_at_ms: Option<u64>,
+}
+
+/// The state a heal record made at `at_ms` leaves at `now_ms`. A service
+/// that needed no replacement for [`STABLE_AFTER_MS`] past the end of that
+/// backoff has been stable (or unwatched: then its backoff starts afresh,
+/// as for a service found broken).
+fn restored(recorded: Recorded, at_ms: u64, now_ms: u64) -> HealState {
+    let next_at_ms = recorded.next_at_ms.unwrap_or_else(|| at_ms.saturating_add(backoff(recorded.attempts)));
+    let stable = now_ms >= next_at_ms.saturating_add(STABLE_AFTER_MS);
+    HealState {
+        restarts: recorded.restarts,
+        attempts: if stable { 0 } else { recorded.attempts },
+        next_at_ms,
+        last_exit: Some(recorded.last_exit),
+        running_since_ms: None,
+    }
+}
+
 fn backoff(attempts: u32) -> u64 {
     BACKOFF_START_MS.saturating_mul(1u64 << attempts.saturating_sub(1).min(20)).min(BACKOFF_MAX_MS)
 }
 
-fn clean_exit(how: &str) -> bool {
-    how == "exit code 0"
-}
-
 impl Engine {
+    /// Rebuilds healing from the last heal record of each service, so a
+    /// restarted control plane keeps each service's backoff and restart
+    /// count instead of replacing every crash-looping instance at once.
+    ///
+    /// A record whose input cannot be read is not taken as a fresh start:
+    /// it is reported (an error log and an `error` record of the service)
+    /// and the service's next replacement waits the longest backoff, the
+    /// safe side of a crash loop. The control plane still starts: the log
+    /// is append-only, so refusing would refuse for good. A store that
+    /// cannot be read is an error.
+    pub fn restore_healing(&self) -> Result<(), StoreError> {
+        let now = self.clock.now_ms();
+        let mut unreadable = Vec::new();
+        {
+            let mut all = self.healing.lock();
+            for record in self.store.latest_records(DecisionKind::Heal)? {
+                let key = (record.service.clone(), record.environment.clone());
+                let state = match serde_json::from_value::<Recorded>(record.input.clone()) {
+                    Ok(recorded) => restored(recorded, record.at_ms, now),
+                    Err(err) => {
+                        unreadable.push((record, err.to_string()));
+                        HealState { next_at_ms: now.saturating_add(BACKOFF_MAX_MS), ..HealState::default() }
+                    }
+                };
+                all.insert(key, state);
+            }
+        }
+        for (record, err) in unreadable {
+            let message = format!(
+                "the last heal record of `{}` in `{}` (seq {}) cannot be read ({err}); its backoff is unknown, so its next replacement waits {} s",
+                record.service,
+                record.environment,
+                record.seq,
+                BACKOFF_MAX_MS / 1000
+            );
+            tracing::error!(service = %record.service, environment = %record.environment, "{message}");
+            let report = DecisionRecord {
+                input: json!({ "heal_record": record.seq }),
+                error: Some(message),
+                reason: Some("restoring the heal backoff at start".into()),
+                ..DecisionRecord::new(&record.service, &record.environment, now, DecisionKind::Error)
+            };
+            if let Err(err) = self.store.append_record(&report) {
+                tracing::error!(service = %record.service, "cannot record it either: {err}");
+            }
+        }
+        Ok(())
+    }
+
     /// Replaces the exited instances of `rev`, a service at rest, when its
     /// policy and backoff allow.
     pub(super) async fn heal(&self, rev: &Revision, spec: &ServiceSpec, instances: &[Instance]) {
@@ -103,7 +177,7 @@ impl Engine {
         let missing = (spec.replicas as usize).saturating_sub(alive);
         let wanted = match spec.restart {
             RestartPolicy::Always => missing > 0,
-            RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| clean_exit(how)),
+            RestartPolicy::OnFailure => missing > 0 && !exited.iter().all(|how| crate::exits::succeeded(how)),
             RestartPolicy::No => false,
         };
         // The current revision was read before the instances were listed:
@@ -149,7 +223,14 @@ impl Engine {
         };
         tracing::warn!(service = %rev.service, environment = %rev.environment, "{reason}");
         let record = DecisionRecord {
-            input: json!({ "revision": rev.id, "missing": missing, "last_exit": how, "restarts": state.restarts, "attempts": state.attempts }),
+            input: json!({
+                "revision": rev.id,
+                "missing": missing,
+                "last_exit": how,
+                "restarts": state.restarts,
+                "attempts": state.attempts,
+                "next_at_ms": state.next_at_ms,
+            }),
             error: result.err(),
             reason: Some(reason),
             ..DecisionRecord::new(&rev.service, &rev.environment, now, DecisionKind::Heal)

@@ -80,7 +80,9 @@ pub struct EngineConfig {
     pub poll_ms: u64,
     /// The drivers step a running rollout at least this often even when it
     /// waits longer (a canary step, an analysis), so an instance that dies
-    /// meanwhile is seen and replaced. Such a step decides nothing.
+    /// meanwhile is seen and replaced. Such a step decides nothing. The live
+    /// driver, woken by instance events, watches no more often than every
+    /// 10 s (`live::driver::WATCHED_BY_EVENTS_MS`): a safety net.
     pub watch_ms: u64,
     /// A rollout not completed by then is rolled back.
     pub progress_deadline_ms: u64,

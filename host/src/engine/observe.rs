@@ -62,7 +62,7 @@ fn ended(i: &Instance) -> bool {
     matches!(i.state, InstanceState::Exited(_))
 }
 
-/// "exited (exit code 137)", "stopping", ... for messages.
+/// "exited (exit code 3)", "stopping", ... for messages.
 pub fn state_text(state: &InstanceState) -> String {
     match state {
         InstanceState::Starting => "starting".into(),

@@ -207,6 +207,8 @@ pub fn build(config: Config<'_>) -> anyhow::Result<ControlPlane> {
         stats: Default::default(),
         healing: Default::default(),
     });
+    // Each service at rest keeps the backoff it had before the restart.
+    engine.restore_healing()?;
     Ok(ControlPlane {
         driver: Driver::with_changes(engine, changes.clone()),
         traffic,

@@ -2,7 +2,8 @@
 //! it asked for comes, at once when an operator command or a new
 //! deployment pokes the driver, and at once when one of its service's
 //! instances changes: readiness, an exit, an engine event (no waiting for
-//! the next poll).
+//! the next poll). A rollout that waits longer (a canary step, an
+//! analysis) is watched every 10 s only, as a safety net.
 //!
 //! Each step runs as a task of its own (a step mostly waits on the platform
 //! or on a plugin call in the call pool), and the loop reacts to each one as
@@ -35,6 +36,12 @@ pub struct Driver {
     /// full, say): the last error and how many in a row.
     faults: std::sync::Mutex<BTreeMap<String, (String, u32)>>,
 }
+
+/// With the changes hub wired (`with_changes`), an instance change steps
+/// its rollout at once, so a rollout waiting longer is watched only this
+/// often: a safety net for a change no event reported (a platform without
+/// an event stream, an event stream cut).
+pub const WATCHED_BY_EVENTS_MS: u64 = 10_000;
 
 /// Failed steps in a row after which a rollout is reported stuck.
 const STUCK_AFTER: u32 = 3;
@@ -96,7 +103,11 @@ impl Driver {
     /// first. Rollouts found in the store at start (a restart) are resumed.
     pub async fn run(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
-        let mut schedule = Schedule::new(self.engine.config.watch_ms);
+        let watch_ms = match self.changes {
+            Some(_) => self.engine.config.watch_ms.max(WATCHED_BY_EVENTS_MS),
+            None => self.engine.config.watch_ms,
+        };
+        let mut schedule = Schedule::new(watch_ms);
         let mut steps: FuturesUnordered<Step> = FuturesUnordered::new();
         loop {
             let now = self.engine.clock.now_ms();

@@ -228,7 +228,7 @@ impl Platform for World {
                     list.iter()
                         .map(|i| {
                             let (state, ready_for) = if i.exited {
-                                (InstanceState::Exited("killed by signal 9".into()), None)
+                                (InstanceState::Exited(crate::exits::killed_by(9)), None)
                             } else if i.failed {
                                 (InstanceState::Unready, None)
                             } else if now >= i.ready_at_ms {

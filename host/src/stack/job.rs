@@ -68,7 +68,7 @@ pub async fn poll(engine: &Engine, r: &StackRollout, name: &str, rev: &str) -> R
     };
     let InstanceState::Exited(how) = &instance.state else { return Ok(None) };
     let output = instance.extensions.iter().find(|(k, _)| k == "output").map(|(_, v)| v.clone()).unwrap_or_default();
-    let ended = Ended { success: how == "exit code 0", how: how.clone(), output };
+    let ended = Ended { success: crate::exits::succeeded(how), how: how.clone(), output };
     if let Err(e) = engine.platform.remove(name, &r.environment, rev).await {
         tracing::warn!(job = name, revision = rev, error = %e, "could not remove a finished job's instance");
     }

@@ -200,4 +200,17 @@ impl Store {
             Ok(stmt.query_map(params.as_slice(), from_row)?.collect::<Result<Vec<_>, _>>()?)
         })
     }
+
+    /// The last record of `kind` of each (service, environment), oldest
+    /// first: what a restarted control plane rebuilds per-service state from.
+    pub fn latest_records(&self, kind: DecisionKind) -> Result<Vec<DecisionRecord>, StoreError> {
+        self.read("read the decision log", |conn| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM decision_log WHERE seq IN \
+                 (SELECT MAX(seq) FROM decision_log WHERE kind = ?1 GROUP BY service, environment) ORDER BY seq"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            Ok(stmt.query_map([kind.as_str()], from_row)?.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
 }

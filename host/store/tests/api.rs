@@ -261,6 +261,25 @@ fn decision_log_filters() {
 }
 
 #[test]
+fn the_latest_record_of_a_kind_per_service() {
+    let s = Store::in_memory().unwrap();
+    let at = |service: &str, environment: &str, kind: &str, t: u64| {
+        let mut r = record(kind, t);
+        r.service = service.into();
+        r.environment = environment.into();
+        s.append_record(&r).unwrap()
+    };
+    at("web", "production", "heal", 1);
+    let web = at("web", "production", "heal", 2);
+    at("web", "production", "scale", 3);
+    let api = at("api", "production", "heal", 4);
+    let staged = at("web", "staging", "heal", 5);
+    let latest: Vec<u64> = s.latest_records(DecisionKind::Heal).unwrap().into_iter().map(|r| r.seq).collect();
+    assert_eq!(latest, [web, api, staged]);
+    assert!(s.latest_records(DecisionKind::Stack).unwrap().is_empty());
+}
+
+#[test]
 fn commands_are_consumed_once() {
     let s = Store::in_memory().unwrap();
     rev(&s, "web", "v1", 1);

@@ -35,8 +35,11 @@ fn a_candidate_container_killed_mid_rollout_is_recorded_and_replaced() {
 
     let ended = plane.wait_ended(&service, &id, 60);
     let log = plane.log_of(&id);
-    // The engine now reports a container's exit code, as for a process.
-    let recorded = format!("instance {} of r2 has exited (exit code 137); the platform replaces it", victim.id);
+    // The engine reports a container's exit code, and that a signal ended it.
+    let recorded = format!(
+        "instance {} of r2 has exited (exit code 137 (killed by SIGKILL)); the platform replaces it",
+        victim.id
+    );
     assert!(log.contains(&recorded), "the kill is not in `hoist log {id}`:\n{log}\n{}", plane.log());
     let winner = match ended["phase"].as_str() {
         Some("completed") => "r2",

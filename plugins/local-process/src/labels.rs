@@ -22,7 +22,7 @@ pub fn to_instance(process: &ProcessInfo) -> Instance {
     let state = match &process.state {
         ProcessState::Running => InstanceState::Ready,
         ProcessState::Exited(code) => InstanceState::Exited(format!("exit code {code}")),
-        ProcessState::Signaled(signal) => InstanceState::Exited(format!("killed by signal {signal}")),
+        ProcessState::Signaled(signal) => InstanceState::Exited(hoist_sdk::process::killed_by(*signal)),
         ProcessState::Other(what) => InstanceState::Other(what.clone()),
     };
     let mut extensions = vec![("pid".to_owned(), process.pid.to_string())];

@@ -124,6 +124,6 @@ fn signals_read_as_exits() {
     let first = LocalProcess::ensure(spec("r1", &["srv"]), 1).unwrap();
     fake.set_state(&first[0].id, ProcessState::Signaled(9));
     let listed = LocalProcess::instances("web".into(), "dev".into(), String::new()).unwrap();
-    assert_eq!(listed[0].state, InstanceState::Exited("killed by signal 9".into()));
+    assert_eq!(listed[0].state, InstanceState::Exited("killed by SIGKILL".into()));
     assert_eq!(listed[0].ready_for_ms, None);
 }

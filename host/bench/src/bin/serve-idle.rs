@@ -6,21 +6,20 @@
 //!
 //! Usage: `serve-idle [WINDOW-SECS]` (default 60); `cargo xtask bench`
 //! builds `hoist` in release first and runs it. Prints `name value unit`.
+//! Quick mode (`HOIST_BENCH_QUICK=1`): 3 services, a 2 s window.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-
-const SERVICES: usize = 20;
-
-fn figure(name: &str, value: f64, unit: &str) {
-    println!("{name} {value:.2} {unit}");
-}
+use hoist_bench::{figure, sized};
 
 fn main() -> anyhow::Result<()> {
-    let window = Duration::from_secs(std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(60));
+    let services = sized(20, 3);
+    let window = Duration::from_secs(std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(sized(60, 2)));
+    // Start-up work (plugin compilation, first ticks) and deploys settle first.
+    let settle = Duration::from_secs(sized(3, 1));
     let hoist = std::env::current_exe()?.with_file_name("hoist");
     if !hoist.is_file() {
         bail!("{} is missing; build it with `cargo build --release -p hoist`", hoist.display());
@@ -28,13 +27,12 @@ fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("registry.toml"), REGISTRY)?;
     let server = Server::start(&hoist, dir.path())?;
-    // Let start-up work (plugin compilation, first ticks) finish first.
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(settle);
     let (cpu, rss) = measure(server.pid(), window)?;
     figure("serve_idle_cpu_percent_0_services", cpu, "%");
     figure("serve_idle_rss_mb_0_services", rss, "MB");
 
-    for n in 0..SERVICES {
+    for n in 0..services {
         let service = format!("idle-{n}");
         let out = Command::new(&hoist)
             .args(server.common())
@@ -45,10 +43,10 @@ fn main() -> anyhow::Result<()> {
             bail!("deploy {service}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         }
     }
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(settle);
     let (cpu, rss) = measure(server.pid(), window)?;
-    figure("serve_idle_cpu_percent_20_services", cpu, "%");
-    figure("serve_idle_rss_mb_20_services", rss, "MB");
+    figure(&format!("serve_idle_cpu_percent_{services}_services"), cpu, "%");
+    figure(&format!("serve_idle_rss_mb_{services}_services"), rss, "MB");
     Ok(())
 }
 

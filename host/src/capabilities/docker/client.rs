@@ -302,11 +302,12 @@ fn info_of(c: ContainerInspectResponse) -> ContainerInfo {
     let inspected_health = health_of(&c);
     let config = c.config.unwrap_or_default();
     let state = c.state.unwrap_or_default();
-    // An exited container has no health to speak of: its exit code, which
-    // tells a job that succeeded from one that failed, rides there.
+    // An exited container has no health to speak of: how it ended rides
+    // there — its exit code, which tells a job that succeeded from one that
+    // failed, and why when the engine knows (its memory limit, a signal).
     let exited = matches!(state.status, Some(ContainerStateStatusEnum::EXITED));
     let health = match state.exit_code {
-        Some(code) if exited => Health::Other(format!("exit code {code}")),
+        Some(code) if exited => Health::Other(crate::exits::container_exit(code, state.oom_killed == Some(true))),
         _ => inspected_health,
     };
     let mut ports = Vec::new();

@@ -1,5 +1,5 @@
-//! Hoist's side: `hoist serve` with the `rolling` strategy (max-surge 2,
-//! max-unavailable 0: batches of 2, start-first) on `builtin:docker`; the
+//! Hoist's side: `hoist serve` with the `rolling` strategy (max-surge the
+//! batch, max-unavailable 0: start-first batches) on `builtin:docker`; the
 //! HEALTHCHECK gates readiness (no Hoist probe, so both sides wait for the
 //! same signal). Containers are removed at the end, also on error.
 
@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::Shape;
 use crate::docker::remove_containers;
 use crate::image::IMAGE;
-use crate::{REPLICAS, STARTUP_MS};
 
 /// Durations of one rollout: by the rollout's own timestamps (request to
 /// completion) and as the `--wait`ing CLI saw them (it polls every 500 ms
@@ -21,11 +21,12 @@ pub struct Took {
     pub cli: Duration,
 }
 
+/// The registry, rolling in batches of `BATCH`.
 const REGISTRY: &str = r#"version = 1
 [plugins.rolling]
 kind = "strategy"
 source = "builtin:rolling"
-config = { max-surge = 2, max-unavailable = 0 }
+config = { max-surge = BATCH, max-unavailable = 0 }
 
 [plugins.docker]
 kind = "platform"
@@ -38,8 +39,10 @@ platform = "docker"
 strategy = "rolling"
 "#;
 
-/// A control plane serving one service of 10 containers (v1 after setup).
+/// A control plane serving one service of `shape.replicas` containers (v1
+/// after setup).
 pub struct Serve {
+    shape: Shape,
     hoist: PathBuf,
     dir: tempfile::TempDir,
     child: Child,
@@ -49,17 +52,17 @@ pub struct Serve {
 
 impl Serve {
     /// Starts `hoist serve` and deploys v1 (not timed).
-    pub fn start(hoist: &Path) -> anyhow::Result<Self> {
+    pub fn start(hoist: &Path, shape: Shape) -> anyhow::Result<Self> {
         let service = format!("hoistbench{}", std::process::id());
         let router = format!("127.0.0.1:{}", std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port());
         let dir = tempfile::tempdir()?;
-        std::fs::write(dir.path().join("registry.toml"), REGISTRY)?;
+        std::fs::write(dir.path().join("registry.toml"), REGISTRY.replace("BATCH", &shape.batch.to_string()))?;
         let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
         let log = std::fs::File::create(dir.path().join("serve.log"))?;
         let mut serve = Command::new(hoist);
         serve.args(["serve", "--listen", &format!("127.0.0.1:{port}")]).args(common(dir.path())).stderr(log);
         let child = serve.spawn().with_context(|| format!("starting {} serve", hoist.display()))?;
-        let serve = Self { hoist: hoist.to_path_buf(), dir, child, service, router };
+        let serve = Self { shape, hoist: hoist.to_path_buf(), dir, child, service, router };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !serve.dir.path().join("state/serve.addr").exists() {
             if Instant::now() > deadline {
@@ -88,8 +91,9 @@ impl Serve {
     /// A rolling update to `version`.
     pub fn update(&self, version: &str) -> anyhow::Result<Took> {
         let started = Instant::now();
-        let (startup, version_env) = (format!("DEMO_STARTUP_MS={STARTUP_MS}"), format!("DEMO_VERSION={version}"));
-        let replicas = REPLICAS.to_string();
+        let startup = format!("DEMO_STARTUP_MS={}", self.shape.startup_ms);
+        let version_env = format!("DEMO_VERSION={version}");
+        let replicas = self.shape.replicas.to_string();
         let out = self.hoist(&[
             "deploy",
             &self.service,

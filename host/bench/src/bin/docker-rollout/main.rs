@@ -15,7 +15,9 @@
 //!
 //! Usage: `docker-rollout [PATH-TO-STATIC-hoist-demo]` (`cargo xtask bench`
 //! builds it and `hoist` first). Initialises a swarm if the engine is not in
-//! one and leaves it only then; removes everything it created.
+//! one and leaves it only then; removes everything it created. Quick mode
+//! (`HOIST_BENCH_QUICK=1`): 2 replicas in batches of 1, healthy after
+//! 500 ms, one round.
 
 mod docker;
 mod hoist_side;
@@ -26,16 +28,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use hoist_bench::{figure, sized};
 
-const REPLICAS: u32 = 10;
-const BATCH: u32 = 2;
-/// How long each new instance answers 503 on `/healthz` after it starts.
-const STARTUP_MS: u32 = 3000;
-/// Update + rollback rounds per side, alternating which side goes first.
-const ROUNDS: usize = 3;
-
-fn figure(name: &str, value: f64, unit: &str) {
-    println!("{name} {value:.2} {unit}");
+/// What both sides roll out.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    pub replicas: u32,
+    pub batch: u32,
+    /// How long each new instance answers 503 on `/healthz` after it starts.
+    pub startup_ms: u32,
+    /// Update + rollback rounds per side, alternating which side goes first.
+    pub rounds: usize,
 }
 
 /// Per round: update, update as the CLI saw it, rollback, rollback as the
@@ -65,21 +68,26 @@ fn main() -> anyhow::Result<()> {
         Some(path) => PathBuf::from(path),
         None => root.join("target/x86_64-unknown-linux-gnu/release/hoist-demo"),
     };
+    let shape = sized(
+        Shape { replicas: 10, batch: 2, startup_ms: 3000, rounds: 3 },
+        Shape { replicas: 2, batch: 1, startup_ms: 500, rounds: 1 },
+    );
+    let Shape { replicas, batch, startup_ms, rounds } = shape;
     let exe = std::env::current_exe()?;
     let hoist = exe.parent().context("the bench binary has no directory")?.join("hoist");
     anyhow::ensure!(hoist.is_file(), "{} is missing: run `cargo build --release -p hoist` first", hoist.display());
     docker::require_engine()?;
     image::build(&root, &demo)?;
     println!(
-        "# rolling update of {REPLICAS} replicas in batches of {BATCH} (start-first), each instance healthy ~{STARTUP_MS} ms \
-         after start (HEALTHCHECK every 500 ms); medians of {ROUNDS} alternating rounds"
+        "# rolling update of {replicas} replicas in batches of {batch} (start-first), each instance healthy ~{startup_ms} ms \
+         after start (HEALTHCHECK every 500 ms); medians of {rounds} alternating rounds"
     );
 
-    let serve = hoist_side::Serve::start(&hoist)?;
-    let swarm = swarm_side::Swarm::start()?;
+    let serve = hoist_side::Serve::start(&hoist, shape)?;
+    let swarm = swarm_side::Swarm::start(shape)?;
     let mut h = Rounds::default();
     let mut s = Rounds::default();
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let version = format!("v{}", round + 2);
         let hoist_first = round % 2 == 0;
         for side in [hoist_first, !hoist_first] {
@@ -98,10 +106,11 @@ fn main() -> anyhow::Result<()> {
     drop(serve);
     drop(swarm);
 
-    figure("hoist_rolling_update_10x2", h.median(0), "s");
-    figure("hoist_rolling_update_10x2_cli", h.median(1), "s");
-    figure("swarm_rolling_update_10x2", s.median(0), "s");
-    figure("swarm_rolling_update_10x2_cli", s.median(1), "s");
+    let update = format!("rolling_update_{replicas}x{batch}");
+    figure(&format!("hoist_{update}"), h.median(0), "s");
+    figure(&format!("hoist_{update}_cli"), h.median(1), "s");
+    figure(&format!("swarm_{update}"), s.median(0), "s");
+    figure(&format!("swarm_{update}_cli"), s.median(1), "s");
     figure("hoist_over_swarm_rolling_update", h.median(0) / s.median(0), "ratio");
     figure("hoist_rollback", h.median(2), "s");
     figure("hoist_rollback_cli", h.median(3), "s");

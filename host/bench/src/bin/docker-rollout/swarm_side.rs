@@ -1,5 +1,5 @@
-//! Swarm's side: a 10-replica service of the same image, updated with
-//! `docker service update --update-parallelism 2 --update-delay 0s
+//! Swarm's side: a service of the same replicas and image, updated with
+//! `docker service update --update-parallelism BATCH --update-delay 0s
 //! --update-order start-first --update-monitor 1ms` (Hoist's rolling
 //! strategy has no monitoring period either: min-ready 0) and rolled back
 //! with `docker service rollback` (parallelism 0 = all at once, start-first:
@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use crate::Shape;
 use crate::docker::{docker, remove_containers};
 use crate::image::IMAGE;
-use crate::{BATCH, REPLICAS, STARTUP_MS};
 
 /// Held by every Hoist test or bench that initialises or leaves a swarm.
 const LOCK: &str = "/tmp/hoist-swarm.lock";
@@ -27,7 +27,7 @@ pub struct Took {
     pub cli: Duration,
 }
 
-/// A 10-replica service of v1 on a swarm this process may have initialised.
+/// A service of v1 on a swarm this process may have initialised.
 pub struct Swarm {
     initialised: bool,
     _lock: File,
@@ -104,12 +104,12 @@ fn engine_duration(service: &str) -> anyhow::Result<Duration> {
 
 impl Swarm {
     /// Joins or initialises the swarm and creates the service (not timed).
-    pub fn start() -> anyhow::Result<Self> {
+    pub fn start(shape: Shape) -> anyhow::Result<Self> {
         let service = format!("hoist-bench-swarm-{}", std::process::id());
         let swarm = Self::join(&service)?;
-        let (replicas, batch) = (REPLICAS.to_string(), BATCH.to_string());
+        let (replicas, batch) = (shape.replicas.to_string(), shape.batch.to_string());
         let label = format!("hoist.bench={service}");
-        let startup = format!("DEMO_STARTUP_MS={STARTUP_MS}");
+        let startup = format!("DEMO_STARTUP_MS={}", shape.startup_ms);
         docker(&[
             "service",
             "create",
@@ -150,10 +150,10 @@ impl Swarm {
         ])?;
         let deadline = Instant::now() + Duration::from_secs(120);
         while docker(&["service", "ls", "--filter", &format!("name={service}"), "--format", "{{.Replicas}}"])?
-            != format!("{REPLICAS}/{REPLICAS}")
+            != format!("{replicas}/{replicas}")
         {
             if Instant::now() > deadline {
-                bail!("service `{service}` did not reach {REPLICAS} running tasks");
+                bail!("service `{service}` did not reach {replicas} running tasks");
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -8,7 +8,8 @@
 //!
 //! Each run starts from a clean engine (this benchmark's containers and
 //! Compose project removed) and ends clean again, also on error. Hoist's
-//! control plane is started before its clock runs.
+//! control plane is started before its clock runs. Quick mode
+//! (`HOIST_BENCH_QUICK=1`): the nine and 10 of the 30, one run each.
 
 mod docker;
 mod hoist;
@@ -17,6 +18,7 @@ mod topology;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use hoist_bench::sized;
 
 use crate::docker::{Compose, preflight, remove_services};
 
@@ -28,7 +30,7 @@ const INTERVAL_MS: u64 = 200;
 
 fn main() -> anyhow::Result<()> {
     let flag = |name: &str| std::env::args().skip_while(|a| a != name).nth(1);
-    let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(3);
+    let runs: usize = flag("--runs").map(|n| n.parse()).transpose()?.unwrap_or(sized(3, 1));
     let interval_ms: u64 = flag("--interval-ms").map(|n| n.parse()).transpose()?.unwrap_or(INTERVAL_MS);
     preflight(IMAGE)?;
     let compose = Compose::detect()?;
@@ -47,7 +49,8 @@ fn main() -> anyhow::Result<()> {
         )?;
     }
     if only.as_deref().is_none_or(|s| s == "thirty") {
-        bench.run("stack", "30 in 3 layers", &topology::services("sbench"))?;
+        let thirty = topology::services("sbench", sized([8, 12, 10], [3, 4, 3]));
+        bench.run("stack", &format!("{} in 3 layers", thirty.len()), &thirty)?;
     }
     Ok(())
 }

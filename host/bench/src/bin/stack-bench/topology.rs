@@ -4,7 +4,8 @@
 //! start-up delays (`DEMO_STARTUP_MS`), so the critical path is known in
 //! advance: the users' nine (postgres, qdrant, neo4j, redis → api, worker
 //! → prometheus → grafana, web) and a 30-service one (8 data services → 12
-//! apps → 10 edge services).
+//! apps → 10 edge services; quick mode takes the first few of each layer,
+//! 3 → 4 → 3).
 
 use std::collections::BTreeMap;
 
@@ -21,20 +22,25 @@ const DATA: [u64; 8] = [1500, 2200, 900, 1800, 2600, 1200, 700, 2000];
 const APPS: [u64; 12] = [800, 1200, 400, 1600, 1000, 600, 1400, 900, 500, 1100, 700, 1300];
 const EDGE: [u64; 10] = [300, 600, 200, 800, 400, 500, 700, 250, 350, 450];
 
-pub fn services(prefix: &str) -> Vec<Service> {
+/// The stack, with the first `layers` (data, apps, edge) services of each
+/// layer at most.
+pub fn services(prefix: &str, layers: [usize; 3]) -> Vec<Service> {
     let name = |layer: &str, i: usize| format!("{prefix}-{layer}{i:02}");
+    let data = &DATA[..layers[0].clamp(1, DATA.len())];
+    let apps = &APPS[..layers[1].clamp(1, APPS.len())];
+    let edge = &EDGE[..layers[2].clamp(1, EDGE.len())];
     let mut out = Vec::new();
-    for (i, ms) in DATA.iter().enumerate() {
+    for (i, ms) in data.iter().enumerate() {
         out.push(Service { name: name("data", i), startup_ms: *ms, depends_on: vec![] });
     }
     // Each app needs two data services; each edge service one or two apps.
-    for (i, ms) in APPS.iter().enumerate() {
-        let deps = vec![name("data", i % DATA.len()), name("data", (i * 3 + 1) % DATA.len())];
+    for (i, ms) in apps.iter().enumerate() {
+        let deps = vec![name("data", i % data.len()), name("data", (i * 3 + 1) % data.len())];
         out.push(Service { name: name("app", i), startup_ms: *ms, depends_on: dedup(deps) });
     }
-    for (i, ms) in EDGE.iter().enumerate() {
-        let deps =
-            if i % 2 == 0 { vec![name("app", i)] } else { vec![name("app", i), name("app", (i + 5) % APPS.len())] };
+    for (i, ms) in edge.iter().enumerate() {
+        let app = |j: usize| name("app", j % apps.len());
+        let deps = if i % 2 == 0 { vec![app(i)] } else { vec![app(i), app(i + 5)] };
         out.push(Service { name: name("edge", i), startup_ms: *ms, depends_on: dedup(deps) });
     }
     out
