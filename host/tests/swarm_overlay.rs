@@ -183,7 +183,7 @@ fn serve_on_an_attachable_overlay_reaches_tasks_by_overlay_address_and_routes_a_
 
     deploy("v1", true);
     let status = serve.status(&service);
-    let addresses: Vec<String> = status["instances"]
+    let addresses: Vec<String> = status["observed"]["instances"]
         .as_array()
         .unwrap_or_else(|| panic!("{status:#}"))
         .iter()

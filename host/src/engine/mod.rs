@@ -37,7 +37,19 @@ pub fn observe_summary(
     instances: Vec<crate::runtime::bindings::base::hoist::plugin::types::Instance>,
     weights: Vec<crate::runtime::bindings::base::hoist::plugin::types::Weight>,
 ) -> serde_json::Value {
-    observe::Observed { instances, weights }.summary()
+    // Where each instance is, for an operator (the first hundred).
+    let listed: Vec<serde_json::Value> = instances
+        .iter()
+        .take(100)
+        .map(|i| {
+            serde_json::json!({
+                "id": i.id, "revision": i.revision, "address": i.address, "state": observe::state_text(&i.state),
+            })
+        })
+        .collect();
+    let mut summary = observe::Observed { instances, weights }.summary();
+    summary["instances"] = serde_json::Value::Array(listed);
+    summary
 }
 
 /// A plugin as an environment runs it: loaded, with its merged config.
