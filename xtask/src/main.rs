@@ -81,10 +81,16 @@ fn bench(root: &Path, quick: bool) -> anyhow::Result<()> {
     // `docker service update` on Swarm, on the local engine.
     let demo = static_demo(root).map(|path| path.display().to_string());
     check("docker-rollout", demo.and_then(|demo| bench.run("docker-rollout", &[demo.as_str()])));
-    // A 30-service stack on the same engine: Hoist against its critical
-    // path and against Compose, from one Compose file (the image needs
-    // `hoist-demo check`, so it is rebuilt from this tree).
-    check("stack-bench", images(root).and_then(|()| bench.run("stack-bench", &[])));
+    // The users' 9-service stack and a 30-service one on the same engine:
+    // Hoist against its critical path and against Compose, from one
+    // Compose file (the image needs `hoist-demo check`, so it is rebuilt
+    // from this tree).
+    let images = images(root);
+    let built = || images.as_ref().copied().map_err(|e| anyhow::anyhow!("{e:#}"));
+    check("stack-bench", built().and_then(|()| bench.run("stack-bench", &[])));
+    // From an instance's death to a healthy replacement: Hoist against the
+    // engine's `restart: always` and Swarm.
+    check("heal-bench", built().and_then(|()| bench.run("heal-bench", &[])));
     eprintln!("benchmarks took {:.0} s", started.elapsed().as_secs_f64());
     if !failed.is_empty() {
         bail!("benchmarks failed: {}", failed.join(", "));
