@@ -6,7 +6,10 @@
 //! (`analysis.rs`).
 
 pub mod judge;
+mod status;
 pub mod tally;
+
+pub use status::{AnalysisStatus, analysis_status};
 
 use hoist_registry::AnalysisTemplate;
 use hoist_store::{DecisionKind, DecisionRecord, Rollout};
@@ -138,7 +141,9 @@ fn record(
 ) -> DecisionRecord {
     let name = &t.template.name;
     let dry = if run.dry_run { " (dry-run)" } else { "" };
-    let mut reason = format!("metric `{name}`{dry} {}/{}: {} → {}", run.taken, run.count, m.reason, m.verdict.as_str());
+    // An error's message is the record's `error`, not repeated here.
+    let judged = if m.verdict == Measured::Error { String::new() } else { format!(": {}", m.reason) };
+    let mut reason = format!("metric `{name}`{dry} {}/{}{judged} → {}", run.taken, run.count, m.verdict.as_str());
     if let Some(ended) = run.reason.as_ref().filter(|_| run.phase != MetricPhase::Running) {
         reason.push_str(&format!("; metric {}: {ended}", run.phase.as_str()));
     }
