@@ -392,3 +392,23 @@ fn a_failing_health_policy_fails_the_analysis_whatever_the_metrics_say() {
         assert!(!why.contains("metric error-rate"), "the metric passed: {why}");
     });
 }
+
+#[test]
+fn metrics_that_outlast_the_window_extend_the_analysis_and_the_strategy_waits_for_its_verdict() {
+    rt(async {
+        let p = Arc::new(Scripted::default());
+        for _ in 0..5 {
+            p.value(0.01);
+        }
+        let b = bench(vec![(AnalysisTemplate { count: Some(5), ..template() }, p.clone())], vec![]);
+        let r = b.deploy();
+        assert_eq!(b.run(&r.id, 600_000).await, Phase::Completed);
+        let start = b.analysis_started(&r.id);
+        assert_eq!(p.seen().last().map(|q| q.end_ms - start), Some(50_000), "five intervals, past the 30 s window");
+        let decided: Vec<u64> = b.records(&r.id, DecisionKind::Decide).iter().map(|d| d.at_ms).collect();
+        let during = decided.iter().filter(|t| **t > start && **t < start + 50_000).count();
+        assert_eq!(during, 0, "the canary's 30 s timer waits for the verdict, not re-asked each second: {decided:?}");
+        let verdict = b.records(&r.id, DecisionKind::Evaluate).last().map(|e| e.at_ms);
+        assert_eq!(verdict, Some(start + 50_000));
+    });
+}

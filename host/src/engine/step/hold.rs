@@ -4,7 +4,8 @@
 //! the strategy go on with the inconclusive verdict and the command,
 //! `abort` rolls back.
 
-use hoist_store::Phase;
+use hoist_store::{DecisionKind, Phase};
+use serde_json::{Value, json};
 
 use super::{StepCtx, Tick};
 use crate::engine::memory::{FinishedAnalysis, HeldAnalysis, Memory, PendingAnalysis};
@@ -19,12 +20,13 @@ impl Engine {
         finished: FinishedAnalysis,
         duration_ms: u64,
     ) -> Result<Tick, EngineError> {
-        let StepCtx { mut r, mut mem, now, pass, .. } = cx;
+        let StepCtx { mut r, mut mem, now, mut pass, .. } = cx;
         r.phase = Phase::Paused;
-        r.status = format!(
-            "paused: analysis `{}` inconclusive: {}; `hoist resume` measures again, `hoist promote` accepts it, `hoist abort` rolls back",
-            finished.name, finished.reason
-        );
+        let ways_out = "`hoist resume` measures again, `hoist promote` accepts it, `hoist abort` rolls back";
+        r.status = format!("paused: analysis `{}` inconclusive: {}; {ways_out}", finished.name, finished.reason);
+        let held = json!({ "held": finished.name });
+        pass.record(&r, now, DecisionKind::Evaluate, held, Value::Null).reason =
+            Some(format!("rollout paused on the inconclusive analysis `{}`; {ways_out}", finished.name));
         mem.held = Some(HeldAnalysis { finished, duration_ms });
         self.persist(&mut r, &mem, now, None, pass)?;
         Ok(Tick::Operator)

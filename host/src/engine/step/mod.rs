@@ -204,6 +204,10 @@ impl Engine {
             || mem.command.is_some()
             || match &mem.wait {
                 Wait::Now => true,
+                // A timed wait that ends while the analysis the strategy
+                // asked for goes on (its metrics take longer than its
+                // window, or it was measured again) waits for its verdict.
+                Wait::Until { .. } if mem.analysis.is_some() => false,
                 Wait::Until { at_ms } => now >= *at_ms,
                 Wait::Ready { revision, count, since_ms } => {
                     observed.ready(revision) >= *count || now >= since_ms + self.config.ready_recheck_ms
@@ -232,6 +236,7 @@ impl Engine {
     pub(super) fn next(&self, r: &Rollout, mem: &Memory, now: u64) -> Tick {
         let mut at = match &mem.wait {
             Wait::Now => Some(now),
+            Wait::Until { .. } if mem.analysis.is_some() => None,
             Wait::Until { at_ms } => Some(*at_ms),
             Wait::Ready { .. } => Some(now + self.config.poll_ms),
             Wait::Operator { .. } => None,
