@@ -162,12 +162,32 @@ pub fn env_plugins(runtime: &Runtime, registry: &Registry, env: &str) -> anyhow:
     fn admission(p: Arc<Plugin>) -> Arc<dyn crate::engine::AdmissionPolicy> {
         p
     }
+    fn provider(p: Arc<Plugin>) -> Arc<dyn crate::engine::MetricsProvider> {
+        p
+    }
     let loaded = |list: &[ResolvedPlugin]| list.iter().map(load).collect::<anyhow::Result<Vec<_>>>();
+    // One instance of each provider, however many templates it measures.
+    let mut providers: std::collections::BTreeMap<String, Configured> = std::collections::BTreeMap::new();
+    let mut analysis = Vec::new();
+    for t in &resolved.analysis {
+        let name = t.provider.name.to_string();
+        let configured = match providers.get(&name) {
+            Some(c) => c.clone(),
+            None => {
+                let c = load(&t.provider)?;
+                providers.insert(name, c.clone());
+                c
+            }
+        };
+        analysis
+            .push(crate::engine::MetricTemplate { template: t.template.clone(), provider: configured.port(provider) });
+    }
     Ok(crate::engine::EnvPlugins {
         strategy: load(&resolved.strategy)?.port(strategy),
         strategies: strategies.into_iter().map(|(name, c): (String, Configured)| (name, c.port(strategy))).collect(),
         health: loaded(&resolved.health_policies)?.iter().map(|c| c.port(health)).collect(),
         admission: loaded(&resolved.admission_policies)?.iter().map(|c| c.port(admission)).collect(),
+        analysis,
         labels: resolved.labels.clone(),
         router_addresses: resolved.router_addresses.clone(),
     })

@@ -1,6 +1,6 @@
 //! The builtin `prometheus` metric provider against a real Prometheus
 //! (Debian's `prometheus` package; `.ci/run` installs it) started by the
-//! test, scraping a loopback `/metrics` endpoint the test serves: instant
+//! test (`support/prometheus.rs`), scraping a loopback `/metrics` endpoint the test serves: instant
 //! and range queries with placeholders give the served values, several
 //! series come back labelled, an empty result is `no-data`, NaN and +Inf
 //! are typed, bad PromQL is `invalid-query`, an unlisted server `denied`.
@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,7 +19,7 @@ use hoist::capabilities::http::HttpGrant;
 use hoist::runtime::bindings::base::hoist::plugin::types::Revision;
 use hoist::runtime::provider::{MetricError, MetricQuery, SampleValue, Series};
 use hoist::runtime::{CacheSetting, Capability, Limits, Plugin, PluginKind, PluginSpec, Runtime};
-use support::ports::free_port;
+use support::prometheus::{Prometheus, Target};
 
 const METRICS: &str = "\
 # TYPE hoist_test_requests gauge
@@ -31,62 +30,6 @@ hoist_test_ratio{service=\"web\"} NaN
 # TYPE hoist_test_ceiling gauge
 hoist_test_ceiling{service=\"web\"} +Inf
 ";
-
-/// A Prometheus child, killed and reaped on drop.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    /// Starts Prometheus scraping `127.0.0.1:target` every second and
-    /// waits until it is ready.
-    fn start(target: u16) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: hoist-test\n    static_configs:\n      - targets: [\"127.0.0.1:{target}\"]\n"
-            ),
-        )
-        .unwrap();
-        let port = free_port();
-        let binary = std::env::var("HOIST_PROMETHEUS").unwrap_or_else(|_| "prometheus".into());
-        let child = Command::new(&binary)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("prometheus.log")).unwrap())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start `{binary}` ({e}): these tests need a real Prometheus; \
-                     install it (`apt-get install -y prometheus`, as .ci/run does) or set HOIST_PROMETHEUS to its path"
-                )
-            });
-        let mut prometheus = Self { child, port, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while support::http::get_path(port, "/-/ready").map(|(s, _)| s) != Ok(200) {
-            if let Ok(Some(status)) = prometheus.child.try_wait() {
-                let log = std::fs::read_to_string(prometheus._dir.path().join("prometheus.log")).unwrap_or_default();
-                panic!("prometheus exited at start ({status}):\n{log}");
-            }
-            assert!(Instant::now() < deadline, "prometheus on 127.0.0.1:{port} was not ready within 30 s");
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        prometheus
-    }
-}
 
 fn provider(dir: &tempfile::TempDir, prometheus: u16) -> Plugin {
     let runtime = Runtime::new(CacheSetting::At(dir.path().to_path_buf())).unwrap();
@@ -145,7 +88,7 @@ async fn queries_a_real_prometheus() {
     let target = listener.local_addr().unwrap().port();
     let app = Router::new().route("/metrics", get(|| async { METRICS }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let prometheus = Prometheus::start(target);
+    let prometheus = Prometheus::start(&[Target { port: target, path: "/metrics", labels: &[] }]);
     let cache = tempfile::tempdir().unwrap();
     let plugin = provider(&cache, prometheus.port);
     let port = prometheus.port;

@@ -85,6 +85,7 @@ fn bench(strategy: Arc<dyn Strategy>, health: Vec<Arc<dyn HealthPolicy>>, config
         strategies: BTreeMap::new(),
         health: health.into_iter().map(|plugin| Configured { plugin, config: "{}".into() }).collect(),
         admission: vec![],
+        analysis: vec![],
         labels: BTreeMap::new(),
         router_addresses: vec![],
     };

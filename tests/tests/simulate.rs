@@ -69,6 +69,8 @@ fn every_example_scenario_ends_as_expected() {
         ("rolling", "rolled-back", "r1", 6),
         ("missing-image", "rolled-back", "r1", 4),
         ("instance-killed", "completed", "r2", 4),
+        ("canary-metrics-bad", "rolled-back", "r1", 10),
+        ("canary-metrics-outage", "completed", "r2", 10),
     ];
     for (name, phase, stable, replicas) in expected {
         let o = run(&rt, &scenario(name));
@@ -89,6 +91,48 @@ fn a_failed_analysis_names_the_breached_metric() {
 }
 
 #[test]
+fn scripted_metrics_fail_a_canary_at_the_first_bad_measurement() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &scenario("canary-metrics-bad"));
+    let reason = o.reason.unwrap();
+    assert!(reason.contains("metric error-rate: 1 of 1 measurements failed (failure-limit 0), last: 0.09"), "{reason}");
+    assert_eq!(o.ended_at_ms, 50_000, "the measurement after 45 s, not the end of the 30 s window at 70 s");
+    let measured = o.timeline.iter().filter(|e| e.kind == "measure").count();
+    assert_eq!(measured, 4, "three passing in the first analysis, one failing in the second");
+}
+
+#[test]
+fn a_metrics_outage_pauses_the_canary_until_an_operator_resumes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let o = run(&rt, &scenario("canary-metrics-outage"));
+    assert_eq!(o.phase, "completed", "{:?}", o.reason);
+    let paused = o.timeline.iter().find(|e| e.text.starts_with("rollout paused on the inconclusive analysis")).unwrap();
+    assert_eq!(paused.at_ms, 70_000, "three errors in a row from 50 s: {paused:?}");
+    // Paused from 1:10 to the resume at 2:10: nothing measured, nothing decided.
+    let between = |e: &&hoist::simulate::Entry| e.at_ms > 70_000 && e.at_ms < 130_000;
+    assert!(o.timeline.iter().filter(between).all(|e| e.kind == "note"), "{:?}", o.timeline);
+    // Measured again from the resume; the strategy is not re-asked while it runs.
+    let after: Vec<_> = o.timeline.iter().filter(|e| e.at_ms >= 130_000 && e.at_ms <= 160_000).collect();
+    assert_eq!(after.iter().filter(|e| e.kind == "measure").count(), 3, "{after:?}");
+    assert_eq!(after.iter().filter(|e| e.kind == "decide").count(), 2, "{after:?}");
+}
+
+#[test]
+fn a_scenario_scripting_a_metric_no_template_measures_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime(&dir);
+    let mut s = scenario("canary-metrics-bad");
+    s.metrics.insert("latency".into(), hoist::simulate::scenario::MetricAnswer::Value(0.1));
+    let err = block(simulate(&rt, &s)).unwrap_err().to_string();
+    assert!(
+        err.contains("scripts metrics latency that no analysis template of environment `analysed` measures"),
+        "{err}"
+    );
+}
+
+#[test]
 fn the_approval_gate_holds_production_until_approved() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(&dir);
@@ -102,7 +146,7 @@ fn the_approval_gate_holds_production_until_approved() {
 fn the_same_scenario_replays_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime(&dir);
-    for name in ["canary-bad", "blue-green", "rolling"] {
+    for name in ["canary-bad", "blue-green", "rolling", "canary-metrics-outage"] {
         let s = scenario(name);
         let a = render_json(&run(&rt, &s)).unwrap();
         let b = render_json(&run(&rt, &s)).unwrap();
@@ -124,6 +168,8 @@ fn killing_the_engine_after_any_persisted_step_ends_in_the_same_state() {
         "canary-manual",
         "missing-image",
         "instance-killed",
+        "canary-metrics-bad",
+        "canary-metrics-outage",
     ] {
         let s = scenario(name);
         let whole = run(&rt, &s);
@@ -194,6 +240,7 @@ fn generated(registry: PathBuf, replicas: u32, startup: u64, events: Vec<EventDe
             p95_ms: None,
             p99_ms: Some(50.0),
         },
+        metrics: Default::default(),
         events,
     }
 }

@@ -21,6 +21,7 @@
 //! This crate does no wasm work; the runtime uses [`ResolvedPlugin`] to
 //! load, link and limit components.
 
+pub mod analysis;
 mod capability;
 mod diagnostic;
 mod digest;
@@ -33,6 +34,7 @@ mod resolve;
 mod schema;
 mod units;
 
+pub use analysis::{AnalysisTemplate, NoData, Range};
 pub use capability::{Capability, PluginKind, WIT_PACKAGE};
 pub use diagnostic::{Diagnostic, Location, SourceMap};
 pub use digest::{Digest, DigestError};
@@ -41,5 +43,9 @@ pub use locate::locate;
 pub use model::{Credential, Environment, JsonObject, PluginDecl, PluginOverride, Registry, SecretSource, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};
 pub use parse::VERSION;
-pub use resolve::{ResolveError, ResolvedEnvironment, ResolvedPlugin, UngrantedCapability, merge_config};
-pub use units::{DEFAULT_MEMORY_BYTES, Limits, MAX_MEMORY_BYTES, MAX_TIME, MIN_MEMORY_BYTES, parse_memory, parse_time};
+pub use resolve::{
+    ResolveError, ResolvedEnvironment, ResolvedPlugin, ResolvedTemplate, UngrantedCapability, merge_config,
+};
+pub use units::{
+    DEFAULT_MEMORY_BYTES, Limits, MAX_MEMORY_BYTES, MAX_TIME, MIN_MEMORY_BYTES, parse_memory, parse_span, parse_time,
+};

@@ -141,6 +141,8 @@ pub struct Environment {
     pub router_addresses: Vec<std::net::IpAddr>,
     /// `[environments.NAME.plugins.PLUGIN]` overrides.
     pub overrides: BTreeMap<PluginName, PluginOverride>,
+    /// `[environments.NAME.analysis.METRIC]` templates, in name order.
+    pub analysis: Vec<crate::analysis::AnalysisTemplate>,
     /// Where `[environments.NAME]` is declared.
     pub location: Location,
 }

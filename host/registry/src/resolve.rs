@@ -26,6 +26,16 @@ pub struct ResolvedEnvironment {
     pub health_policies: Vec<ResolvedPlugin>,
     /// Admission policies, in the order written.
     pub admission_policies: Vec<ResolvedPlugin>,
+    /// Analysis templates, in name order, each with its provider.
+    pub analysis: Vec<ResolvedTemplate>,
+}
+
+/// An analysis template with the metrics-provider plugin that measures it,
+/// as this environment runs that plugin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedTemplate {
+    pub template: crate::analysis::AnalysisTemplate,
+    pub provider: ResolvedPlugin,
 }
 
 /// A plugin as one environment runs it: the declaration with that
@@ -117,6 +127,11 @@ impl Registry {
             strategy: resolve(&env.strategy)?,
             health_policies: resolve_all(&env.health_policies)?,
             admission_policies: resolve_all(&env.admission_policies)?,
+            analysis: env
+                .analysis
+                .iter()
+                .map(|t| Ok(ResolvedTemplate { template: t.clone(), provider: resolve(&t.provider)? }))
+                .collect::<Result<_, ResolveError>>()?,
         })
     }
 

@@ -59,6 +59,37 @@ pub(crate) struct EnvironmentToml {
     pub labels: Option<BTreeMap<String, String>>,
     pub router_addresses: Option<Vec<Spanned<String>>>,
     pub plugins: Option<BTreeMap<Spanned<String>, OverrideToml>>,
+    /// Checked table by table (`parse/analysis.rs`) before the rest; here
+    /// only so the key is known.
+    #[expect(dead_code, reason = "read by parse/analysis.rs from the raw table")]
+    pub analysis: Option<de::IgnoredAny>,
+}
+
+/// `[environments.NAME.analysis.METRIC]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct AnalysisToml {
+    pub provider: Option<Spanned<String>>,
+    pub query: Option<Spanned<String>>,
+    pub success: Option<Spanned<RangeToml>>,
+    pub failure: Option<Spanned<RangeToml>>,
+    pub interval: Option<Spanned<String>>,
+    pub count: Option<Spanned<i64>>,
+    pub initial_delay: Option<Spanned<String>>,
+    pub failure_limit: Option<Spanned<i64>>,
+    pub inconclusive_limit: Option<Spanned<i64>>,
+    pub consecutive_error_limit: Option<Spanned<i64>>,
+    pub no_data: Option<Spanned<String>>,
+    pub dry_run: Option<bool>,
+    pub variables: Option<BTreeMap<Spanned<String>, Spanned<String>>>,
+}
+
+/// `success = { min = 0.99 }`, `failure = { max = 0.5 }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RangeToml {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
 }
 
 /// `[environments.NAME.plugins.PLUGIN]`.
@@ -134,5 +165,23 @@ mod tests {
         );
         assert_eq!(fields_of::<LimitsToml>(), ["memory", "time"]);
         assert_eq!(fields_of::<OverrideToml>(), ["config", "capabilities", "allow-hosts", "limits"]);
+        assert_eq!(
+            fields_of::<AnalysisToml>(),
+            [
+                "provider",
+                "query",
+                "success",
+                "failure",
+                "interval",
+                "count",
+                "initial-delay",
+                "failure-limit",
+                "inconclusive-limit",
+                "consecutive-error-limit",
+                "no-data",
+                "dry-run",
+                "variables"
+            ]
+        );
     }
 }

@@ -105,6 +105,30 @@ pub fn parse_time(text: &str) -> Result<Duration, String> {
     Ok(time)
 }
 
+/// Parses an analysis duration such as `10s`, `500ms`, `5m` or `1h`
+/// (zero allowed: the caller says whether it may be), at most 24h. The
+/// error is a complete sentence.
+pub fn parse_span(text: &str) -> Result<Duration, String> {
+    let hint = "write a duration such as \"30s\", \"500ms\", \"5m\" or \"1h\" (units: ms, s, m, h)";
+    let (digits, unit) = split_number(text);
+    let factor_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "" => return Err(format!("duration {text:?} has no unit; {hint}")),
+        _ => return Err(format!("unknown duration unit {unit:?} in {text:?}; {hint}")),
+    };
+    let ms = parse_u64(digits)
+        .and_then(|n| n.checked_mul(factor_ms))
+        .ok_or_else(|| format!("invalid duration {text:?}; {hint}"))?;
+    let span = Duration::from_millis(ms);
+    if span > crate::analysis::MAX_SPAN {
+        return Err(format!("duration {text} is over the maximum of 24h; lower it to at most \"24h\""));
+    }
+    Ok(span)
+}
+
 /// Splits `"64MiB"` into `("64", "MiB")`.
 fn split_number(text: &str) -> (&str, &str) {
     let end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
@@ -149,6 +173,19 @@ mod tests {
         assert_eq!(parse_time("10s"), Ok(Duration::from_secs(10)));
         assert_eq!(parse_time("60s"), Ok(MAX_TIME));
         assert_eq!(parse_time("60000ms"), Ok(MAX_TIME));
+    }
+
+    #[test]
+    fn analysis_spans() {
+        assert_eq!(parse_span("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_span("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_span("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_span("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_span("0s"), Ok(Duration::ZERO));
+        assert!(parse_span("25h").unwrap_err().contains("over the maximum"));
+        assert!(parse_span("10").unwrap_err().contains("no unit"));
+        assert!(parse_span("1d").unwrap_err().contains("unknown duration unit"));
+        assert!(parse_span("1.5s").is_err());
     }
 
     #[test]

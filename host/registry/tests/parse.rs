@@ -194,3 +194,74 @@ config = { address = "http://prometheus.internal:9090" }
     assert!(err.contains("r.toml:5:25: capability `process` cannot be granted to a metrics-provider plugin"), "{err}");
     assert!(err.contains("imports only log, clock and http"), "{err}");
 }
+
+#[test]
+fn analysis_templates_are_read_with_their_defaults_and_resolved_with_their_provider() {
+    let registry = parse(
+        r#"
+version = 1
+[plugins.canary]
+kind = "strategy"
+source = "builtin:canary"
+[plugins.local]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+[plugins.prometheus]
+kind = "metrics-provider"
+source = "builtin:prometheus"
+capabilities = ["http"]
+allow-hosts = ["prom.internal:9090"]
+config = { address = "http://prom.internal:9090" }
+
+[environments.prod]
+platform = "local"
+strategy = "canary"
+
+[environments.prod.plugins.prometheus]
+config = { timeout-ms = 2000 }
+
+[environments.prod.analysis.error-rate]
+provider = "prometheus"
+query = 'sum(rate(hoist_responses_5xx_total{service="{{service}}",revision="{{revision}}",job="{{job}}"}[{{interval}}]))'
+success = { max = 0.05 }
+failure = { min = 0.2 }
+interval = "10s"
+count = 3
+initial-delay = "5s"
+failure-limit = 1
+inconclusive-limit = 1
+consecutive-error-limit = 2
+no-data = "fail"
+dry-run = true
+variables = { job = "api" }
+
+[environments.prod.analysis.up]
+provider = "prometheus"
+query = "up"
+success = { min = 1 }
+"#,
+    );
+    let prod = registry.environment("prod").unwrap();
+    assert_eq!(prod.analysis.len(), 2);
+    let (rate, up) = (&prod.analysis[0], &prod.analysis[1]);
+    let t = &rate.template;
+    assert_eq!(t.name, "error-rate");
+    assert_eq!(t.location.to_string(), "conf/registry.toml:24:29");
+    assert_eq!(t.success, Some(hoist_registry::Range { min: None, max: Some(0.05) }));
+    assert_eq!(t.failure, Some(hoist_registry::Range { min: Some(0.2), max: None }));
+    assert_eq!((t.interval, t.count, t.initial_delay), (Duration::from_secs(10), Some(3), Duration::from_secs(5)));
+    assert_eq!((t.failure_limit, t.inconclusive_limit, t.consecutive_error_limit), (1, 1, 2));
+    assert_eq!((t.no_data, t.dry_run), (hoist_registry::NoData::Fail, true));
+    assert_eq!(t.variables["job"], "api");
+    // The provider as this environment runs it: its override merged.
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&rate.provider.config_json()).unwrap(),
+        json!({ "address": "http://prom.internal:9090", "timeout-ms": 2000 })
+    );
+    // Argo's defaults (interval as Flagger's); `count` from the analysis.
+    let d = &up.template;
+    assert_eq!((d.interval, d.count, d.initial_delay), (Duration::from_secs(60), None, Duration::ZERO));
+    assert_eq!((d.failure_limit, d.inconclusive_limit, d.consecutive_error_limit), (0, 0, 4));
+    assert_eq!((d.no_data, d.dry_run), (hoist_registry::NoData::Pause, false));
+}

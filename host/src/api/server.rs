@@ -169,9 +169,10 @@ async fn status(
     let observed = crate::engine::observe_summary(instances, engine.traffic.weights(&service, &env));
     let stuck = rollout.as_ref().and_then(|r| s.driver.stuck(&r.id));
     let healing = engine.healing.of(&service, &env).filter(|h| h.restarts > 0);
+    let analysis = rollout.as_ref().and_then(crate::engine::measure::analysis_status);
     answer(
         access,
-        &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck, healing },
+        &StatusView { service, environment: env, current, rollout, observed, platform_error, stuck, healing, analysis },
     )
 }
 

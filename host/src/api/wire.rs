@@ -40,6 +40,10 @@ pub struct StatusView {
     /// Replacements of exited instances while the service is at rest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub healing: Option<crate::engine::heal::HealState>,
+    /// The latest rollout's analysis: in progress, held, or how it ended,
+    /// with each analysis template's measurements so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<crate::engine::measure::AnalysisStatus>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -31,7 +31,13 @@ pub fn run(cli: &Cli, cmd: &RegistryCommand) -> anyhow::Result<bool> {
     let used: BTreeSet<&str> = registry
         .environments
         .values()
-        .flat_map(|e| [&e.platform, &e.strategy].into_iter().chain(&e.health_policies).chain(&e.admission_policies))
+        .flat_map(|e| {
+            [&e.platform, &e.strategy]
+                .into_iter()
+                .chain(&e.health_policies)
+                .chain(&e.admission_policies)
+                .chain(e.analysis.iter().map(|t| &t.provider))
+        })
         .map(|p| p.as_str())
         .collect();
     for decl in registry.plugins.values() {
@@ -53,10 +59,17 @@ pub fn run(cli: &Cli, cmd: &RegistryCommand) -> anyhow::Result<bool> {
     }
     for env in registry.environments.keys() {
         let resolved = registry.environment(env.as_str())?;
+        let mut providers: Vec<&hoist_registry::ResolvedPlugin> = Vec::new();
+        for t in &resolved.analysis {
+            if !providers.iter().any(|p| p.name == t.provider.name) {
+                providers.push(&t.provider);
+            }
+        }
         let plugins = [&resolved.platform, &resolved.strategy]
             .into_iter()
             .chain(&resolved.health_policies)
-            .chain(&resolved.admission_policies);
+            .chain(&resolved.admission_policies)
+            .chain(providers);
         for plugin in plugins {
             match Declared::InEnvironment(plugin).load(&runtime) {
                 Ok(_) => {}
@@ -75,8 +88,14 @@ pub fn run(cli: &Cli, cmd: &RegistryCommand) -> anyhow::Result<bool> {
         }
     }
     if problems.is_empty() {
+        let templates: usize = registry.environments.values().map(|e| e.analysis.len()).sum();
+        let templates = match templates {
+            0 => String::new(),
+            1 => ", 1 analysis template".to_string(),
+            n => format!(", {n} analysis templates"),
+        };
         println!(
-            "{}: ok ({} plugins, {} environments)",
+            "{}: ok ({} plugins, {} environments{templates})",
             path.display(),
             registry.plugins.len(),
             registry.environments.len()

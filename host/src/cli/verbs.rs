@@ -244,6 +244,13 @@ pub fn status(cli: &Cli, service: &str, env: &str, output: Output) -> anyhow::Re
             let state = if h.crash_looping() { "CRASH-LOOPING, backing off" } else { "replaced" };
             println!("restarts  {} ({state}; last exit: {})", h.restarts, h.last_exit.as_deref().unwrap_or("-"));
         }
+        if let Some(a) = &s.analysis {
+            let why = a.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
+            println!("analysis  `{}` {}{why}", a.name, a.state);
+            for line in &a.summary {
+                println!("          {line}");
+            }
+        }
         if let Some(stuck) = &s.stuck {
             println!("STUCK     the control plane cannot step this rollout: {stuck}");
         }

@@ -1,11 +1,14 @@
 //! Analysis: the environment's health policies judge the candidate from its
-//! measurements over the analysis window (with the stable revision as a
-//! baseline). Any failing policy fails the analysis; otherwise any
-//! inconclusive one makes it inconclusive.
+//! router measurements over the analysis window (with the stable revision
+//! as a baseline), and its analysis templates from their metrics
+//! (`measure/`). Any failing policy or metric fails the analysis; otherwise
+//! any inconclusive one makes it inconclusive (and the rollout pauses).
+//! Dry-run metrics are recorded but never counted.
 
 use hoist_store::{DecisionKind, DecisionRecord, Rollout};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::measure::tally::MetricPhase;
 use super::memory::{AnalysisVerdict, FinishedAnalysis, PendingAnalysis};
 use super::{CallFailure, Engine};
 use crate::runtime::bindings::base::hoist::plugin::types::Verdict;
@@ -82,21 +85,55 @@ impl Engine {
                 ..DecisionRecord::new(&rollout.service, &rollout.environment, now, DecisionKind::Evaluate)
             });
         }
-        let result = if !fails.is_empty() {
+        for (name, run) in pending.metrics.iter().filter(|(_, m)| !m.dry_run) {
+            let why = run.reason.clone().unwrap_or_default();
+            match run.phase {
+                MetricPhase::Failed => fails.push(format!("metric {name}: {why}")),
+                MetricPhase::Inconclusive => doubts.push(format!("metric {name}: {why}")),
+                MetricPhase::Successful | MetricPhase::Running => {}
+            }
+        }
+        let judged = if pending.metrics.is_empty() { "health policies" } else { "health policies and metrics" };
+        let mut result = if !fails.is_empty() {
             finished(pending, AnalysisVerdict::Fail, fails.join("; "), now)
         } else if !doubts.is_empty() {
             finished(pending, AnalysisVerdict::Inconclusive, doubts.join("; "), now)
-        } else if env.health.is_empty() {
+        } else if env.health.is_empty() && pending.metrics.is_empty() {
             finished(pending, AnalysisVerdict::Pass, "no health policies configured".into(), now)
         } else {
-            finished(pending, AnalysisVerdict::Pass, "all health policies passed".into(), now)
+            finished(pending, AnalysisVerdict::Pass, format!("all {judged} passed"), now)
         };
+        result.metrics = pending.metrics.clone();
+        if !pending.metrics.is_empty() {
+            // The analysis as a whole, where its metrics' measurements end.
+            let metrics: Vec<String> = pending.metrics.iter().map(|(name, run)| run.summary(name)).collect();
+            records.push(DecisionRecord {
+                rollout_id: Some(rollout.id.clone()),
+                output: json!({ "verdict": result.verdict, "reason": result.reason, "metrics": pending.metrics }),
+                reason: Some(format!(
+                    "analysis `{}` {}: {} [{}]",
+                    pending.name,
+                    verdict_name(result.verdict),
+                    result.reason,
+                    metrics.join("; ")
+                )),
+                ..DecisionRecord::new(&rollout.service, &rollout.environment, now, DecisionKind::Evaluate)
+            });
+        }
         (result, records)
     }
 }
 
+fn verdict_name(v: AnalysisVerdict) -> &'static str {
+    match v {
+        AnalysisVerdict::Pass => "passed",
+        AnalysisVerdict::Fail => "failed",
+        AnalysisVerdict::Inconclusive => "inconclusive",
+    }
+}
+
 fn finished(pending: &PendingAnalysis, verdict: AnalysisVerdict, reason: String, now: u64) -> FinishedAnalysis {
-    FinishedAnalysis { name: pending.name.clone(), verdict, reason, at_ms: now }
+    FinishedAnalysis { name: pending.name.clone(), verdict, reason, at_ms: now, metrics: Default::default() }
 }
 
 /// The contract's verdict for a finished analysis.

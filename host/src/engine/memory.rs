@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use hoist_store::Phase;
 use serde::{Deserialize, Serialize};
 
+use super::measure::tally::MetricRun;
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::OperatorCommand;
 
 /// The engine's own per-rollout state.
@@ -39,6 +40,10 @@ pub struct Memory {
     /// by the driver's supervision.
     #[serde(default)]
     pub host_faults: u32,
+    /// An inconclusive analysis the rollout is paused on, until an operator
+    /// resumes (measure again), promotes (accept it) or aborts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<HeldAnalysis>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -64,6 +69,23 @@ pub struct PendingAnalysis {
     /// Each health policy's state within this analysis.
     #[serde(default)]
     pub policy_state: BTreeMap<String, Vec<u8>>,
+    /// Each analysis template's run within this analysis, by metric name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, MetricRun>,
+}
+
+impl PendingAnalysis {
+    /// A new analysis `name` over `duration_ms` from `now`; its metrics are
+    /// started by the engine, which knows the environment's templates.
+    pub fn new(name: &str, now: u64, duration_ms: u64) -> Self {
+        Self {
+            name: name.to_string(),
+            started_ms: now,
+            until_ms: now.saturating_add(duration_ms),
+            policy_state: BTreeMap::new(),
+            metrics: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -73,6 +95,19 @@ pub struct FinishedAnalysis {
     pub verdict: AnalysisVerdict,
     pub reason: String,
     pub at_ms: u64,
+    /// How each analysis template's run ended (or stood, for a dry-run one
+    /// the analysis did not wait for).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, MetricRun>,
+}
+
+/// An inconclusive analysis held for an operator, with what it takes to
+/// run it again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct HeldAnalysis {
+    pub finished: FinishedAnalysis,
+    pub duration_ms: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

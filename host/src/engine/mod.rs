@@ -10,6 +10,7 @@ mod admission;
 mod analysis;
 pub mod at_rest;
 pub mod heal;
+pub mod measure;
 pub mod memory;
 mod observe;
 mod platform_faults;
@@ -28,7 +29,8 @@ use hoist_store::{CommandKind, DecisionKind, NewCommand, NewRevision, NewRollout
 use serde::{Deserialize, Serialize};
 
 use crate::runtime::Plugin;
-pub use plugin_ports::{AdmissionPolicy, CallFailure, Called, HealthPolicy, Named, Strategy};
+pub use measure::MetricTemplate;
+pub use plugin_ports::{AdmissionPolicy, CallFailure, Called, HealthPolicy, MetricsProvider, Named, Strategy};
 pub use ports::{Clock, Metrics, Platform, PlatformFault, RevisionSpec, SystemClock, Traffic};
 pub use step::Tick;
 
@@ -80,6 +82,8 @@ pub struct EnvPlugins {
     pub strategies: BTreeMap<String, Configured<dyn Strategy>>,
     pub health: Vec<Configured<dyn HealthPolicy>>,
     pub admission: Vec<Configured<dyn AdmissionPolicy>>,
+    /// Analysis templates, measured in every analysis of the environment.
+    pub analysis: Vec<MetricTemplate>,
     pub labels: BTreeMap<String, String>,
     /// Addresses besides loopback its service routers may listen on.
     pub router_addresses: Vec<std::net::IpAddr>,

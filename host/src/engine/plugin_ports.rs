@@ -1,5 +1,6 @@
 //! The plugins as the engine sees them: a strategy decides, a health
-//! policy evaluates, an admission policy admits. The runtime implements
+//! policy evaluates, an admission policy admits, a metrics provider answers
+//! an analysis template's query. The runtime implements
 //! these for its wasm plugins (`runtime/ports.rs`); tests implement them
 //! natively, so every branch of a step can be tested without wasm.
 
@@ -11,6 +12,7 @@ use super::ports::BoxFuture;
 use crate::runtime::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
 use crate::runtime::bindings::health::exports::hoist::plugin::health::{AnalysisInput, Evaluation};
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{Context, Decision};
+use crate::runtime::provider::{MetricError, MetricQuery, Series};
 
 /// Why a plugin call gave no answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,4 +51,10 @@ pub trait HealthPolicy: Named {
 pub trait AdmissionPolicy: Named {
     /// Called synchronously: admission runs inside `deploy`.
     fn admit(&self, request: &DeployRequest) -> Called<AdmissionVerdict>;
+}
+
+pub trait MetricsProvider: Named {
+    /// One measurement: every series the query matched (each with at least
+    /// one sample), or the provider's typed error (`no-data` among them).
+    fn query<'a>(&'a self, query: &'a MetricQuery) -> BoxFuture<'a, Called<Result<Vec<Series>, MetricError>>>;
 }

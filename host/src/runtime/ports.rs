@@ -1,12 +1,15 @@
 //! The runtime's wasm plugins as the engine's plugin ports.
 
-use crate::engine::plugin_ports::{AdmissionPolicy, CallFailure, Called, HealthPolicy, Named, Strategy};
+use crate::engine::plugin_ports::{
+    AdmissionPolicy, CallFailure, Called, HealthPolicy, MetricsProvider, Named, Strategy,
+};
 use crate::engine::ports::BoxFuture;
 use crate::runtime::bindings::admission::exports::hoist::plugin::admission::{AdmissionVerdict, DeployRequest};
 use crate::runtime::bindings::base::hoist::plugin::types::PluginError;
 use crate::runtime::bindings::health::exports::hoist::plugin::health::{AnalysisInput, Evaluation};
 use crate::runtime::bindings::strategy::exports::hoist::plugin::strategy::{Context, Decision};
 use crate::runtime::error::CallFault;
+use crate::runtime::provider::{MetricError, MetricQuery, Series};
 use crate::runtime::{Called as RawCalled, Plugin};
 
 fn called<T>(answer: Result<RawCalled<Result<T, PluginError>>, CallFault>) -> Called<T> {
@@ -48,5 +51,20 @@ impl HealthPolicy for Plugin {
 impl AdmissionPolicy for Plugin {
     fn admit(&self, request: &DeployRequest) -> Called<AdmissionVerdict> {
         called(Plugin::admit(self, request))
+    }
+}
+
+impl MetricsProvider for Plugin {
+    fn query<'a>(&'a self, query: &'a MetricQuery) -> BoxFuture<'a, Called<Result<Vec<Series>, MetricError>>> {
+        Box::pin(async move {
+            match self.query_metrics(query).await {
+                Ok(c) => Called { printed: c.output.to_record(), elapsed: Some(c.elapsed), outcome: Ok(c.value) },
+                Err(fault) => Called {
+                    printed: fault.output.to_record(),
+                    elapsed: None,
+                    outcome: Err(CallFailure::Fault(fault.to_string())),
+                },
+            }
+        })
     }
 }

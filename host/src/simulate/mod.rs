@@ -2,6 +2,7 @@
 //! simulated platform, scripted traffic and operator actions, in virtual
 //! time. Same scenario, same build ⇒ byte-identical output.
 
+mod metrics;
 mod run;
 pub mod scenario;
 mod timeline;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use hoist_registry::Registry;
 use hoist_store::{CommandKind, NewRevision, Phase, Store};
 
+use super::metrics::{ScriptedMetrics, script_providers, unknown_metrics};
 use super::scenario::{FailureKind, Scenario, Target, TrafficDecl};
 use super::timeline::{self, Entry};
 use super::world::{VirtualClock, World};
@@ -56,8 +57,25 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
     let store = Arc::new(Store::in_memory()?);
     // A fresh engine, as a restarted process would build it: plugins loaded
     // anew, nothing kept but the state store and the platform.
+    let script_metrics = Arc::new(ScriptedMetrics::default());
+    for (metric, answer) in &scenario.metrics {
+        script_metrics.set(metric, answer.clone());
+    }
     let start_engine = |halt_after_step: Option<u64>| -> anyhow::Result<Engine> {
-        let plugins = catalog::env_plugins(runtime, &registry, &scenario.environment)?;
+        let mut plugins = catalog::env_plugins(runtime, &registry, &scenario.environment)?;
+        let scripted = scenario.metrics.keys().chain(scenario.events.iter().flat_map(|e| e.metrics.keys()));
+        let unknown = unknown_metrics(&plugins, scripted);
+        if !unknown.is_empty() {
+            anyhow::bail!(
+                "scenario `{}` scripts metrics {} that no analysis template of environment `{}` measures; declare [environments.{}.analysis.NAME] in {} or remove them",
+                scenario.name,
+                unknown.join(", "),
+                scenario.environment,
+                scenario.environment,
+                scenario.registry.display()
+            );
+        }
+        script_providers(&mut plugins, &script_metrics);
         Ok(Engine {
             store: store.clone(),
             clock: clock.clone(),
@@ -89,6 +107,9 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
         world.seed(&svc.name, env, &stable.id, svc.replicas);
         world.set_traffic(&stable.id, &TrafficDecl::default());
         script.push(Entry::note(0, format!("{} ({version}) serves with {} ready instances", stable.id, svc.replicas)));
+    }
+    for (metric, answer) in &scenario.metrics {
+        script.push(Entry::note(0, format!("metric `{metric}` answers {answer}")));
     }
     let rollout = engine.deploy(&DeployRequest {
         service: svc.name.clone(),
@@ -165,6 +186,10 @@ pub async fn simulate_with(runtime: &Runtime, scenario: &Scenario, options: &Sim
             if let (true, Some(rev)) = (event.ensure_recovers, &revision) {
                 world.fail_ensure(rev, None);
                 script.push(Entry::note(now, format!("the platform runs {rev} again")));
+            }
+            for (metric, answer) in &event.metrics {
+                script_metrics.set(metric, answer.clone());
+                script.push(Entry::note(now, format!("metric `{metric}` now answers {answer}")));
             }
             if let Some(verb) = &event.operator {
                 let kind = CommandKind::parse(verb)

@@ -1,6 +1,7 @@
 //! Scenario files for `hoist simulate`: a service, a registry environment,
 //! baseline traffic and a script of what happens when.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -22,6 +23,11 @@ pub struct Scenario {
     pub service: ServiceDecl,
     #[serde(default)]
     pub traffic: TrafficDecl,
+    /// What the metrics provider answers for each analysis template of the
+    /// environment, by metric name, from t=0 (instead of asking the
+    /// provider plugin, which `simulate` never calls).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricAnswer>,
     #[serde(default, rename = "at")]
     pub events: Vec<EventDecl>,
 }
@@ -90,12 +96,49 @@ pub struct EventDecl {
     /// The platform runs the revision again.
     #[serde(default)]
     pub ensure_recovers: bool,
+    /// From now on, these metrics answer so (`{ error-rate = 0.08 }`).
+    #[serde(default)]
+    pub metrics: BTreeMap<String, MetricAnswer>,
     /// An operator verb: promote, promote-full, skip-step, abort, pause,
     /// resume, approve, or rollback-to:REV.
     #[serde(default)]
     pub operator: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+/// A scripted metrics-provider answer: a number, or `"nan"`, `"+inf"`,
+/// `"no-data"` (no series), `"unavailable"` (the metrics system is down),
+/// `"invalid-query"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum MetricAnswer {
+    Value(f64),
+    Word(MetricWord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricWord {
+    Nan,
+    #[serde(rename = "+inf")]
+    PositiveInfinity,
+    NoData,
+    Unavailable,
+    InvalidQuery,
+}
+
+impl std::fmt::Display for MetricAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(v) => write!(f, "{v}"),
+            Self::Word(MetricWord::Nan) => f.write_str("NaN"),
+            Self::Word(MetricWord::PositiveInfinity) => f.write_str("+Inf"),
+            Self::Word(MetricWord::NoData) => f.write_str("no data"),
+            Self::Word(MetricWord::Unavailable) => f.write_str("unavailable"),
+            Self::Word(MetricWord::InvalidQuery) => f.write_str("invalid-query"),
+        }
+    }
 }
 
 /// How the platform fails: `{ kind = "permanent", message = "image … is not present" }`.

@@ -12,7 +12,7 @@ use super::scenario::TrafficDecl;
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub at_ms: u64,
-    /// `note`, `admit`, `decide`, `analysis`, `operator`, `instance`, `rollback`, `end`, `error`.
+    /// `note`, `admit`, `decide`, `analysis`, `measure`, `operator`, `instance`, `rollback`, `end`, `error`.
     pub kind: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<u64>,
@@ -62,6 +62,9 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
             DecisionKind::Admit => {
                 ("admit", format!("{}: {}", r.plugin.as_deref().unwrap_or("?"), variant_text(&r.output)))
             }
+            // An analysis's combined verdict, over its health policies and metrics.
+            DecisionKind::Evaluate if r.plugin.is_none() => ("analysis", r.reason.clone().unwrap_or_default()),
+            DecisionKind::Measure => ("measure", r.reason.clone().unwrap_or_default()),
             DecisionKind::Evaluate => {
                 let verdict = &r.output["verdict"];
                 (
@@ -98,7 +101,7 @@ pub(super) fn build(store: &Store, mut entries: Vec<Entry>) -> anyhow::Result<Ve
         let mut e = Entry::note(r.at_ms, text);
         e.kind = kind.into();
         // What led to a decision comes before it; what followed, after.
-        let rank = if matches!(kind, "admit" | "operator" | "analysis" | "instance") { 1 } else { 3 };
+        let rank = if matches!(kind, "admit" | "operator" | "analysis" | "measure" | "instance") { 1 } else { 3 };
         e.order = (rank, r.seq);
         if r.error.is_some() && kind != "error" {
             e.text.push_str(&format!(" [error: {}]", r.error.as_deref().unwrap_or("")));

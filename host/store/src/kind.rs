@@ -12,8 +12,10 @@ pub enum DecisionKind {
     Admit,
     /// A strategy's decision.
     Decide,
-    /// A health policy's evaluation.
+    /// A health policy's evaluation, or an analysis's combined verdict.
     Evaluate,
+    /// One measurement of an analysis template's metric.
+    Measure,
     /// A platform or traffic action the engine took (or failed to).
     Apply,
     /// An operator command.
@@ -39,10 +41,11 @@ pub enum DecisionKind {
 }
 
 impl DecisionKind {
-    pub const ALL: [DecisionKind; 15] = [
+    pub const ALL: [DecisionKind; 16] = [
         Self::Admit,
         Self::Decide,
         Self::Evaluate,
+        Self::Measure,
         Self::Apply,
         Self::Operator,
         Self::Rollback,
@@ -62,6 +65,7 @@ impl DecisionKind {
             Self::Admit => "admit",
             Self::Decide => "decide",
             Self::Evaluate => "evaluate",
+            Self::Measure => "measure",
             Self::Apply => "apply",
             Self::Operator => "operator",
             Self::Rollback => "rollback",

@@ -15,6 +15,7 @@ pub mod load;
 pub mod plane;
 pub mod ports;
 pub mod procs;
+pub mod prometheus;
 pub mod serve_image;
 pub mod stacks;
 pub mod swarm;

@@ -35,6 +35,7 @@ impl Checker<'_> {
                 }
             }
         }
+        let analysis = self.analysis(raw_name, value, known);
         let value = strip_override_keys(value);
         let raw = self.typed::<EnvironmentToml>(&value, &path)?;
         let here = table_path(&path);
@@ -78,6 +79,7 @@ impl Checker<'_> {
         else {
             return None;
         };
+        let analysis = analysis?;
         Some(Environment {
             name,
             platform,
@@ -87,6 +89,7 @@ impl Checker<'_> {
             labels: raw.labels.unwrap_or_default(),
             router_addresses,
             overrides,
+            analysis,
             location: self.map.location(key.span().start),
         })
     }
@@ -263,7 +266,7 @@ fn strip_override_keys<'i>(value: &Value<'i>) -> Value<'i> {
 }
 
 /// "declared platform plugins: a, b" or a hint to declare one.
-fn candidates(known: &Known, kind: PluginKind) -> String {
+pub(super) fn candidates(known: &Known, kind: PluginKind) -> String {
     let names: Vec<&str> =
         known.kinds.iter().filter(|(_, k)| **k == Some(kind)).map(|(name, _)| name.as_str()).collect();
     if names.is_empty() {

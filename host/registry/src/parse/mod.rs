@@ -3,6 +3,7 @@
 //! Every check that can run independently does, so a user sees all problems
 //! at once; only a TOML syntax error or a bad `version` stops early.
 
+mod analysis;
 mod checker;
 mod credentials;
 mod environment;

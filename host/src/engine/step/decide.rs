@@ -68,12 +68,10 @@ impl Engine {
                     mem.weights = w.iter().map(|w| (w.revision.clone(), w.percent)).collect();
                 }
                 Action::RunAnalysis(a) => {
-                    mem.analysis = Some(PendingAnalysis {
-                        name: a.name.clone(),
-                        started_ms: now,
-                        until_ms: now + a.duration,
-                        policy_state: Default::default(),
-                    });
+                    let mut pending = PendingAnalysis::new(&a.name, now, a.duration);
+                    self.start_metrics(&r.environment, &mut pending);
+                    mem.held = None;
+                    mem.analysis = Some(pending);
                 }
                 Action::Wait(WaitFor::Duration(ms)) => mem.wait = Wait::Until { at_ms: now + ms },
                 Action::Wait(WaitFor::Ready(t)) => {

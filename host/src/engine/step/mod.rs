@@ -9,6 +9,7 @@
 
 mod decide;
 mod finish;
+mod hold;
 mod reconcile;
 mod rollback;
 
@@ -18,7 +19,7 @@ pub(super) use rollback::{begin_rollback, failed_outcome};
 use hoist_store::{CommandKind, DecisionKind, DecisionRecord, Phase, Rollout};
 use serde_json::{Value, json};
 
-use super::memory::{Memory, StrategyCommand, Wait};
+use super::memory::{AnalysisVerdict, Memory, StrategyCommand, Wait};
 use super::observe::Observed;
 use super::ports::PlatformFault;
 use super::{Engine, EngineError};
@@ -114,7 +115,10 @@ impl Engine {
                 }
                 CommandKind::Resume if r.phase == Phase::Paused => {
                     r.phase = Phase::Running;
-                    r.status = format!("resumed by {who}");
+                    r.status = match hold::measure_again(&mut mem, now) {
+                        Some(analysis) => format!("resumed by {who}: measuring analysis `{analysis}` again"),
+                        None => format!("resumed by {who}"),
+                    };
                 }
                 CommandKind::Approve if r.phase == Phase::AwaitingApproval => {
                     self.start(&mut r, now)?;
@@ -124,13 +128,22 @@ impl Engine {
                 CommandKind::Abort if mem.rollback.is_none() => {
                     let why = c.reason.clone().unwrap_or_default();
                     begin_rollback(&mut mem, format!("aborted by {who}: {why}"), Phase::Aborted, now);
+                    mem.held = None;
                     if r.phase == Phase::Paused || r.phase == Phase::AwaitingApproval {
                         r.phase = Phase::Running;
                     }
                 }
-                CommandKind::Promote => mem.command = Some(StrategyCommand::Promote),
-                CommandKind::PromoteFull => mem.command = Some(StrategyCommand::PromoteFull),
-                CommandKind::SkipStep => mem.command = Some(StrategyCommand::SkipStep),
+                CommandKind::Promote | CommandKind::PromoteFull | CommandKind::SkipStep => {
+                    if r.phase == Phase::Paused && hold::accept(&mut mem) {
+                        r.phase = Phase::Running;
+                        r.status = format!("inconclusive analysis accepted by {who}");
+                    }
+                    mem.command = Some(match &c.kind {
+                        CommandKind::PromoteFull => StrategyCommand::PromoteFull,
+                        CommandKind::SkipStep => StrategyCommand::SkipStep,
+                        _ => StrategyCommand::Promote,
+                    });
+                }
                 _ => {}
             }
         }
@@ -163,9 +176,14 @@ impl Engine {
 
         let mut analysed = false;
         if let Some(mut pending) = mem.analysis.take() {
-            if now >= pending.until_ms {
+            pass.records.extend(self.measure(&r, &mut pending, now).await?);
+            if pending.is_over(now) {
                 let (finished, records) = self.evaluate(&r, &mut pending, now).await;
                 pass.records.extend(records);
+                if finished.verdict == AnalysisVerdict::Inconclusive {
+                    let duration = pending.until_ms.saturating_sub(pending.started_ms);
+                    return self.hold(StepCtx { r, mem, observed: &observed, now, pass }, finished, duration);
+                }
                 mem.last_analysis = Some(finished);
                 analysed = true;
             } else {
@@ -186,6 +204,10 @@ impl Engine {
             || mem.command.is_some()
             || match &mem.wait {
                 Wait::Now => true,
+                // A timed wait that ends while the analysis the strategy
+                // asked for goes on (its metrics take longer than its
+                // window, or it was measured again) waits for its verdict.
+                Wait::Until { .. } if mem.analysis.is_some() => false,
                 Wait::Until { at_ms } => now >= *at_ms,
                 Wait::Ready { revision, count, since_ms } => {
                     observed.ready(revision) >= *count || now >= since_ms + self.config.ready_recheck_ms
@@ -214,12 +236,14 @@ impl Engine {
     pub(super) fn next(&self, r: &Rollout, mem: &Memory, now: u64) -> Tick {
         let mut at = match &mem.wait {
             Wait::Now => Some(now),
+            Wait::Until { .. } if mem.analysis.is_some() => None,
             Wait::Until { at_ms } => Some(*at_ms),
             Wait::Ready { .. } => Some(now + self.config.poll_ms),
             Wait::Operator { .. } => None,
         };
         if let Some(a) = &mem.analysis {
-            at = Some(at.map_or(a.until_ms, |t| t.min(a.until_ms)));
+            let wake = a.wake_ms(now);
+            at = Some(at.map_or(wake, |t| t.min(wake)));
         }
         if let Some(deadline) = r.deadline_ms {
             at = Some(at.map_or(deadline, |t| t.min(deadline)));

@@ -36,10 +36,14 @@ fn main() -> anyhow::Result<()> {
         bail!("image `{IMAGE}` is not on the engine; build it with `cargo xtask images`");
     }
     sides::build_image()?;
-    let mut sides = [Side::hoist(&hoist)?, Side::restart_always()?, Side::swarm()?];
-    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); sides.len()];
-    // Alternating: one death per side per round, so load drifts alike.
+    let _swarm = sides::Swarm::join()?;
+    let names = ["hoist", "restart_always", "swarm"];
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    // Alternating: one death per side per round, so load drifts alike; each
+    // round on fresh services, so every death is a first one (a repeated
+    // death measures each side's crash-loop backoff instead).
     for round in 0..deaths {
+        let mut sides = [Side::hoist(&hoist)?, Side::restart_always()?, Side::swarm()?];
         for (side, took) in sides.iter_mut().zip(times.iter_mut()) {
             let t = kill_and_wait(side)?;
             eprintln!("round {}: {} {} ms", round + 1, side.name, t.as_millis());
@@ -50,8 +54,8 @@ fn main() -> anyhow::Result<()> {
         "# heal: instance SIGKILLed → healthy replacement (Docker's healthcheck every 100 ms); median of {deaths} deaths"
     );
     let medians: Vec<f64> = times.iter_mut().map(|t| median_ms(t)).collect();
-    for (side, ms) in sides.iter().zip(&medians) {
-        figure(&format!("heal_{}", side.name), *ms, "ms");
+    for (name, ms) in names.iter().zip(&medians) {
+        figure(&format!("heal_{name}"), *ms, "ms");
     }
     figure("heal_hoist_over_restart_always", medians[0] / medians[1], "ratio");
     figure("heal_hoist_over_swarm", medians[0] / medians[2], "ratio");

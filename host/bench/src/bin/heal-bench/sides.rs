@@ -92,15 +92,9 @@ impl Side {
         Ok(side)
     }
 
-    /// A Swarm service of one replica (the engine must be a manager; a
-    /// swarm is initialised here if it is in none, and left afterwards).
+    /// A Swarm service of one replica (the engine must be a manager: see
+    /// [`Swarm::join`]).
     pub fn swarm() -> anyhow::Result<Self> {
-        let state = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])?;
-        let mut cleanup = Vec::new();
-        if String::from_utf8_lossy(&state.stdout).trim() != "active" {
-            run(&["swarm", "init", "--advertise-addr", "127.0.0.1"])?;
-            cleanup.push(vec!["swarm".into(), "leave".into(), "--force".into()]);
-        }
         let name = format!("healbench-swarm-{}", std::process::id());
         run(&[
             "service",
@@ -116,7 +110,7 @@ impl Side {
             "hoist.bench=heal-swarm",
             HEALTHY_IMAGE,
         ])?;
-        cleanup.insert(0, vec!["service".into(), "rm".into(), name]);
+        let cleanup = vec![vec!["service".into(), "rm".into(), name]];
         let side = Self { name: "swarm", label: "hoist.bench=heal-swarm".into(), cleanup, _serve: None };
         side.wait_healthy()?;
         Ok(side)
@@ -141,6 +135,31 @@ impl Side {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
+    }
+}
+
+/// A single-node swarm for the run: initialised if the engine is in none,
+/// and left on drop only then.
+pub struct Swarm {
+    initialised: bool,
+}
+
+impl Swarm {
+    pub fn join() -> anyhow::Result<Self> {
+        let state = docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"])?;
+        let initialised = String::from_utf8_lossy(&state.stdout).trim() != "active";
+        if initialised {
+            run(&["swarm", "init", "--advertise-addr", "127.0.0.1"])?;
+        }
+        Ok(Self { initialised })
+    }
+}
+
+impl Drop for Swarm {
+    fn drop(&mut self) {
+        if self.initialised {
+            let _ = docker(&["swarm", "leave", "--force"]);
+        }
     }
 }
 
