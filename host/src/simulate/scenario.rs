@@ -181,16 +181,35 @@ fn default_operator() -> String {
 /// "90s", "15m", "250ms", "1h" or a number of milliseconds.
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let (digits, unit): (String, String) = text.chars().partition(|c| c.is_ascii_digit() || *c == '.');
-    let value: f64 = digits.parse().map_err(|_| format!("`{text}` is not a duration like 90s, 15m or 250ms"))?;
-    let factor = match unit.trim() {
-        "ms" | "" => 1.0,
-        "s" => 1_000.0,
-        "m" => 60_000.0,
-        "h" => 3_600_000.0,
-        other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
-    };
-    Ok((value * factor).round() as u64)
+    let bad = || format!("`{text}` is not a duration like 90s, 2m10s, 15m or 250ms");
+    // A bare number is milliseconds; otherwise number-unit pairs add up
+    // (`2m10s` is 130 s, never 210 ms).
+    if text.is_empty() {
+        return Err(bad());
+    }
+    if let Ok(ms) = text.parse::<f64>() {
+        return (ms >= 0.0 && ms.is_finite()).then(|| ms.round() as u64).ok_or_else(bad);
+    }
+    let mut total = 0.0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let (number, after) = rest.split_at(digits);
+        let unit_len = after.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(after.len());
+        let (unit, next) = after.split_at(unit_len);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        let factor = match unit {
+            "ms" => 1.0,
+            "s" => 1_000.0,
+            "m" => 60_000.0,
+            "h" => 3_600_000.0,
+            "" => return Err(bad()),
+            other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
+        };
+        total += value * factor;
+        rest = next;
+    }
+    Ok(total.round() as u64)
 }
 
 fn duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
@@ -240,6 +259,12 @@ mod tests {
         assert_eq!(parse_duration("15m"), Ok(900_000));
         assert_eq!(parse_duration("250ms"), Ok(250));
         assert_eq!(parse_duration("1.5s"), Ok(1_500));
+        assert_eq!(parse_duration("2m10s"), Ok(130_000), "pairs add up");
+        assert_eq!(parse_duration("1h30m"), Ok(5_400_000));
+        assert_eq!(parse_duration("400"), Ok(400), "a bare number is milliseconds");
         assert!(parse_duration("3 fortnights").is_err());
+        assert!(parse_duration("10x").is_err());
+        assert!(parse_duration("5s3").is_err(), "a number after the last unit has none");
+        assert!(parse_duration("").is_err());
     }
 }
