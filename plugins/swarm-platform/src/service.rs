@@ -23,6 +23,13 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
              the image"
         )));
     }
+    if let Some(key) = unsupported(spec) {
+        return Err(PlatformError::InvalidSpec(format!(
+            "{what}: `{key}` (from its stack definition) is not supported by builtin:swarm yet: volumes, secrets, \
+             configs, stack networks and runtime settings are honoured on builtin:docker; remove it, or deploy the \
+             stack on an environment whose platform is builtin:docker"
+        )));
+    }
     docker::ensure_swarm_network(&config.network)
         .map_err(|e| capability(&format!("ensuring network `{}`", config.network), &e))?;
     let desired = service_spec(spec, image, &config, replicas);
@@ -49,6 +56,13 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     };
     let tasks = docker::list_tasks(&service).map_err(|e| capability(&format!("listing tasks of {what}"), &e))?;
     Ok(tasks.iter().filter_map(|t| tasks::to_instance(t, &spec.revision, &config.network, spec.port)).collect())
+}
+
+/// The first `hoist.*` extension of a stack service this platform would
+/// otherwise drop silently.
+fn unsupported(spec: &RevisionSpec) -> Option<&str> {
+    const HONOURED: [&str; 4] = ["hoist.version", "hoist.stack", "hoist.dependency", "hoist.step"];
+    spec.extensions.iter().map(|(k, _)| k.as_str()).find(|k| k.starts_with("hoist.") && !HONOURED.contains(k))
 }
 
 /// Every instance of every revision of the service in the environment.

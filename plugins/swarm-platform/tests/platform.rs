@@ -201,3 +201,22 @@ fn unknown_config_keys_are_refused() {
     let err = SwarmPlatform::ensure(s, 1).unwrap_err();
     assert!(matches!(err, PlatformError::Plugin(PluginError::InvalidConfig(_))), "{err:?}");
 }
+
+#[test]
+fn stack_settings_it_cannot_honour_are_refused_naming_them_never_dropped() {
+    let fake = FakeDocker::new().add_image("demo:v1");
+    let mut s = spec("r1");
+    s.extensions = vec![
+        ("hoist.version".into(), "v1".into()),
+        ("hoist.stack".into(), "shop".into()),
+        ("hoist.volume".into(), "data:/data".into()),
+    ];
+    let err = SwarmPlatform::ensure(s.clone(), 1).unwrap_err();
+    let PlatformError::InvalidSpec(message) = err else { panic!("{err:?}") };
+    assert!(message.contains("`hoist.volume`") && message.contains("builtin:docker"), "{message}");
+    assert!(fake.services().is_empty(), "nothing created");
+    // What it does honour goes through.
+    s.extensions.pop();
+    s.extensions.push(("hoist.dependency".into(), r#"{"service":"db","port":5432}"#.into()));
+    assert_eq!(SwarmPlatform::ensure(s, 1).unwrap().len(), 1);
+}
