@@ -83,3 +83,48 @@ fn each_dependency_is_given_by_address_and_its_front_door_outlives_its_updates()
     let (code, body) = get_path(port, "/healthz").unwrap();
     assert_eq!(code, 200, "api still reaches cache v2 by its front door: {body}");
 }
+
+/// A stack service's own strategy settings reach its strategy over the
+/// environment's: every decision of its update is asked with them (and the
+/// registry's other keys kept), and the first starts the whole batch.
+#[test]
+fn a_service_strategy_config_reaches_the_strategy_over_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("scf{}", std::process::id());
+    let _instances = Processes(marker.clone());
+    let plane = Plane::start(dir.path(), REGISTRY);
+    let file = dir.path().join("stack.toml");
+    let write = |version: &str| {
+        std::fs::write(
+            &file,
+            format!(
+                "version = 1\nname = \"batch\"\n\n[services.web]\nversion = \"{version}\"\ncommand = [\"{HOIST}\", \"demo-service\", \"--version\", \"web-{version}-{marker}\"]\nprobe_path = \"/healthz\"\nreplicas = 3\nstrategy_config = {{ max-surge = 3, max-unavailable = 0 }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("v1");
+    let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
+    assert!(ok, "{out}\n{}", plane.log());
+    write("v2");
+    let (ok, out) = plane.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
+    assert!(ok, "{out}\n{}", plane.log());
+    let log = plane.json(&["log", "web", "--env", "test", "--output", "json"]);
+    let decisions: Vec<&serde_json::Value> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "decide" && r["rollout_id"].as_str().is_some_and(|id| id.ends_with(".2")))
+        .collect();
+    assert!(!decisions.is_empty(), "{log:#}");
+    for d in &decisions {
+        let config: serde_json::Value = serde_json::from_str(d["input"]["config"].as_str().unwrap()).unwrap();
+        assert_eq!(config["max-surge"], 3, "the service's own: {config}");
+        assert_eq!(config["max-unavailable"], 0);
+        assert_eq!(config["progress-deadline-ms"], 15000, "the registry's other keys stay: {config}");
+    }
+    let scales: Vec<&serde_json::Value> =
+        decisions[0]["output"]["actions"].as_array().unwrap().iter().filter_map(|a| a.get("Scale")).collect();
+    let candidate = scales.iter().find(|s| s["revision"] == "r2").unwrap_or_else(|| panic!("{scales:?}"));
+    assert_eq!(candidate["replicas"], 3, "one batch of 3 new instances at once (the default 25 % would be 1)");
+}

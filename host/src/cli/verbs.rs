@@ -139,6 +139,7 @@ pub fn deploy(cli: &Cli, a: &DeployArgs) -> anyhow::Result<bool> {
             restart: a.restart,
             stack: None,
             volumes: Vec::new(),
+            strategy_config: None,
             extensions: Vec::new(),
         },
         strategy: a.strategy.clone(),

@@ -19,6 +19,7 @@ pub mod ports;
 mod scale;
 pub mod schedule;
 mod step;
+mod strategy_config;
 mod supervise;
 
 use std::collections::BTreeMap;
@@ -166,6 +167,11 @@ pub struct ServiceSpec {
     /// Volumes mounted in every instance, `SOURCE:TARGET[:ro]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<String>,
+    /// The service's own settings of its strategy, over the environment's
+    /// (a JSON object; e.g. `{"max-surge": 2}` from Compose's
+    /// `deploy.update_config.parallelism`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_config: Option<serde_json::Value>,
     /// More of what an instance needs, as revision-spec extensions passed
     /// to the platform as they are (`hoist.user`, `hoist.memory`, …: see
     /// `hoist_stack::Runtime::extensions`).

@@ -54,6 +54,7 @@ pub fn service_spec(stack: &StackDef, s: &StackService) -> ServiceSpec {
             hoist_stack::Restart::No => RestartPolicy::No,
         },
         stack: Some(stack.name.clone()),
+        strategy_config: s.strategy_config.clone(),
         volumes: s.volumes.clone(),
         // A secret travels as the path of its file, never its value.
         extensions: s

@@ -74,6 +74,8 @@ pub struct ImportedService {
     pub replicas: Option<u32>,
     /// From `deploy.update_config.order`.
     pub strategy: Option<String>,
+    /// From `deploy.update_config`: `rolling`'s batch and wait.
+    pub strategy_config: Option<serde_json::Value>,
     /// `restart: on-failure`, `deploy.restart_policy`.
     pub restart: crate::definition::Restart,
     /// `networks:`, with their aliases.
@@ -162,6 +164,7 @@ pub fn import_with(path: &Path, env_files: &[PathBuf]) -> Result<Imported, Compo
                         .map_err(|m| invalid(line, format!("service `{name}`: {m}")))?;
                     svc.replicas = deploy.replicas.or(svc.replicas);
                     svc.strategy = deploy.strategy.or(svc.strategy.take());
+                    svc.strategy_config = deploy.strategy_config.or(svc.strategy_config.take());
                     svc.restart = deploy.restart.unwrap_or(svc.restart);
                     for key in deploy.ignored {
                         // Each segment under the one before: `reservations.cpus`

@@ -100,6 +100,10 @@ pub struct StackService {
     /// A strategy plugin instead of the environment's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
+    /// Its settings for this service, over the environment's, e.g.
+    /// `{ max-surge = 2, max-unavailable = 0 }` for `rolling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy_config: Option<serde_json::Value>,
     /// Shorthand for an HTTP GET probe of this path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probe_path: Option<String>,

@@ -87,6 +87,7 @@ fn service_from_compose(s: &ImportedService, notes: &mut Vec<String>) -> StackSe
         secrets: s.secrets.clone(),
         replicas: s.replicas.unwrap_or(1),
         strategy: s.strategy.clone(),
+        strategy_config: s.strategy_config.clone(),
         restart: s.restart,
         networks: s.networks.clone(),
         profiles: s.profiles.clone(),

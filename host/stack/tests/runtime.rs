@@ -114,7 +114,9 @@ fn every_runtime_key_is_imported_and_what_is_not_is_named_by_line() {
     assert!(loaded.notes.iter().any(|n| n.contains("`debug`: left out")), "{:?}", loaded.notes);
 
     let w = &loaded.stack.services["worker"];
-    assert_eq!((w.replicas, w.strategy.as_deref(), w.restart), (2, Some("recreate"), hoist_stack::Restart::OnFailure));
+    assert_eq!((w.replicas, w.strategy.as_deref(), w.restart), (2, Some("rolling"), hoist_stack::Restart::OnFailure));
+    // Batches of 2, stop-first: `rolling` with no surge.
+    assert_eq!(w.strategy_config, Some(serde_json::json!({ "max-surge": 0, "max-unavailable": 2 })));
     let worker = &w.runtime;
     assert_eq!(worker.extra_hosts, ["cache:10.0.0.7"]);
     assert_eq!(worker.memory_reservation, Some(64 << 20));
@@ -127,16 +129,10 @@ fn every_runtime_key_is_imported_and_what_is_not_is_named_by_line() {
     let line = |needle: &str| text.iter().position(|l| l.trim_start().starts_with(needle)).unwrap() + 1;
     assert_eq!(
         found,
-        [
-            format!(
-                "line {}: service `worker`: `deploy.update_config.parallelism` is not imported by Hoist",
-                line("parallelism:")
-            ),
-            format!(
-                "line {}: service `worker`: `deploy.resources.reservations.cpus` is not imported by Hoist",
-                line("cpus: \"0.1\"")
-            ),
-        ]
+        [format!(
+            "line {}: service `worker`: `deploy.resources.reservations.cpus` is not imported by Hoist",
+            line("cpus: \"0.1\"")
+        ),]
     );
 
     // The stack TOML carries the same, and reads back to the same.

@@ -149,7 +149,7 @@ impl Engine {
             },
             candidate: revision(&r.candidate)?,
             replicas,
-            config: config.to_string(),
+            config: self.strategy_config(r, config)?,
             state: r.plugin_state.clone(),
             now_ms: now,
             started_at_ms: r.started_at_ms,
