@@ -3,7 +3,8 @@
 //! manager of a multi-node swarm, where tasks on other nodes are reachable
 //! only over the overlay), reads the tasks' overlay addresses, probes them,
 //! and routes a canary between two revisions' tasks by weight; the canary
-//! is then promoted. Requests come from a container sharing the control
+//! is then promoted; a stack's services find each other there by name.
+//! Requests come from a container sharing the control
 //! plane's network namespace (its router listens on its loopback). The
 //! Swarm tier: `#[ignore]`d by a plain `cargo test`, run with `-- --ignored`.
 
@@ -28,6 +29,11 @@ fn registry(network: &str) -> String {
 kind = "strategy"
 source = "builtin:canary"
 config = {{ initial-weight = 50, step-weight = 50, max-weight = 50, step-duration-ms = 15000 }}
+
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+config = {{ progress-deadline-ms = 60000 }}
 
 [plugins.swarm]
 kind = "platform"
@@ -225,4 +231,27 @@ fn serve_on_an_attachable_overlay_reaches_tasks_by_overlay_address_and_routes_a_
         std::thread::sleep(Duration::from_millis(500));
     }
     assert_eq!(versions(&serve.requests(10), "v2"), 10);
+
+    // A stack: each service answers to its name on the overlay (an alias of
+    // its Swarm service, whatever its revision) and is told where its
+    // dependencies are; the api is healthy only once it reaches db by name.
+    let (db, api) = (format!("{service}db"), format!("{service}api"));
+    let _stack = (
+        SwarmServices { service: db.clone(), network: String::new() },
+        SwarmServices { service: api.clone(), network: String::new() },
+    );
+    let file = dir.path().join("stack.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "version = 1\nname = \"ovl\"\n\n[services.{db}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\n\n[services.{api}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\nenv = {{ DEMO_REQUIRE = \"{db}:8080\" }}\ndepends_on = {{ {db} = \"healthy\" }}\n"
+        ),
+    )
+    .unwrap();
+    let (ok, out) = serve.hoist(&["stack", "deploy", file.to_str().unwrap(), "--env", "test", "--wait"]);
+    assert!(ok, "the api reaches db by its name on the overlay:\n{out}\n{}", serve.log());
+    let inspect = docker(&["service", "inspect", &swarm::services(&format!("hoist.service={api}"))[0]]);
+    let spec: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let env = spec[0]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
+    assert!(env.contains(&format!("_ADDR={db}:8080")), "{env}");
 }

@@ -130,6 +130,17 @@ fn service_spec(spec: &RevisionSpec, image: &str, config: &Config, replicas: u32
         env.push(("PORT".to_owned(), port.to_string()));
         labels.push((PORT.to_owned(), port.to_string()));
     }
+    // In a stack, a service answers to its name on the network whatever
+    // its revision, and each instance is told where its dependencies are.
+    let stack = spec.extensions.iter().any(|(k, _)| k == "hoist.stack");
+    if stack {
+        for dep in hoist_sdk::platform::dependencies::of(spec) {
+            if let Some(port) = dep.port {
+                env.extend(hoist_sdk::platform::dependencies::env(spec, &dep.service, &dep.service, port));
+            }
+        }
+    }
+    let aliases = stack.then(|| ("aliases".to_owned(), spec.service.clone()));
     ServiceSpec {
         name: labels::service_name(&spec.service, &spec.environment, &spec.revision),
         image: image.to_owned(),
@@ -137,10 +148,13 @@ fn service_spec(spec: &RevisionSpec, image: &str, config: &Config, replicas: u32
         env,
         labels,
         ports: Vec::new(),
-        extensions: vec![
+        extensions: [
             ("network".to_owned(), config.network.clone()),
             ("stop-grace-ms".to_owned(), (u64::from(config.stop_timeout_secs) * 1000).to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(aliases)
+        .collect(),
     }
 }
 

@@ -4,14 +4,15 @@
 //! Swarm cannot publish a port on 127.0.0.1 only (its routing mesh and
 //! host-mode publishing bind every interface), so a service spec with ports
 //! is refused: Hoist publishes nothing beyond loopback. Tasks are reached on
-//! a network instead (extension `network`, see `ensure_swarm_network`).
+//! a network instead (extension `network`, see `ensure_swarm_network`),
+//! where its name and `aliases` resolve to its tasks (DNS round robin).
 
 use std::collections::HashMap;
 
 use bollard::errors::Error as EngineError;
 use bollard::models::{
-    NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec as EngineServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
+    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, NetworkCreateRequest,
+    ServiceSpec as EngineServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
 };
 use bollard::query_parameters::{ListServicesOptionsBuilder, UpdateServiceOptionsBuilder};
 
@@ -27,8 +28,20 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
     }
     let labels: HashMap<String, String> = spec.labels.iter().cloned().collect();
     let extension = |key: &str| spec.extensions.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    // On its network the service answers to its aliases too (e.g. its
+    // name in a stack, the same across revisions).
+    let aliases: Vec<String> = extension("aliases")
+        .into_iter()
+        .flat_map(|a| a.split(','))
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
     let networks = extension("network").map(|name| {
-        vec![NetworkAttachmentConfig { target: Some(name.to_owned()), ..NetworkAttachmentConfig::default() }]
+        vec![NetworkAttachmentConfig {
+            target: Some(name.to_owned()),
+            aliases: (!aliases.is_empty()).then(|| aliases.clone()),
+            ..NetworkAttachmentConfig::default()
+        }]
     });
     let stop_grace_period = match extension("stop-grace-ms") {
         None => None,
@@ -59,6 +72,11 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
             replicated: Some(ServiceSpecModeReplicated { replicas: Some(i64::from(spec.replicas)) }),
             ..ServiceSpecMode::default()
         }),
+        // A name on the network resolves to the tasks' own addresses: Hoist
+        // publishes nothing and its router reaches tasks directly, and a
+        // virtual IP needs the kernel's IPVS, which not every host has
+        // (measured here: a VIP answers "no route to host").
+        endpoint_spec: Some(EndpointSpec { mode: Some(EndpointSpecModeEnum::DNSRR), ..EndpointSpec::default() }),
         ..EngineServiceSpec::default()
     })
 }
