@@ -1,5 +1,6 @@
 //! Notifications end to end on real processes: `hoist serve` with webhook
-//! subscriptions, `hoist deploy --wait` of the demo service, and loopback
+//! subscriptions, `hoist deploy --wait` of the demo service (v1, v2, then
+//! `hoist rollback --to r1`), and loopback
 //! receivers that get the rollout events in order (Hoist's JSON and the
 //! Slack format); a receiver that fails twice gets the notification on the
 //! third attempt; a dead or silent receiver slows no rollout, and a
@@ -78,7 +79,7 @@ fn rollouts(plane: &Plane) -> Vec<(String, String)> {
 }
 
 #[test]
-fn two_deploys_notify_started_and_completed_in_order_as_json_and_slack() {
+fn two_deploys_and_a_rollback_notify_started_and_completed_in_order_as_json_and_slack() {
     let dir = tempfile::tempdir().unwrap();
     let marker = format!("notify{}", std::process::id());
     let _instances = Processes(marker.clone());
@@ -91,17 +92,30 @@ fn two_deploys_notify_started_and_completed_in_order_as_json_and_slack() {
     let mut plane = Plane::restart_with_env(dir.path(), &[], &[("HOIST_TEST_SLACK_URL", &slack.url())]);
     deploy(&plane, "v1", &marker);
     deploy(&plane, "v2", &marker);
+    let (ok, out) =
+        plane.hoist(&["rollback", "web", "--env", "test", "--to", "r1", "--reason", "v2 is slow", "--wait"]);
+    assert!(ok, "rollback --to r1: {out}");
     let rollouts = rollouts(&plane);
-    assert_eq!(rollouts.len(), 2, "{rollouts:?}");
-    let bodies = eventually(10, "4 JSON notifications", || {
+    assert_eq!(rollouts.len(), 3, "{rollouts:?}");
+    let bodies = eventually(10, "6 JSON notifications", || {
         let bodies = json.bodies();
-        (bodies.len() >= 4).then_some(bodies)
+        (bodies.len() >= 6).then_some(bodies)
     });
     let seen: Vec<(&str, &str)> =
         bodies.iter().map(|b| (b["event"].as_str().unwrap(), b["rollout"].as_str().unwrap())).collect();
-    let (r1, r2) = (rollouts[0].0.as_str(), rollouts[1].0.as_str());
-    assert_eq!(seen, [("started", r1), ("completed", r1), ("started", r2), ("completed", r2)], "{bodies:#?}");
-    for (body, (_, candidate)) in bodies.iter().zip([&rollouts[0], &rollouts[0], &rollouts[1], &rollouts[1]]) {
+    let (r1, r2, r3) = (rollouts[0].0.as_str(), rollouts[1].0.as_str(), rollouts[2].0.as_str());
+    assert_eq!(
+        seen,
+        [("started", r1), ("completed", r1), ("started", r2), ("completed", r2), ("started", r3), ("completed", r3)],
+        "{bodies:#?}"
+    );
+    assert_eq!(rollouts[2].1, "r1", "the rollback's candidate is the kept revision");
+    assert!(
+        bodies[4]["reason"].as_str().unwrap().contains("rollback to r1")
+            && bodies[4]["reason"].as_str().unwrap().contains("v2 is slow")
+    );
+    let each = [&rollouts[0], &rollouts[0], &rollouts[1], &rollouts[1], &rollouts[2], &rollouts[2]];
+    for (body, (_, candidate)) in bodies.iter().zip(each) {
         assert_eq!(body["service"], "web", "{body}");
         assert_eq!(body["environment"], "test", "{body}");
         assert_eq!(body["revision"].as_str(), Some(candidate.as_str()), "{body}");
@@ -113,11 +127,11 @@ fn two_deploys_notify_started_and_completed_in_order_as_json_and_slack() {
     assert!(bodies.windows(2).all(|w| w[0]["at_ms"].as_u64() <= w[1]["at_ms"].as_u64()), "{bodies:#?}");
     assert!(json.received().iter().all(|r| r.path == "/hook"));
     // The Slack subscription asked for completions only, as `text`.
-    let texts = eventually(10, "2 Slack notifications", || {
+    let texts = eventually(10, "3 Slack notifications", || {
         let bodies = slack.bodies();
-        (bodies.len() >= 2).then_some(bodies)
+        (bodies.len() >= 3).then_some(bodies)
     });
-    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(texts.len(), 3, "{texts:?}");
     for (text, (id, candidate)) in texts.iter().zip(&rollouts) {
         let text = text["text"].as_str().unwrap_or_else(|| panic!("no `text`: {text}"));
         assert!(text.contains("web (test)") && text.contains(id) && text.contains(candidate), "{text}");

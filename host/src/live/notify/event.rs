@@ -5,6 +5,7 @@
 //! | `decide` of step 1 | `started` (and `step`) |
 //! | `decide` of any step | `step`; `approval-needed` when it waits for an operator |
 //! | `admit` requiring approval | `approval-needed` |
+//! | `operator` `rollback` (`hoist rollback --to`, a rollout of its own) | `started` |
 //! | `operator` `pause` | `paused` |
 //! | `evaluate` holding the rollout on an inconclusive analysis | `paused` |
 //! | `evaluate` failing (a policy, or an analysis's metrics) | `analysis-failed` |
@@ -67,6 +68,12 @@ pub fn events_of(record: &DecisionRecord) -> Vec<Event> {
             let who = record.operator.as_deref().unwrap_or("an operator");
             let why = record.reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default();
             vec![ev(NotifyEvent::Paused, Some(format!("paused by {who}{why}")), Some("paused"))]
+        }
+        DecisionKind::Operator if record.input.get("verb").and_then(Value::as_str) == Some("rollback") => {
+            let to = record.input.get("to").and_then(Value::as_str).unwrap_or("a kept revision");
+            let who = record.operator.as_deref().unwrap_or("an operator");
+            let why = record.reason.as_deref().filter(|r| !r.is_empty()).map(|r| format!(": {r}")).unwrap_or_default();
+            vec![ev(NotifyEvent::Started, Some(format!("rollback to {to} requested by {who}{why}")), Some("running"))]
         }
         DecisionKind::Evaluate => evaluation(record),
         DecisionKind::Complete => vec![ev(NotifyEvent::Completed, record.reason.clone(), Some("completed"))],
@@ -191,6 +198,14 @@ mod tests {
             ..record(DecisionKind::Operator)
         };
         assert_eq!(events_of(&pause)[0].reason.as_deref(), Some("paused by ana"));
+        let back = DecisionRecord {
+            input: json!({ "verb": "rollback", "to": "r1" }),
+            operator: Some("ana".into()),
+            reason: Some("v2 is slow".into()),
+            ..record(DecisionKind::Operator)
+        };
+        assert_eq!(events_of(&back)[0].event, NotifyEvent::Started);
+        assert_eq!(events_of(&back)[0].reason.as_deref(), Some("rollback to r1 requested by ana: v2 is slow"));
         let resume = DecisionRecord { input: json!({ "verb": "resume" }), ..record(DecisionKind::Operator) };
         assert!(names(&resume).is_empty());
         let admit = DecisionRecord {

@@ -212,3 +212,84 @@ fn failed(store: &Store, environment: &str, subscription: &Subscription, n: &Not
         tracing::error!(service = %n.service, "cannot record a failed notification: {err}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use hoist_registry::{Location, NotifyEvent, NotifyFormat, WebhookUrl};
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    /// A loopback receiver answering 200; each body on the channel.
+    async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = Vec::new();
+                let mut chunk = [0; 4096];
+                let body = loop {
+                    let n = stream.read(&mut chunk).await.unwrap();
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap())
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break body.to_owned();
+                        }
+                    }
+                };
+                stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+                tx.send(serde_json::from_str(&body).unwrap()).unwrap();
+            }
+        });
+        (url, rx)
+    }
+
+    fn completed(rollout: &str) -> DecisionRecord {
+        DecisionRecord {
+            rollout_id: Some(rollout.into()),
+            ..DecisionRecord::new("web", "prod", 1, DecisionKind::Complete)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_follower_starts_at_the_log_end_and_skips_other_environments() {
+        let store = Arc::new(Store::in_memory().unwrap());
+        store.append_record(&completed("before")).unwrap();
+        let (url, mut bodies) = receiver().await;
+        let subscription = Subscription {
+            name: "ops".into(),
+            url: WebhookUrl::Inline(url),
+            events: BTreeSet::from([NotifyEvent::Completed]),
+            format: NotifyFormat::Json,
+            location: Location { file: "registry.toml".into(), line: 1, column: 1 },
+        };
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(follow(store.clone(), vec![("prod".into(), subscription)], Retry::default(), async {
+            let _ = stop_rx.await;
+        }));
+        tokio::time::sleep(POLL * 2).await;
+        store.append_record(&DecisionRecord { environment: "dev".into(), ..completed("elsewhere") }).unwrap();
+        store.append_record(&completed("after-1")).unwrap();
+        store.append_record(&completed("after-2")).unwrap();
+        for expected in ["after-1", "after-2"] {
+            let body = tokio::time::timeout(Duration::from_secs(5), bodies.recv()).await.unwrap().unwrap();
+            assert_eq!((body["event"].as_str(), body["rollout"].as_str()), (Some("completed"), Some(expected)));
+        }
+        let _ = stop_tx.send(());
+        task.await.unwrap();
+        assert!(bodies.try_recv().is_err(), "nothing from before the start or from another environment");
+    }
+}
