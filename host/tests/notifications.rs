@@ -3,7 +3,8 @@
 //! `hoist rollback --to r1`), and loopback
 //! receivers that get the rollout events in order (Hoist's JSON and the
 //! Slack format); a receiver that fails twice gets the notification on the
-//! third attempt; a dead or silent receiver slows no rollout, and a
+//! third attempt; a canary paused then aborted is `paused` then
+//! `rolled-back` (phase aborted); a dead or silent receiver slows no rollout, and a
 //! notification that never arrived is in `hoist log`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -202,6 +203,74 @@ fn a_dead_or_silent_receiver_slows_no_rollout_and_its_failure_is_in_the_log() {
     let records: Vec<&Value> = json.as_array().map(|a| a.iter().collect()).unwrap_or_default();
     assert!(records.iter().any(|r| r["kind"] == "notify" && r["input"]["subscription"] == "dead"), "{json}");
     assert!(!silent.received().is_empty(), "the silent receiver got its first request");
+    plane.stop_instances();
+    plane.kill9();
+}
+
+#[test]
+fn a_paused_then_aborted_canary_notifies_paused_and_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = format!("notifyabort{}", std::process::id());
+    let _instances = Processes(marker.clone());
+    let receiver = Receiver::start(&[]);
+    let registry = format!(
+        r#"version = 1
+[plugins.canary]
+kind = "strategy"
+source = "builtin:canary"
+config = {{ initial-weight = 30, step-weight = 30, max-weight = 60, step-duration-ms = 60000 }}
+
+[plugins.local-process]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+config = {{ stop-grace-ms = 1000 }}
+
+[environments.test]
+platform = "local-process"
+strategy = "canary"
+
+[environments.test.notify.ops]
+url = "{}"
+"#,
+        receiver.url()
+    );
+    let mut plane = Plane::start(dir.path(), &registry);
+    let router = format!("127.0.0.1:{}", support::ports::free_port());
+    let deploy = |version: &str, wait: bool| {
+        let tag = format!("{version}-{marker}");
+        let mut args = vec!["deploy", "web", "--env", "test", "--version", version, "--replicas", "2"];
+        args.extend(["--probe-path", "/healthz", "--router", &router]);
+        if wait {
+            args.push("--wait");
+        }
+        args.extend(["--", HOIST, "demo-service", "--version", &tag]);
+        let out = plane.output(&args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "deploy {version}: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+        stdout
+    };
+    deploy("v1", true);
+    let out = deploy("v2", false);
+    let id = out.split_whitespace().nth(1).unwrap().to_owned();
+    eventually(30, "v2 started", || {
+        receiver.bodies().iter().any(|b| b["event"] == "started" && b["rollout"] == id.as_str()).then_some(())
+    });
+    let (ok, out) = plane.hoist(&["pause", &id, "--reason", "looking at it"]);
+    assert!(ok, "pause: {out}");
+    eventually(10, "paused", || receiver.bodies().iter().any(|b| b["event"] == "paused").then_some(()));
+    let (ok, out) = plane.hoist(&["abort", &id, "--reason", "not today"]);
+    assert!(ok, "abort: {out}");
+    let bodies = eventually(30, "rolled back", || {
+        let bodies = receiver.bodies();
+        bodies.iter().any(|b| b["event"] == "rolled-back").then_some(bodies)
+    });
+    let seen: Vec<&str> = bodies.iter().map(|b| b["event"].as_str().unwrap()).collect();
+    assert_eq!(seen, ["started", "completed", "started", "paused", "rolled-back"], "{bodies:#?}");
+    let reason = bodies[3]["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("paused by ") && reason.ends_with(": looking at it"), "{}", bodies[3]);
+    assert_eq!(bodies[4]["phase"], "aborted", "{}", bodies[4]);
+    assert_eq!(bodies[4]["revision"], "r2", "{}", bodies[4]);
     plane.stop_instances();
     plane.kill9();
 }
