@@ -29,6 +29,7 @@ mod error;
 mod locate;
 mod model;
 mod names;
+pub mod notify;
 mod parse;
 mod resolve;
 mod schema;
@@ -42,6 +43,7 @@ pub use error::RegistryError;
 pub use locate::locate;
 pub use model::{Credential, Environment, JsonObject, PluginDecl, PluginOverride, Registry, SecretSource, Source};
 pub use names::{EnvName, MAX_NAME_LEN, NameError, PluginName, validate_name};
+pub use notify::{NotifyEvent, NotifyFormat, Subscription, WebhookUrl};
 pub use parse::VERSION;
 pub use resolve::{
     ResolveError, ResolvedEnvironment, ResolvedPlugin, ResolvedTemplate, UngrantedCapability, merge_config,

@@ -143,6 +143,8 @@ pub struct Environment {
     pub overrides: BTreeMap<PluginName, PluginOverride>,
     /// `[environments.NAME.analysis.METRIC]` templates, in name order.
     pub analysis: Vec<crate::analysis::AnalysisTemplate>,
+    /// `[environments.NAME.notify.SUBSCRIPTION]` webhooks, in name order.
+    pub notify: Vec<crate::notify::Subscription>,
     /// Where `[environments.NAME]` is declared.
     pub location: Location,
 }

@@ -63,6 +63,27 @@ pub(crate) struct EnvironmentToml {
     /// only so the key is known.
     #[expect(dead_code, reason = "read by parse/analysis.rs from the raw table")]
     pub analysis: Option<de::IgnoredAny>,
+    /// Checked table by table (`parse/notify.rs`), like `analysis`.
+    #[expect(dead_code, reason = "read by parse/notify.rs from the raw table")]
+    pub notify: Option<de::IgnoredAny>,
+}
+
+/// `[environments.NAME.notify.SUBSCRIPTION]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct NotifyToml {
+    pub url: Option<Spanned<String>>,
+    pub url_from: Option<Spanned<SecretToml>>,
+    pub events: Option<Spanned<Vec<Spanned<String>>>>,
+    pub format: Option<Spanned<String>>,
+}
+
+/// `url-from = { env = "VAR" }` or `{ file = "path" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SecretToml {
+    pub env: Option<Spanned<String>>,
+    pub file: Option<Spanned<String>>,
 }
 
 /// `[environments.NAME.analysis.METRIC]`.
@@ -164,6 +185,7 @@ mod tests {
             ["kind", "source", "sha256", "capabilities", "allow-hosts", "credentials", "limits", "config"]
         );
         assert_eq!(fields_of::<LimitsToml>(), ["memory", "time"]);
+        assert_eq!(fields_of::<NotifyToml>(), ["url", "url-from", "events", "format"]);
         assert_eq!(fields_of::<OverrideToml>(), ["config", "capabilities", "allow-hosts", "limits"]);
         assert_eq!(
             fields_of::<AnalysisToml>(),

@@ -265,3 +265,42 @@ success = { min = 1 }
     assert_eq!((d.failure_limit, d.inconclusive_limit, d.consecutive_error_limit), (0, 0, 4));
     assert_eq!((d.no_data, d.dry_run), (hoist_registry::NoData::Pause, false));
 }
+
+#[test]
+fn notification_subscriptions_are_read_with_their_defaults() {
+    use hoist_registry::{NotifyEvent, NotifyFormat, SecretSource, WebhookUrl};
+    let registry = parse(
+        r#"version = 1
+[plugins.rolling]
+kind = "strategy"
+source = "builtin:rolling"
+
+[plugins.local-process]
+kind = "platform"
+source = "builtin:local-process"
+capabilities = ["process"]
+
+[environments.prod]
+platform = "local-process"
+strategy = "rolling"
+
+[environments.prod.notify.ops]
+url = "http://127.0.0.1:9000/hook"
+
+[environments.prod.notify.slack]
+url-from = { env = "SLACK_URL" }
+events = ["completed", "rolled-back", "step"]
+format = "slack"
+"#,
+    );
+    let subs = &registry.environments["prod"].notify;
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0].name, "ops");
+    assert_eq!(subs[0].url, WebhookUrl::Inline("http://127.0.0.1:9000/hook".into()));
+    assert_eq!(subs[0].events, NotifyEvent::defaults());
+    assert_eq!(subs[0].format, NotifyFormat::Json);
+    assert_eq!(subs[1].url, WebhookUrl::Secret(SecretSource::Env("SLACK_URL".into())));
+    assert_eq!(subs[1].events, [NotifyEvent::Step, NotifyEvent::RolledBack, NotifyEvent::Completed].into());
+    assert_eq!(subs[1].format, NotifyFormat::Slack);
+    assert_eq!(subs[1].location.line, 18);
+}

@@ -63,6 +63,8 @@ impl ControlPlane {
     where
         F: std::future::Future<Output = anyhow::Result<T>>,
     {
+        let subscriptions = super::notify::subscriptions(config.registry);
+        let notify_store = config.store.clone();
         let plane = build(config)?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = move || {
@@ -93,6 +95,11 @@ impl ControlPlane {
                 }
             })
         });
+        // Notifications follow the decision log on their own task: a slow
+        // or dead receiver never holds up a rollout.
+        let notifier = subscriptions.map(|subs| {
+            tokio::spawn(super::notify::follow(notify_store, subs, super::notify::Retry::default(), stopped()))
+        });
         // The plane runs until the caller's work ends, or until `stop`,
         // after which that work (an API server draining) is let finish.
         let work = started(&plane);
@@ -106,6 +113,9 @@ impl ControlPlane {
         let _ = driver.await;
         let _ = at_rest.await;
         if let Some(task) = events {
+            let _ = task.await;
+        }
+        if let Some(task) = notifier {
             let _ = task.await;
         }
         if let Some(task) = rotation {

@@ -6,6 +6,7 @@
 pub mod changes;
 pub mod control_plane;
 pub mod driver;
+pub mod notify;
 pub mod plugin_platform;
 pub mod probed_platform;
 pub mod router_traffic;

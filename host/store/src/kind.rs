@@ -38,10 +38,12 @@ pub enum DecisionKind {
     Heal,
     /// An operator scaled a service at rest.
     Scale,
+    /// A notification could not be delivered.
+    Notify,
 }
 
 impl DecisionKind {
-    pub const ALL: [DecisionKind; 16] = [
+    pub const ALL: [DecisionKind; 17] = [
         Self::Admit,
         Self::Decide,
         Self::Evaluate,
@@ -58,6 +60,7 @@ impl DecisionKind {
         Self::Stack,
         Self::Heal,
         Self::Scale,
+        Self::Notify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -78,6 +81,7 @@ impl DecisionKind {
             Self::Stack => "stack",
             Self::Heal => "heal",
             Self::Scale => "scale",
+            Self::Notify => "notify",
         }
     }
 

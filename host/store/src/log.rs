@@ -201,6 +201,15 @@ impl Store {
         })
     }
 
+    /// The seq of the newest record, 0 for an empty log: where a follower
+    /// of the log starts so it sees only what comes next.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        self.read("read the decision log", |conn| {
+            let seq: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM decision_log", [], |r| r.get(0))?;
+            u64::try_from(seq).map_err(|_| Failure::Corrupt(format!("negative log seq {seq}")))
+        })
+    }
+
     /// The last record of `kind` of each (service, environment), oldest
     /// first: what a restarted control plane rebuilds per-service state from.
     pub fn latest_records(&self, kind: DecisionKind) -> Result<Vec<DecisionRecord>, StoreError> {

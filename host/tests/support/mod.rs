@@ -20,3 +20,4 @@ pub mod serve_image;
 pub mod stacks;
 pub mod swarm;
 pub mod wait;
+pub mod webhook;

@@ -36,6 +36,7 @@ impl Checker<'_> {
             }
         }
         let analysis = self.analysis(raw_name, value, known);
+        let notify = self.notify(raw_name, value);
         let value = strip_override_keys(value);
         let raw = self.typed::<EnvironmentToml>(&value, &path)?;
         let here = table_path(&path);
@@ -79,7 +80,7 @@ impl Checker<'_> {
         else {
             return None;
         };
-        let analysis = analysis?;
+        let (analysis, notify) = (analysis?, notify?);
         Some(Environment {
             name,
             platform,
@@ -90,6 +91,7 @@ impl Checker<'_> {
             router_addresses,
             overrides,
             analysis,
+            notify,
             location: self.map.location(key.span().start),
         })
     }

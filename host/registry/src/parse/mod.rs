@@ -10,6 +10,7 @@ mod environment;
 mod hosts;
 mod json;
 mod keys;
+mod notify;
 mod plugin;
 
 use std::collections::BTreeMap;
