@@ -58,15 +58,12 @@ fn build() -> Result<(), String> {
     Ok(())
 }
 
-/// Any image the engine has locally (the calls that only need one).
+/// An image whose containers keep running and serve on 8080: the demo
+/// image, built if needed (any local image would not do: one may exit at
+/// once, e.g. `hoist-serve:e2e` with no arguments).
 pub fn any_local_image() -> String {
-    let out = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
-    assert!(out.status.success(), "the Docker engine is unreachable: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find(|l| !l.contains("<none>"))
-        .map(str::to_owned)
-        .expect("no local image: run `cargo xtask images` first")
+    build_image();
+    IMAGE.to_string()
 }
 
 pub const BUSYBOX: &str = "hoist-busybox:e2e";
