@@ -241,10 +241,13 @@ fn serve_on_an_attachable_overlay_reaches_tasks_by_overlay_address_and_routes_a_
         SwarmServices { service: api.clone(), network: String::new() },
     );
     let file = dir.path().join("stack.toml");
+    // db also gets a secret, as a Swarm secret the host creates from its file.
+    const VALUE: &str = "hunter2-swarm-3f9a0c-never-shown";
+    std::fs::write(dir.path().join("db_password.txt"), VALUE).unwrap();
     std::fs::write(
         &file,
         format!(
-            "version = 1\nname = \"ovl\"\n\n[services.{db}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\n\n[services.{api}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\nenv = {{ DEMO_REQUIRE = \"{db}:8080\" }}\ndepends_on = {{ {db} = \"healthy\" }}\n"
+            "version = 1\nname = \"ovl\"\n\n[services.{db}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\nsecrets = {{ db_password = \"db_password.txt\" }}\n\n[services.{api}]\nimage = \"{IMAGE}\"\nport = 8080\nprobe_path = \"/healthz\"\nstrategy = \"rolling\"\nenv = {{ DEMO_REQUIRE = \"{db}:8080\" }}\ndepends_on = {{ {db} = \"healthy\" }}\n"
         ),
     )
     .unwrap();
@@ -254,4 +257,27 @@ fn serve_on_an_attachable_overlay_reaches_tasks_by_overlay_address_and_routes_a_
     let spec: Value = serde_json::from_slice(&inspect.stdout).unwrap();
     let env = spec[0]["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"].to_string();
     assert!(env.contains(&format!("_ADDR={db}:8080")), "{env}");
+
+    let inspect = docker(&["service", "inspect", &swarm::services(&format!("hoist.service={db}"))[0]]);
+    let spec: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let secret = &spec[0]["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"][0];
+    assert_eq!(secret["File"]["Name"], "db_password", "{spec:#}");
+    let name = secret["SecretName"].as_str().unwrap().to_owned();
+    let _secret = SwarmSecret(name.clone());
+    assert!(name.starts_with("hoist-secret-"), "named by its content's digest: {name}");
+    let found = docker(&["secret", "inspect", &name]);
+    assert!(found.status.success(), "the engine holds the secret: {}", String::from_utf8_lossy(&found.stderr));
+    // The value is nowhere in Hoist's state.
+    let grep =
+        std::process::Command::new("grep").args(["-r", "-l", VALUE]).arg(dir.path().join("state")).output().unwrap();
+    assert!(grep.stdout.is_empty(), "the secret's value in Hoist's state: {}", String::from_utf8_lossy(&grep.stdout));
+}
+
+/// Removes a Swarm secret the test made (once its services are gone).
+struct SwarmSecret(String);
+
+impl Drop for SwarmSecret {
+    fn drop(&mut self) {
+        let _ = docker(&["secret", "rm", &self.0]);
+    }
 }

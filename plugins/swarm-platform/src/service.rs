@@ -25,8 +25,8 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
     }
     if let Some(key) = unsupported(spec) {
         return Err(PlatformError::InvalidSpec(format!(
-            "{what}: `{key}` (from its stack definition) is not supported by builtin:swarm yet: volumes, secrets, \
-             configs, stack networks and runtime settings are honoured on builtin:docker; remove it, or deploy the \
+            "{what}: `{key}` (from its stack definition) is not supported by builtin:swarm yet: volumes, configs, \
+             stack networks and runtime settings are honoured on builtin:docker; remove it, or deploy the \
              stack on an environment whose platform is builtin:docker"
         )));
     }
@@ -61,7 +61,7 @@ pub fn ensure(spec: &RevisionSpec, replicas: u32) -> Result<Vec<Instance>, Platf
 /// The first `hoist.*` extension of a stack service this platform would
 /// otherwise drop silently.
 fn unsupported(spec: &RevisionSpec) -> Option<&str> {
-    const HONOURED: [&str; 4] = ["hoist.version", "hoist.stack", "hoist.dependency", "hoist.step"];
+    const HONOURED: [&str; 5] = ["hoist.version", "hoist.stack", "hoist.dependency", "hoist.step", "hoist.secret"];
     spec.extensions.iter().map(|(k, _)| k.as_str()).find(|k| k.starts_with("hoist.") && !HONOURED.contains(k))
 }
 
@@ -141,6 +141,13 @@ fn service_spec(spec: &RevisionSpec, image: &str, config: &Config, replicas: u32
         }
     }
     let aliases = stack.then(|| ("aliases".to_owned(), spec.service.clone()));
+    // A secret as a Swarm secret the host creates from its file.
+    let secrets: Vec<(String, String)> = spec
+        .extensions
+        .iter()
+        .filter(|(k, _)| k == "hoist.secret")
+        .map(|(_, v)| ("secret".to_owned(), v.clone()))
+        .collect();
     ServiceSpec {
         name: labels::service_name(&spec.service, &spec.environment, &spec.revision),
         image: image.to_owned(),
@@ -154,6 +161,7 @@ fn service_spec(spec: &RevisionSpec, image: &str, config: &Config, replicas: u32
         ]
         .into_iter()
         .chain(aliases)
+        .chain(secrets)
         .collect(),
     }
 }

@@ -16,6 +16,7 @@ mod files;
 mod networks;
 mod settings;
 mod swarm;
+mod swarm_secrets;
 mod tasks;
 
 use wasmtime::component::HasSelf;

@@ -83,7 +83,8 @@ fn engine_spec(spec: &ServiceSpec) -> Result<EngineServiceSpec, DockerError> {
 
 impl DockerClient {
     pub async fn create_service(&self, spec: ServiceSpec) -> Result<String, DockerError> {
-        let body = engine_spec(&spec)?;
+        let mut body = engine_spec(&spec)?;
+        self.attach_secrets(&spec, &mut body).await?;
         if !self.image_present(&spec.image).await? {
             return Err(super::client::image_missing(&spec.image));
         }
@@ -96,7 +97,8 @@ impl DockerClient {
     }
 
     pub async fn update_service(&self, id: &str, spec: ServiceSpec) -> Result<(), DockerError> {
-        let body = engine_spec(&spec)?;
+        let mut body = engine_spec(&spec)?;
+        self.attach_secrets(&spec, &mut body).await?;
         let docker = self.engine().await?;
         let current =
             docker.inspect_service(id, None).await.map_err(|err| self.map_swarm(err, &format!("service `{id}`")))?;
@@ -107,6 +109,14 @@ impl DockerClient {
             .await
             .map(|_| ())
             .map_err(|err| self.map_swarm(err, &format!("service `{id}`")))
+    }
+
+    async fn attach_secrets(&self, spec: &ServiceSpec, body: &mut EngineServiceSpec) -> Result<(), DockerError> {
+        let refs = self.secret_refs(&spec.name, &spec.extensions).await?;
+        if let Some(container) = body.task_template.as_mut().and_then(|t| t.container_spec.as_mut()) {
+            container.secrets = refs;
+        }
+        Ok(())
     }
 
     /// A swarm-scoped attachable bridge: each node gets its own bridge,
