@@ -6,8 +6,9 @@
 //! with `exit code N` when there is a code, which jobs and restart
 //! policies read back with [`exit_code`].
 //!
-//! The `local-process` plugin names signals with the same table
-//! (`hoist_sdk::process::killed_by`).
+//! The `local-process` plugin names signals with the SDK's copy of the
+//! table (`hoist_sdk::process::killed_by`; a wasm guest cannot call this
+//! one); `tests/tests/exit_words.rs` holds the two alike.
 
 /// The name of Linux signal `signal` (`SIGKILL` for 9).
 pub fn signal_name(signal: i32) -> Option<&'static str> {

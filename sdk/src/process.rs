@@ -38,7 +38,8 @@ pub fn describe(error: &ProcessError) -> String {
 
 /// The name of Linux signal `signal` (`SIGKILL` for 9).
 pub fn signal_name(signal: i32) -> Option<&'static str> {
-    // The host names signals with the same table (`host/src/exits.rs`).
+    // The host names signals with the same table (`host/src/exits.rs`);
+    // `tests/tests/exit_words.rs` holds the two alike.
     const NAMES: [&str; 31] = [
         "SIGHUP",
         "SIGINT",

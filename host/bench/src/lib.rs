@@ -1,10 +1,12 @@
-//! What the benchmark binaries share: the `name value unit` figure line
-//! and quick mode.
+//! What the benchmark binaries share: the `name value unit` figure line,
+//! quick mode, and a `hoist serve` deploying stacks (`stack_serve`).
 //!
 //! Quick mode (`HOIST_BENCH_QUICK=1`, set by `cargo xtask bench --quick`)
 //! runs each benchmark once at a small size — few samples, replicas and
 //! rounds, short windows — so CI proves every benchmark still runs. Its
 //! figures are printed but mean little, and no benchmark asserts a goal.
+
+pub mod stack_serve;
 
 /// Whether `HOIST_BENCH_QUICK` asks for quick mode (set and not `0`).
 pub fn quick() -> bool {

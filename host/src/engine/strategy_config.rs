@@ -4,22 +4,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Engine, EngineError, stored_spec};
-use hoist_store::Rollout;
-
-impl Engine {
-    /// The strategy config for `r`'s decisions: `base` (the registry's),
-    /// with the candidate revision's own keys over it.
-    pub(super) fn strategy_config(&self, r: &Rollout, base: &str) -> Result<String, EngineError> {
-        let Some(rev) = self.store.revision(&r.service, &r.environment, &r.candidate)? else {
-            return Ok(base.to_string());
-        };
-        Ok(merged(base, stored_spec(&rev)?.strategy_config.as_ref()))
-    }
-}
-
 /// `base` (a JSON object, or empty) with the keys of `over` replacing its own.
-pub fn merged(base: &str, over: Option<&Value>) -> String {
+pub(super) fn merged(base: &str, over: Option<&Value>) -> String {
     let Some(Value::Object(over)) = over else { return base.to_string() };
     let mut out: Map<String, Value> = match serde_json::from_str(base) {
         Ok(Value::Object(m)) => m,

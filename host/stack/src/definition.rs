@@ -267,7 +267,7 @@ impl StackDef {
                         "service `{name}`: network `{net}` is not declared; add it under the top-level `networks`"
                     ));
                 }
-                if let Some(a) = join.aliases.iter().find(|a| valid_name("alias", a).is_err() && !a.contains('.')) {
+                if let Some(a) = join.aliases.iter().find(|a| !dns_name(a)) {
                     return Err(format!(
                         "service `{name}`: network `{net}`: alias `{}` is not a DNS name",
                         a.escape_debug()
@@ -304,6 +304,19 @@ impl StackService {
     pub fn readiness(&self) -> Option<ProbeSpec> {
         self.probe.clone().or_else(|| self.probe_path.as_ref().map(|p| ProbeSpec::http(p.clone())))
     }
+}
+
+/// A DNS name: at most 253 bytes of dot-separated labels, each 1–63
+/// letters, digits and inner `-`.
+fn dns_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// Hoist's one naming rule (`hoist_registry::validate_name`): no `_`, so

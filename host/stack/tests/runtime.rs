@@ -175,6 +175,17 @@ fn what_compose_asks_that_hoist_cannot_give_is_refused_by_line() {
         let err = load(&file).unwrap_err().to_string();
         assert!(err.contains(want), "{body}: {err}");
     }
+    // Aliases that are not DNS names, however they look.
+    let long = "a".repeat(64);
+    for alias in ["a..b", "x y", "-x", "x-", "db.$$", "é", long.as_str(), ""] {
+        let body = format!(
+            "services:\n  api:\n    image: x\n    networks:\n      back:\n        aliases: [\"{alias}\"]\nnetworks:\n  back: {{}}\n"
+        );
+        let want = "is not a DNS name";
+        std::fs::write(&file, &body).unwrap();
+        let err = load(&file).unwrap_err().to_string();
+        assert!(err.contains(want), "{body}: {err}");
+    }
 }
 
 #[test]

@@ -37,8 +37,10 @@ pub fn archive(extensions: &[(String, String)]) -> Result<Option<Vec<u8>>, Docke
     if files.iter().map(|f| f.content.len()).sum::<usize>() > MAX_FILES {
         return Err(bad(format!("the files come to more than {MAX_FILES} bytes")));
     }
+    // File entries only: the engine creates missing parents itself, and a
+    // directory entry would reset an existing directory's mode (`/tmp`'s
+    // sticky bit, say).
     let mut tar = Vec::new();
-    let mut dirs = std::collections::BTreeSet::new();
     for f in &files {
         let rel = f.path.strip_prefix('/').ok_or_else(|| bad(format!("`{}` is not an absolute path", f.path)))?;
         if rel.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
@@ -47,15 +49,7 @@ pub fn archive(extensions: &[(String, String)]) -> Result<Option<Vec<u8>>, Docke
         if f.content.len() > MAX_FILE {
             return Err(bad(format!("`{}` is over {MAX_FILE} bytes", f.path)));
         }
-        let mut parent = String::new();
-        for part in rel.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
-            parent.push_str(part);
-            parent.push('/');
-            if dirs.insert(parent.clone()) {
-                tar.extend(header(&parent, 0, 0o755, b'5')?);
-            }
-        }
-        tar.extend(header(rel, f.content.len(), 0o444, b'0')?);
+        tar.extend(header(rel, f.content.len(), 0o444)?);
         tar.extend(f.content.as_bytes());
         tar.resize(tar.len().div_ceil(512) * 512, 0);
     }
@@ -64,8 +58,8 @@ pub fn archive(extensions: &[(String, String)]) -> Result<Option<Vec<u8>>, Docke
     Ok(Some(tar))
 }
 
-/// A ustar header block.
-fn header(name: &str, size: usize, mode: u32, kind: u8) -> Result<[u8; 512], DockerError> {
+/// A ustar header block of a regular file.
+fn header(name: &str, size: usize, mode: u32) -> Result<[u8; 512], DockerError> {
     if name.len() > 100 {
         return Err(bad(format!("`/{name}` is longer than 100 bytes")));
     }
@@ -80,7 +74,7 @@ fn header(name: &str, size: usize, mode: u32, kind: u8) -> Result<[u8; 512], Doc
     octal(&mut h, 116, 8, 0);
     octal(&mut h, 124, 12, size as u64);
     octal(&mut h, 136, 12, 0);
-    h[156] = kind;
+    h[156] = b'0';
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
     // The checksum is computed with its own field as spaces.
@@ -113,15 +107,14 @@ mod tests {
     }
 
     #[test]
-    fn an_archive_holds_each_file_after_its_directories() {
+    fn an_archive_holds_each_file_and_no_directory_entry() {
         let tar = archive(&[file("/etc/app/app.yml", "a: 1\n")]).unwrap().unwrap();
-        assert_eq!(&tar[..4], b"etc/");
-        assert_eq!(tar[156], b'5');
-        assert_eq!(&tar[512..520], b"etc/app/");
-        assert_eq!(&tar[1024..1039], b"etc/app/app.yml");
-        assert_eq!(&tar[1024 + 124..1024 + 135], b"00000000005");
-        assert_eq!(&tar[1536..1541], b"a: 1\n");
-        assert_eq!(tar.len(), 512 * 4 + 1024);
+        assert_eq!(&tar[..15], b"etc/app/app.yml");
+        assert_eq!(tar[156], b'0', "a regular file");
+        assert_eq!(&tar[124..135], b"00000000005");
+        assert_eq!(&tar[100..107], b"0000444");
+        assert_eq!(&tar[512..517], b"a: 1\n");
+        assert_eq!(tar.len(), 512 * 2 + 1024);
         assert!(archive(&[]).unwrap().is_none());
     }
 

@@ -137,7 +137,16 @@ impl Engine {
             let rev = self.store.revision(&r.service, &r.environment, id)?;
             Ok(Revision { id: id.into(), version: rev.map(|r| r.version).unwrap_or_default(), extensions: vec![] })
         };
-        let (_, replicas) = self.spec_of(&r.service, &r.environment, &r.candidate)?;
+        // The candidate read once: its version, its replicas, and its own
+        // strategy settings over the environment's.
+        let candidate = self.store.revision(&r.service, &r.environment, &r.candidate)?.ok_or_else(|| {
+            EngineError::UnknownRevision {
+                service: r.service.clone(),
+                environment: r.environment.clone(),
+                revision: r.candidate.clone(),
+            }
+        })?;
+        let spec = crate::engine::stored_spec(&candidate)?;
         let command = mem.command.map(StrategyCommand::to_wit);
         Ok(Context {
             rollout_id: r.id.clone(),
@@ -147,9 +156,9 @@ impl Engine {
                 Some(id) => Some(revision(id)?),
                 None => None,
             },
-            candidate: revision(&r.candidate)?,
-            replicas,
-            config: self.strategy_config(r, config)?,
+            candidate: Revision { id: candidate.id.clone(), version: candidate.version.clone(), extensions: vec![] },
+            replicas: spec.replicas,
+            config: crate::engine::strategy_config::merged(config, spec.strategy_config.as_ref()),
             state: r.plugin_state.clone(),
             now_ms: now,
             started_at_ms: r.started_at_ms,

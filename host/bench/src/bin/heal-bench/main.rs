@@ -10,9 +10,6 @@
 //! figure (`cargo xtask bench`); quick mode (`HOIST_BENCH_QUICK=1`): one
 //! death each.
 
-#[path = "../stack-bench/hoist.rs"]
-#[allow(dead_code)]
-mod hoist;
 mod sides;
 
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use crate::IMAGE;
-use crate::hoist::Serve;
+use hoist_bench::stack_serve::Serve;
 
 /// The demo image with its check as the image's own HEALTHCHECK (exec
 /// form: the image has no shell for `docker run --health-cmd`).
@@ -45,7 +45,7 @@ pub struct Side {
     /// Containers with this label are the side's.
     label: String,
     cleanup: Vec<Vec<String>>,
-    _serve: Option<(Serve, tempfile::TempDir)>,
+    serve: Option<(Serve, tempfile::TempDir)>,
 }
 
 impl Side {
@@ -63,7 +63,7 @@ impl Side {
             name: "hoist",
             label: "hoist.service=healbench".into(),
             cleanup: vec![vec!["network".into(), "rm".into(), "hoist-healbench-bench".into()]],
-            _serve: Some((serve, dir)),
+            serve: Some((serve, dir)),
         };
         Ok(side)
     }
@@ -86,7 +86,7 @@ impl Side {
             name: "restart_always",
             label: "hoist.bench=heal-always".into(),
             cleanup: vec![vec!["rm".into(), "-f".into(), name]],
-            _serve: None,
+            serve: None,
         };
         side.wait_healthy()?;
         Ok(side)
@@ -111,7 +111,7 @@ impl Side {
             HEALTHY_IMAGE,
         ])?;
         let cleanup = vec![vec!["service".into(), "rm".into(), name]];
-        let side = Self { name: "swarm", label: "hoist.bench=heal-swarm".into(), cleanup, _serve: None };
+        let side = Self { name: "swarm", label: "hoist.bench=heal-swarm".into(), cleanup, serve: None };
         side.wait_healthy()?;
         Ok(side)
     }
@@ -173,7 +173,7 @@ fn run(args: &[&str]) -> anyhow::Result<()> {
 
 impl Drop for Side {
     fn drop(&mut self) {
-        if let Some((serve, _)) = self._serve.take() {
+        if let Some((serve, _)) = self.serve.take() {
             drop(serve);
             if let Ok(out) = docker(&["ps", "-aq", "--filter", &format!("label={}", self.label)]) {
                 for id in String::from_utf8_lossy(&out.stdout).lines() {

@@ -12,13 +12,13 @@
 //! (`HOIST_BENCH_QUICK=1`): the nine and 10 of the 30, one run each.
 
 mod docker;
-mod hoist;
 mod topology;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use hoist_bench::sized;
+use hoist_bench::stack_serve as hoist;
 
 use crate::docker::{Compose, preflight, remove_services};
 

@@ -1,6 +1,6 @@
-//! The Hoist side of the stack benchmark: a `hoist serve` over a Docker
-//! environment, started before the clock runs, and `hoist stack deploy
-//! FILE --wait` timed from a clean engine to every service healthy.
+//! The Hoist side of the stack and heal benchmarks: a `hoist serve` over a
+//! Docker environment, started before the clock runs, and `hoist stack
+//! deploy FILE --wait` timed from a clean engine to every service healthy.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
